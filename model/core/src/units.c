@@ -1,0 +1,24 @@
+/* Internal: dispatch of error codes to the unit that owns them. */
+#include "units.h"
+
+#include <stddef.h>
+
+/* Each unit's table: one line per unit, by range (see common.h). */
+typedef const char *(*unit_strerror_fn)(int);
+typedef struct {
+  int hi, lo; /* code range, hi >= code >= lo */
+  unit_strerror_fn fn;
+} unit_range;
+
+static const unit_range ranges[] = {
+    {0, 0, NULL}, /* placeholder so the array is never empty */
+};
+
+const char *m6ike_unit_strerror(int code) {
+  for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+    if (ranges[i].fn && code <= ranges[i].hi && code >= ranges[i].lo) {
+      return ranges[i].fn(code);
+    }
+  }
+  return NULL;
+}
