@@ -5,6 +5,7 @@
 
 /* Each unit's table: one line per unit, by range (see common.h). */
 typedef const char *(*unit_strerror_fn)(int);
+const char *m6ike_mh_strerror_(int code);
 typedef struct {
   int hi, lo; /* code range, hi >= code >= lo */
   unit_strerror_fn fn;
@@ -12,6 +13,7 @@ typedef struct {
 
 static const unit_range ranges[] = {
     {0, 0, NULL}, /* placeholder so the array is never empty */
+    {-200, -299, m6ike_mh_strerror_},
 };
 
 const char *m6ike_unit_strerror(int code) {

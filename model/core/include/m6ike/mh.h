@@ -138,18 +138,22 @@ typedef struct m6ike_mh_msg {
 
 /* mh error codes. */
 enum {
-  M6IKE_ERR_MH_TRUNCATED = -201,     /* buffer shorter than a field needs */
-  M6IKE_ERR_MH_BAD_LENGTH = -202,    /* Header Len inconsistent with type or buffer */
+  M6IKE_ERR_MH_TRUNCATED = -201,     /* buffer shorter than a field needs, or
+                                        than Header Len says */
+  M6IKE_ERR_MH_BAD_LENGTH = -202,    /* Header Len below the type's minimum, or
+                                        (in a packet) not filling the payload */
   M6IKE_ERR_MH_BAD_PROTO = -203,     /* Payload Proto is not 59 */
   M6IKE_ERR_MH_UNKNOWN_TYPE = -204,  /* MH Type > 7 (answer with BE status 2) */
   M6IKE_ERR_MH_BAD_OPTION = -205,    /* option overruns or has a wrong length */
   M6IKE_ERR_MH_BAD_CHECKSUM = -206,  /* checksum does not verify */
+  M6IKE_ERR_MH_NOT_MH = -207,        /* packet's upper layer is not 135 */
   M6IKE_ERR_IP6_TRUNCATED = -210,    /* IPv6 header or extension truncated */
   M6IKE_ERR_IP6_BAD_VERSION = -211,  /* IP version is not 6 */
   M6IKE_ERR_IP6_BAD_EXT = -212,      /* malformed extension header */
   M6IKE_ERR_IP6_BAD_HAO = -213,      /* malformed Home Address option */
   M6IKE_ERR_IP6_BAD_RH2 = -214,      /* malformed Type 2 Routing Header */
-  M6IKE_ERR_IP6_TOO_MANY_EXT = -215  /* extension chain longer than the limit */
+  M6IKE_ERR_IP6_TOO_MANY_EXT = -215, /* extension chain longer than the limit */
+  M6IKE_ERR_IP6_FRAGMENT = -216      /* a fragment: reassemble before parsing */
 };
 
 const char *m6ike_mh_strerror_(int code); /* used by m6ike_strerror */
@@ -158,15 +162,39 @@ const char *m6ike_mh_strerror_(int code); /* used by m6ike_strerror */
  * Decodes one Mobility Header message from buf[0..len).  Returns the number
  * of bytes the message occupies ((Header Len + 1) * 8) or a negative
  * M6IKE_ERR_MH_* code.  Does not verify the checksum (see
- * m6ike_mh_checksum_verify).  Never reads outside buf.
+ * m6ike_mh_checksum_verify).  Never reads outside buf.  Bytes after the
+ * message are not looked at.
+ *
+ * Codes, in the order they are checked:
+ *   M6IKE_ERR_INVALID_ARGUMENT  dest NULL, or buf NULL with len > 0
+ *   M6IKE_ERR_MH_TRUNCATED      len < 8, or len < (Header Len + 1) * 8
+ *   M6IKE_ERR_MH_BAD_PROTO      Payload Proto != 59
+ *   M6IKE_ERR_MH_UNKNOWN_TYPE   MH Type > 7; dest->type, payload_proto and
+ *                               checksum are filled so the caller can answer
+ *                               with a Binding Error (status 2)
+ *   M6IKE_ERR_MH_BAD_LENGTH     Header Len below the type's minimum
+ *                               (BRR 0, HoTI/CoTI 1, HoT/CoT 2, BU/BA 1, BE 2)
+ *   M6IKE_ERR_MH_BAD_OPTION     an option overruns the message, a known
+ *                               option has the wrong length (BRA 2, Alt-CoA
+ *                               16, Nonce Indices 4, Binding Auth Data 12),
+ *                               or a non-padding option follows Binding
+ *                               Authorization Data (RFC 6275 §6.2.7)
+ * Option alignment is not checked on receipt (RFC 6275 asks senders to
+ * align; Postel for receivers).  Options are decoded in any message type;
+ * whether RFC 6275 allows them there is m6ike_mh_opt_allowed()'s question.
+ * Reserved bits of the BU/BA flag fields are kept as received.
  */
 int m6ike_mh_decode(m6ike_mh_msg *dest, const uint8_t *buf, size_t len);
 
 /*
  * Encodes msg with its options (aligned as RFC 6275 §6.2 requires, padded
  * to a multiple of 8 octets) into buf.  The checksum field is written as
- * zero; call m6ike_mh_checksum_set afterwards.  Returns the length or
- * M6IKE_ERR_NOBUF / M6IKE_ERR_INVALID_ARGUMENT (unknown type).
+ * zero; call m6ike_mh_checksum_set afterwards.  Payload Proto is always
+ * written as 59 whatever msg->payload_proto says.  Options are written in
+ * the order BRA, Alternate CoA, Nonce Indices, Binding Authorization Data
+ * (last, as §6.2.7 requires), each preceded by the Pad1/PadN its
+ * alignment needs.  Returns the length or M6IKE_ERR_NOBUF /
+ * M6IKE_ERR_INVALID_ARGUMENT (NULL argument or unknown type).
  */
 int m6ike_mh_encode(uint8_t *buf, size_t cap, const m6ike_mh_msg *msg);
 
@@ -176,7 +204,9 @@ int m6ike_mh_encoded_len(const m6ike_mh_msg *msg);
 /*
  * The MH checksum over the IPv6 pseudo-header (RFC 2460 §8.1 with next
  * header 135).  src is the home address when a Home Address option is
- * present (RFC 6275 §6.1.1), dst the final destination.
+ * present (RFC 6275 §6.1.1), dst the final destination.  The checksum
+ * field mh[4..6) counts as zero whatever it holds, so this is the value to
+ * write there.
  */
 uint16_t m6ike_mh_checksum(const m6ike_addr6 *src, const m6ike_addr6 *dst,
                            const uint8_t *mh, size_t len);
@@ -186,6 +216,24 @@ void m6ike_mh_checksum_set(const m6ike_addr6 *src, const m6ike_addr6 *dst,
 /* 0 if it verifies, M6IKE_ERR_MH_BAD_CHECKSUM otherwise. */
 int m6ike_mh_checksum_verify(const m6ike_addr6 *src, const m6ike_addr6 *dst,
                              const uint8_t *mh, size_t len);
+
+/*
+ * Non-zero if two decoded messages are equal in every field that travels
+ * on the wire, ignoring checksum, payload_proto and opts.unknown_count
+ * (none of which m6ike_mh_encode reproduces), and ignoring the values of
+ * options whose has_* bit is clear.
+ */
+int m6ike_mh_msg_equal(const m6ike_mh_msg *a, const m6ike_mh_msg *b);
+
+/*
+ * Non-zero if RFC 6275 §6.1.2-§6.1.9 defines mobility option opt_type for
+ * MH type mh_type (BRA in BA; Alt-CoA and Nonce Indices in BU; Binding
+ * Authorization Data in BU and BA; Pad1/PadN anywhere).
+ */
+int m6ike_mh_opt_allowed(uint8_t mh_type, uint8_t opt_type);
+
+/* Short name of an MH type ("BU", "HoTI", ...) or "MH?" if unknown. */
+const char *m6ike_mh_type_name(uint8_t mh_type);
 
 /* Human-readable one-line summary, e.g. "BU seq=3 flags=AHK lifetime=420s",
  * for logs and examples.  Returns buf. */
@@ -212,7 +260,8 @@ char *m6ike_mh_format(const m6ike_mh_msg *msg, char *buf, size_t cap);
 int m6ike_hao_encode(uint8_t *buf, size_t cap, uint8_t next_header,
                      const m6ike_addr6 *home_address);
 
-/* Encodes a Type 2 Routing Header (RFC 6275 §6.4): 24 bytes. */
+/* Encodes a Type 2 Routing Header (RFC 6275 §6.4), Segments Left 1:
+ * 24 bytes.  Returns the length or M6IKE_ERR_NOBUF. */
 int m6ike_rh2_encode(uint8_t *buf, size_t cap, uint8_t next_header,
                      const m6ike_addr6 *home_address);
 
@@ -231,14 +280,48 @@ typedef struct m6ike_ip6_info {
   unsigned ext_count;         /* extension headers walked */
 } m6ike_ip6_info;
 
+#define M6IKE_IP6_MAX_EXT 16
+
 /*
  * Walks an IPv6 packet: fixed header, then Hop-by-Hop, Routing, Fragment,
  * Destination Options and AH headers, until an upper-layer protocol (which
  * includes ESP, 50, whose payload is opaque).  Decodes the Home Address
  * option and the Type 2 Routing Header on the way.  At most 16 extension
  * headers.  Returns 0 or a negative M6IKE_ERR_IP6_* code.
+ *
+ * Bytes of pkt after 40 + Payload Length are ignored (link padding).  A
+ * Fragment header sets is_fragment; if its offset is non-zero the walk
+ * stops there (upper_proto is the fragment's Next Header, upper_off the
+ * byte after the Fragment header) because the upper layer is not in this
+ * fragment.  Options in Hop-by-Hop and Destination Options headers are
+ * walked (Pad1, PadN, Home Address; others skipped, their action bits are
+ * not enforced).
+ *
+ * Codes:
+ *   M6IKE_ERR_INVALID_ARGUMENT  info NULL, or pkt NULL with len > 0
+ *   M6IKE_ERR_IP6_TRUNCATED     len < 40, Payload Length beyond len, or an
+ *                               extension header beyond the payload
+ *   M6IKE_ERR_IP6_BAD_VERSION   version field != 6
+ *   M6IKE_ERR_IP6_BAD_EXT       Hop-by-Hop not first; an option overruns its
+ *                               header; AH shorter than 12 octets or not a
+ *                               multiple of 8
+ *   M6IKE_ERR_IP6_BAD_HAO       Home Address option length != 16, or a
+ *                               second one
+ *   M6IKE_ERR_IP6_BAD_RH2       Type 2 RH with Hdr Ext Len != 2, Segments
+ *                               Left not 0 or 1, or a second one
+ *   M6IKE_ERR_IP6_TOO_MANY_EXT  more than M6IKE_IP6_MAX_EXT headers
  */
 int m6ike_ip6_walk(m6ike_ip6_info *info, const uint8_t *pkt, size_t len);
+
+/*
+ * The addresses an upper layer's checksum pseudo-header uses for a walked
+ * packet as it appears on the wire: the source is the Home Address option's
+ * address if there is one (the receiver swaps it in, RFC 6275 §9.3.1), the
+ * destination is the final one: the Type 2 RH address while Segments Left
+ * is 1, else the fixed header's destination.
+ */
+void m6ike_ip6_pseudo_addrs(const m6ike_ip6_info *info, m6ike_addr6 *src,
+                            m6ike_addr6 *dst);
 
 /*
  * Builds a whole IPv6 packet carrying an MH message: fixed header (src,
@@ -247,7 +330,8 @@ int m6ike_ip6_walk(m6ike_ip6_info *info, const uint8_t *pkt, size_t len);
  * Home Address option if hao is non-NULL (MN's CoA -> HA), then the MH
  * message with its checksum computed over the pseudo-header RFC 6275 §6.1.1
  * names (home address as source, HoA as final destination).  Returns the
- * length or a negative code.
+ * length or M6IKE_ERR_INVALID_ARGUMENT (NULL src/dst/msg, unknown type) or
+ * M6IKE_ERR_NOBUF.
  */
 int m6ike_mh_build_packet(uint8_t *buf, size_t cap, const m6ike_addr6 *src,
                           const m6ike_addr6 *dst, const m6ike_addr6 *hao,
@@ -258,6 +342,10 @@ int m6ike_mh_build_packet(uint8_t *buf, size_t cap, const m6ike_addr6 *src,
  * Parses a whole IPv6 packet carrying an MH message: walks the chain,
  * requires upper_proto 135, decodes the message and verifies its checksum
  * with the pseudo-header addresses RFC 6275 names.  Fills *info too.
+ * Returns 0 or: any m6ike_ip6_walk code; M6IKE_ERR_IP6_FRAGMENT;
+ * M6IKE_ERR_MH_NOT_MH; any m6ike_mh_decode code; M6IKE_ERR_MH_BAD_LENGTH
+ * if the message does not end where the IPv6 payload ends;
+ * M6IKE_ERR_MH_BAD_CHECKSUM.
  */
 int m6ike_mh_parse_packet(m6ike_ip6_info *info, m6ike_mh_msg *msg,
                           const uint8_t *pkt, size_t len);
