@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Checks ./mip6ike's command line: help works; every bad command or option
+# exits 2 with exactly one line on stderr that names the bad argument; and,
+# when shellcheck is installed, the driver and .ci/run are shellcheck-clean.
+# These cases never reach the install or build steps.
+set -uo pipefail # no -e: each check records its own status
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+drv="$root/mip6ike"
+fails=0
+pass=0
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+check() { # check NAME CONDITION-RESULT
+  if [[ "$2" == 0 ]]; then
+    pass=$((pass + 1))
+  else
+    echo "FAIL: $1" >&2
+    fails=$((fails + 1))
+  fi
+}
+
+rc=0
+"$drv" help >"$tmp/out" 2>"$tmp/err" || rc=$?
+check "help exits 0" "$rc"
+for w in help build test run bench --fast --fuzz-seconds --only MIP6IKE_NO_INSTALL; do
+  grep -q -- "$w" "$tmp/out"
+  check "help mentions $w" $?
+done
+
+# bad-arg cases: "args...|word the message must name"
+cases=(
+  "frobnicate|frobnicate"
+  "--frobnicate|--frobnicate"
+  "test --bogus|--bogus"
+  "test -j zero|zero"
+  "test --fuzz-seconds x|x"
+  "build --fast|--fast"
+  "run stray|stray"
+  "bench --only|--only"
+  "bench --nope|--nope"
+  "help extra|extra"
+  "|command"
+)
+for c in "${cases[@]}"; do
+  read -r -a args <<<"${c%%|*}"
+  want="${c#*|}"
+  rc=0
+  MIP6IKE_NO_INSTALL=1 "$drv" "${args[@]}" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [[ $rc -eq 2 ]]
+  check "'${c%%|*}' exits 2 (got $rc)" $?
+  [[ "$(wc -l <"$tmp/err")" -eq 1 && ! -s "$tmp/out" ]]
+  check "'${c%%|*}' prints one line on stderr only" $?
+  grep -q -- "'$want'\|$want" "$tmp/err"
+  check "'${c%%|*}' names '$want'" $?
+done
+
+if command -v shellcheck >/dev/null 2>&1; then
+  shellcheck "$drv" "$root/.ci/run" "$0"
+  check "shellcheck" $?
+else
+  echo "shellcheck not installed: lint skipped"
+fi
+
+echo "$pass passed, $fails failed"
+[[ $fails -eq 0 ]]
