@@ -4,6 +4,8 @@
 #include <stddef.h>
 
 /* Each unit's table: one line per unit, by range (see common.h). */
+const char *m6ike_binding_strerror_(int code);
+
 typedef const char *(*unit_strerror_fn)(int);
 typedef struct {
   int hi, lo; /* code range, hi >= code >= lo */
@@ -12,6 +14,7 @@ typedef struct {
 
 static const unit_range ranges[] = {
     {0, 0, NULL}, /* placeholder so the array is never empty */
+    {-300, -399, m6ike_binding_strerror_},
 };
 
 const char *m6ike_unit_strerror(int code) {
