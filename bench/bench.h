@@ -1,0 +1,10 @@
+/* Benchmark support (minimal; the full header comes from another unit). */
+#ifndef M6IKE_BENCH_H
+#define M6IKE_BENCH_H
+
+#include <stdint.h>
+
+uint64_t m6ike_bench_now_ns(void);
+void m6ike_bench_sink(uint64_t v);
+
+#endif
