@@ -103,7 +103,8 @@ typedef struct m6ike_bcache_callbacks {
    * invalid: the BU is silently discarded.  NULL = accept. */
   int (*verify_auth)(const m6ike_addr6 *hoa, const m6ike_addr6 *coa,
                      const m6ike_mh_msg *bu, void *user_data);
-  /* Entry changes.  e is valid only during the call. */
+  /* Entry changes.  e is valid only during the call; the callback must
+   * not change the cache (no process_bu/remove/handle_expiry). */
   void (*on_change)(const m6ike_bcache_entry *e, m6ike_bcache_event ev,
                     void *user_data);
   /* Nonce generation (m6ike_bcache_nonce_generate). */
@@ -253,7 +254,8 @@ typedef struct m6ike_bul m6ike_bul;
 typedef struct m6ike_bul_callbacks {
   void *user_data;
   m6ike_rand_cb rand; /* initial sequence number if none configured */
-  /* msg may be NULL (REGISTERED, DEREGISTERED, GAVE_UP, EXPIRED). */
+  /* msg may be NULL (REGISTERED, DEREGISTERED, GAVE_UP, EXPIRED).  The
+   * callback must not call back into bul. */
   void (*on_event)(m6ike_bul *bul, m6ike_bul_event ev,
                    const m6ike_mh_msg *msg, void *user_data);
 } m6ike_bul_callbacks;
@@ -345,6 +347,7 @@ m6ike_tstamp m6ike_bul_get_expiry(const m6ike_bul *bul);
  */
 void m6ike_bul_handle_expiry(m6ike_bul *bul, m6ike_tstamp now);
 
+/* Accessors (bul must not be NULL; no error codes). */
 m6ike_bul_state m6ike_bul_get_state(const m6ike_bul *bul);
 const m6ike_addr6 *m6ike_bul_get_coa(const m6ike_bul *bul);
 uint16_t m6ike_bul_get_seq(const m6ike_bul *bul); /* last BU's seq */
