@@ -4,6 +4,8 @@
 #include <stddef.h>
 
 /* Each unit's table: one line per unit, by range (see common.h). */
+const char *m6ike_binding_strerror_(int code);
+
 typedef const char *(*unit_strerror_fn)(int);
 const char *m6ike_mh_strerror_(int code);
 typedef struct {
@@ -14,6 +16,7 @@ typedef struct {
 static const unit_range ranges[] = {
     {0, 0, NULL}, /* placeholder so the array is never empty */
     {-200, -299, m6ike_mh_strerror_},
+    {-300, -399, m6ike_binding_strerror_},
 };
 
 const char *m6ike_unit_strerror(int code) {
