@@ -66,4 +66,12 @@ if(MIP6IKE_TESTS)
     add_test(NAME ns3.${_suite}
              COMMAND mip6ike-ns3-tests --suite=${_suite} --verbose)
   endforeach()
+  # ns3-tree.cmake checked against a stand-in for ns-3's build_lib(), built
+  # against the installed ns-3 (a separate CMake project, ~20 s).
+  add_test(NAME cmake.ns3-tree-shim
+           COMMAND ${CMAKE_COMMAND}
+                   -DSHIM_SOURCE=${CMAKE_CURRENT_SOURCE_DIR}/test/cmake/ns3-tree-shim
+                   -DSHIM_BINARY=${CMAKE_CURRENT_BINARY_DIR}/ns3-tree-shim
+                   -DSHIM_GENERATOR=${CMAKE_GENERATOR}
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/test/cmake/run-ns3-tree-shim.cmake)
 endif()
