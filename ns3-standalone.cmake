@@ -66,6 +66,14 @@ if(MIP6IKE_TESTS)
     add_test(NAME ns3.${_suite}
              COMMAND mip6ike-ns3-tests --suite=${_suite} --verbose)
   endforeach()
+  # wscript's configure()/build() run against stand-ins for waf's API.
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  if(Python3_Interpreter_FOUND)
+    add_test(NAME waf.wscript-mock
+             COMMAND Python3::Interpreter
+                     ${CMAKE_CURRENT_SOURCE_DIR}/test/waf/check_wscript.py
+                     ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
   # ns3-tree.cmake checked against a stand-in for ns-3's build_lib(), built
   # against the installed ns-3 (a separate CMake project, ~20 s).
   add_test(NAME cmake.ns3-tree-shim
