@@ -59,6 +59,7 @@ class Bld:
     def __init__(self, env, root):
         self.env = env
         self.path = Node(root)
+        self.bldnode = Node('/ns-3/build')
         self.tgens = []
         self.modules = []
         self.test_libs = []
@@ -109,6 +110,8 @@ def main():
     assert name == 'mip6ike' and deps == ['core', 'network', 'internet'], (name, deps)
     assert 'm6ike_core' in module.use, module.use
     assert '-Werror' in module.env['CXXFLAGS'] and '-Werror' not in bld.env.CXXFLAGS
+    flags = module.env['CXXFLAGS']
+    assert flags[flags.index('-isystem') + 1] == '/ns-3/build', flags
     for s in module.source:
         exists(s)
     assert len(bld.test_libs) == 1 and bld.test_libs[0][0] == 'mip6ike'
