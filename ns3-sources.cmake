@@ -1,0 +1,17 @@
+# The ns-3 module's files, shared by ns3-standalone.cmake and ns3-tree.cmake
+# (wscript keeps its own copy of these lists: keep the three in step).
+# Paths are relative to the project's top directory.
+set(MIP6IKE_NS3_SOURCES
+    model/mip6ike-core-adapter.cc
+)
+set(MIP6IKE_NS3_HEADERS
+    model/mip6ike-core-adapter.h
+)
+# One file per ns-3 TestSuite; each suite's name is listed in
+# MIP6IKE_NS3_TEST_SUITES so that standalone builds register one ctest each.
+set(MIP6IKE_NS3_TEST_SOURCES
+    test/mip6ike-core-adapter-test-suite.cc
+)
+set(MIP6IKE_NS3_TEST_SUITES
+    mip6ike-core-adapter
+)

@@ -1,0 +1,26 @@
+# ctest driver for the ns3-tree-shim self-test (see its CMakeLists.txt):
+#   cmake -DSHIM_SOURCE=<dir> -DSHIM_BINARY=<dir> [-DSHIM_GENERATOR=Ninja]
+#         -P run-ns3-tree-shim.cmake
+# Configures, builds and runs the shim project; fails if any step does.
+foreach(var SHIM_SOURCE SHIM_BINARY)
+  if(NOT ${var})
+    message(FATAL_ERROR "run-ns3-tree-shim: ${var} is not set")
+  endif()
+endforeach()
+set(gen)
+if(SHIM_GENERATOR)
+  set(gen -G ${SHIM_GENERATOR})
+endif()
+foreach(step configure build test)
+  if(step STREQUAL "configure")
+    set(cmd ${CMAKE_COMMAND} -S ${SHIM_SOURCE} -B ${SHIM_BINARY} ${gen})
+  elseif(step STREQUAL "build")
+    set(cmd ${CMAKE_COMMAND} --build ${SHIM_BINARY})
+  else()
+    set(cmd ${CMAKE_CTEST_COMMAND} --test-dir ${SHIM_BINARY} --output-on-failure)
+  endif()
+  execute_process(COMMAND ${cmd} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "run-ns3-tree-shim: ${step} failed (${rc})")
+  endif()
+endforeach()
