@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+const char *m6ike_pfkey_strerror_(int code);
+
 /* Each unit's table: one line per unit, by range (see common.h). */
 const char *m6ike_binding_strerror_(int code);
 
@@ -17,6 +19,7 @@ static const unit_range ranges[] = {
     {0, 0, NULL}, /* placeholder so the array is never empty */
     {-200, -299, m6ike_mh_strerror_},
     {-300, -399, m6ike_binding_strerror_},
+    {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
 };
 
 const char *m6ike_unit_strerror(int code) {
