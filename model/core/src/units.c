@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+const char *m6ike_msrd_strerror_(int code);
+
 /* Each unit's table: one line per unit, by range (see common.h). */
 typedef const char *(*unit_strerror_fn)(int);
 typedef struct {
@@ -12,6 +14,7 @@ typedef struct {
 
 static const unit_range ranges[] = {
     {0, 0, NULL}, /* placeholder so the array is never empty */
+    {-400, -499, m6ike_msrd_strerror_},
 };
 
 const char *m6ike_unit_strerror(int code) {
