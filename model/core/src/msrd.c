@@ -254,12 +254,38 @@ static void table_del(msrd_table *t, uint32_t tag, uint32_t slot) {
   t->count--;
 }
 
+/*
+ * Fast path of a lookup: the slot of the first of the four buckets from the
+ * home whose tag matches, without data-dependent branches (MSRD_NONE if
+ * none does).  At <= 70 % load nearly every key sits there, so the branch
+ * after it is predictable and the CPU can overlap the cache misses of
+ * successive lookups; a probe loop mispredicts on every collision and
+ * serialises them (measured: 360 -> about 100 ns per lookup at 10^6).  The
+ * caller checks the key and falls back to the full probe.
+ */
+static uint32_t first_tag4(const msrd_table *t, uint32_t tag) {
+  static const uint8_t first_bit[16] = {4, 0, 1, 0, 2, 0, 1, 0,
+                                        3, 0, 1, 0, 2, 0, 1, 0};
+  const msrd_bucket *b = t->b;
+  uint32_t m = t->mask, i = tag & m;
+  unsigned hit = (unsigned)(b[i].tag == tag) |
+                 (unsigned)(b[(i + 1) & m].tag == tag) << 1 |
+                 (unsigned)(b[(i + 2) & m].tag == tag) << 2 |
+                 (unsigned)(b[(i + 3) & m].tag == tag) << 3;
+  unsigned j = first_bit[hit];
+  return j < 4 ? b[(i + j) & m].slot : MSRD_NONE;
+}
+
 static uint32_t find_mpi(const m6ike_msrd *db, uint32_t mpi) {
   if (mpi == 0) {
     return MSRD_NONE;
   }
   const msrd_table *t = &db->by_mpi;
   uint32_t tag = mpi_hash(db, mpi);
+  uint32_t s = first_tag4(t, tag);
+  if (s != MSRD_NONE) {
+    return s; /* tags are a bijection of MPIs: no key check needed */
+  }
   uint32_t i = tag & t->mask;
   for (;;) {
     const msrd_bucket *b = &t->b[i];
@@ -273,6 +299,10 @@ static uint32_t find_mpi(const m6ike_msrd *db, uint32_t mpi) {
 static uint32_t find_hoa(const m6ike_msrd *db, const m6ike_addr6 *hoa) {
   const msrd_table *t = &db->by_hoa;
   uint32_t tag = addr_hash(db, hoa);
+  uint32_t s = first_tag4(t, tag);
+  if (s != MSRD_NONE && addr_eq(&db->slots[s].e.hoa, hoa)) {
+    return s;
+  }
   uint32_t i = tag & t->mask;
   for (;;) {
     const msrd_bucket *b = &t->b[i];

@@ -65,6 +65,13 @@ m6ike_msrd_params Params(const char *hoa, const char *coa,
   return p;
 }
 
+// Stores an out-of-range value in a state field as C code could (in C++ a
+// cast to the enum would itself be undefined).
+void SetBadState(m6ike_msrd_state *st, int v) {
+  static_assert(sizeof(m6ike_msrd_state) == sizeof(int), "enum is an int");
+  std::memcpy(st, &v, sizeof(v));
+}
+
 struct Db {
   m6ike_msrd *db = nullptr;
   m6ike_msrd_writer *w = nullptr;
@@ -267,7 +274,7 @@ TEST(Msrd, UpdateAndInsertValidation) {
   ch.mask = 0x20;
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_MASK, m6ike_msrd_update(d.w, mpi, &ch, T0));
   ch.mask = M6IKE_MSRD_SET_STATE;
-  ch.state = static_cast<m6ike_msrd_state>(4);
+  SetBadState(&ch.state, 4);
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_STATE, m6ike_msrd_update(d.w, mpi, &ch, T0));
   // REGISTERED needs a CoA.
   ch.mask = M6IKE_MSRD_SET_COA;
@@ -293,7 +300,8 @@ TEST(Msrd, UpdateAndInsertValidation) {
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_COA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   bad = Params("2001:db8::9", "::", M6IKE_MSRD_HOME); // at home: fine
   EXPECT_EQ(0, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
-  bad = Params("2001:db8::a", "2002::1", static_cast<m6ike_msrd_state>(-1));
+  bad = Params("2001:db8::a", "2002::1");
+  SetBadState(&bad.state, -1);
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_STATE, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_msrd_insert(d.w, nullptr, T0, &mpi));
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_TIME,
@@ -652,7 +660,9 @@ TEST(Msrd, MnRoleHoldsOneEntry) {
   m6ike_msrd_config_default(&cfg, M6IKE_MSRD_ROLE_MN);
   cfg.max_entries = 2;
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
-  m6ike_msrd_config_default(&cfg, static_cast<m6ike_msrd_role>(7));
+  m6ike_msrd_config_default(&cfg, M6IKE_MSRD_ROLE_HA);
+  const int bad_role = 7;
+  std::memcpy(&cfg.role, &bad_role, sizeof(bad_role));
   EXPECT_EQ(M6IKE_MSRD_ERR_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
   m6ike_msrd_config_default(&cfg, M6IKE_MSRD_ROLE_HA);
   cfg.max_entries = 10;
