@@ -323,7 +323,8 @@ typedef void (*m6ike_msrd_notify_fn)(const m6ike_msrd_entry *e,
 /*
  * Subscribes reader r (a reader or the writer's view) to every change;
  * *id_out (may be NULL) receives an id for unsubscribe, unique in the db.
- * Subscribers are called in subscription order per reader.  Returns 0,
+ * Callbacks run reader by reader, newest reader first, and in subscription
+ * order within a reader.  Returns 0,
  * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_MSRD_ERR_BAD_HANDLE, M6IKE_ERR_NOMEM.
  */
 int m6ike_msrd_subscribe(m6ike_msrd_reader *r, m6ike_msrd_notify_fn fn,
