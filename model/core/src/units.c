@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 const char *m6ike_pfkey_strerror_(int code);
+const char *m6ike_msrd_strerror_(int code);
 
 /* Each unit's table: one line per unit, by range (see common.h). */
 const char *m6ike_binding_strerror_(int code);
@@ -20,6 +21,7 @@ static const unit_range ranges[] = {
     {-200, -299, m6ike_mh_strerror_},
     {-300, -399, m6ike_binding_strerror_},
     {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
+    {-400, -499, m6ike_msrd_strerror_},
 };
 
 const char *m6ike_unit_strerror(int code) {
