@@ -94,24 +94,24 @@ struct m6ike_msrd {
 
 const char *m6ike_msrd_strerror_(int code) {
   switch (code) {
-  case M6IKE_MSRD_ERR_MN_SINGLE_ENTRY:
+  case M6IKE_ERR_MSRD_MN_SINGLE_ENTRY:
     return "msrd: an MN-role database holds a single entry";
-  case M6IKE_MSRD_ERR_FULL:
+  case M6IKE_ERR_MSRD_FULL:
     return "msrd: max_entries entries are already live";
-  case M6IKE_MSRD_ERR_BAD_HOA:
+  case M6IKE_ERR_MSRD_BAD_HOA:
     return "msrd: hoa is unspecified or multicast";
-  case M6IKE_MSRD_ERR_BAD_COA:
+  case M6IKE_ERR_MSRD_BAD_COA:
     return "msrd: coa is multicast, or unspecified in a state that needs one";
-  case M6IKE_MSRD_ERR_BAD_STATE:
+  case M6IKE_ERR_MSRD_BAD_STATE:
     return "msrd: state is not a valid m6ike_msrd_state";
-  case M6IKE_MSRD_ERR_BAD_MASK:
+  case M6IKE_ERR_MSRD_BAD_MASK:
     return "msrd: update mask is empty or has unknown bits";
-  case M6IKE_MSRD_ERR_BAD_HANDLE:
+  case M6IKE_ERR_MSRD_BAD_HANDLE:
     return "msrd: handle is not a live MSRD handle";
-  case M6IKE_MSRD_ERR_BAD_CONFIG:
+  case M6IKE_ERR_MSRD_BAD_CONFIG:
     return "msrd: configuration field out of range (role, max_entries or "
            "initial_capacity)";
-  case M6IKE_MSRD_ERR_BAD_TIME:
+  case M6IKE_ERR_MSRD_BAD_TIME:
     return "msrd: now is M6IKE_TSTAMP_UNSET";
   default:
     return NULL;
@@ -387,7 +387,7 @@ static int reader_check(const m6ike_msrd_reader *r) {
   }
   if (r->magic != MSRD_MAGIC || !r->db ||
       (r->kind != KIND_READER && r->kind != KIND_WRITER) || r->dead) {
-    return M6IKE_MSRD_ERR_BAD_HANDLE;
+    return M6IKE_ERR_MSRD_BAD_HANDLE;
   }
   return 0;
 }
@@ -401,7 +401,7 @@ static int writer_check(const m6ike_msrd_writer *w) {
    * reader cast to a writer is examined as what it is. */
   const m6ike_msrd_reader *h = (const m6ike_msrd_reader *)(const void *)w;
   if (h->magic != MSRD_MAGIC || !h->db) {
-    return M6IKE_MSRD_ERR_BAD_HANDLE;
+    return M6IKE_ERR_MSRD_BAD_HANDLE;
   }
   if (h->kind != KIND_WRITER || h->db->writer != w) {
     return M6IKE_ERR_PERMISSION;
@@ -433,7 +433,7 @@ static int writer_begin(m6ike_msrd_writer *w, m6ike_tstamp now,
     return M6IKE_ERR_INVALID_STATE;
   }
   if (now == M6IKE_TSTAMP_UNSET) {
-    return M6IKE_MSRD_ERR_BAD_TIME;
+    return M6IKE_ERR_MSRD_BAD_TIME;
   }
   *dbp = db;
   return 0;
@@ -554,19 +554,19 @@ int m6ike_msrd_new(m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
   uint32_t max;
   if (cfg->role == M6IKE_MSRD_ROLE_MN) {
     if (cfg->max_entries > 1) {
-      return M6IKE_MSRD_ERR_BAD_CONFIG;
+      return M6IKE_ERR_MSRD_BAD_CONFIG;
     }
     max = 1;
   } else if (cfg->role == M6IKE_MSRD_ROLE_HA) {
     if (cfg->max_entries > MSRD_MAX_ENTRIES) {
-      return M6IKE_MSRD_ERR_BAD_CONFIG;
+      return M6IKE_ERR_MSRD_BAD_CONFIG;
     }
     max = cfg->max_entries ? cfg->max_entries : MSRD_MAX_ENTRIES;
   } else {
-    return M6IKE_MSRD_ERR_BAD_CONFIG;
+    return M6IKE_ERR_MSRD_BAD_CONFIG;
   }
   if (cfg->initial_capacity > max) {
-    return M6IKE_MSRD_ERR_BAD_CONFIG;
+    return M6IKE_ERR_MSRD_BAD_CONFIG;
   }
   uint32_t cap = cfg->initial_capacity;
   if (cap == 0) {
@@ -683,7 +683,7 @@ static int state_needs_coa(int s) {
 }
 static int check_coa(int state, const m6ike_addr6 *coa) {
   if (coa->b[0] == 0xff || (state_needs_coa(state) && addr_unspec(coa))) {
-    return M6IKE_MSRD_ERR_BAD_COA;
+    return M6IKE_ERR_MSRD_BAD_COA;
   }
   return 0;
 }
@@ -762,17 +762,17 @@ int m6ike_msrd_insert(m6ike_msrd_writer *writer, const m6ike_msrd_params *p,
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   if (!valid_state((int)p->state)) {
-    return M6IKE_MSRD_ERR_BAD_STATE;
+    return M6IKE_ERR_MSRD_BAD_STATE;
   }
   if (addr_unspec(&p->hoa) || p->hoa.b[0] == 0xff) {
-    return M6IKE_MSRD_ERR_BAD_HOA;
+    return M6IKE_ERR_MSRD_BAD_HOA;
   }
   if ((rc = check_coa((int)p->state, &p->coa)) != 0) {
     return rc;
   }
   if (db->count >= db->max_entries) {
-    return db->role == M6IKE_MSRD_ROLE_MN ? M6IKE_MSRD_ERR_MN_SINGLE_ENTRY
-                                          : M6IKE_MSRD_ERR_FULL;
+    return db->role == M6IKE_MSRD_ROLE_MN ? M6IKE_ERR_MSRD_MN_SINGLE_ENTRY
+                                          : M6IKE_ERR_MSRD_FULL;
   }
   if (find_hoa(db, &p->hoa) != MSRD_NONE) {
     return M6IKE_ERR_EXISTS;
@@ -831,7 +831,7 @@ int m6ike_msrd_update(m6ike_msrd_writer *writer, uint32_t mpi,
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   if (ch->mask == 0 || (ch->mask & ~M6IKE_MSRD_SET_ALL) != 0) {
-    return M6IKE_MSRD_ERR_BAD_MASK;
+    return M6IKE_ERR_MSRD_BAD_MASK;
   }
   uint32_t s = find_mpi(db, mpi);
   if (s == MSRD_NONE) {
@@ -843,7 +843,7 @@ int m6ike_msrd_update(m6ike_msrd_writer *writer, uint32_t mpi,
   const m6ike_addr6 *coa = (ch->mask & M6IKE_MSRD_SET_COA) ? &ch->coa
                                                            : &e->coa;
   if (!valid_state(state)) {
-    return M6IKE_MSRD_ERR_BAD_STATE;
+    return M6IKE_ERR_MSRD_BAD_STATE;
   }
   if ((rc = check_coa(state, coa)) != 0) {
     return rc;

@@ -3,30 +3,29 @@
 
 #include <stddef.h>
 
-const char *m6ike_pfkey_strerror_(int code);
-const char *m6ike_msrd_strerror_(int code);
-
-/* Each unit's table: one line per unit, by range (see common.h). */
+/* Each unit's error-string table (defined in the unit's .c file). */
+const char *m6ike_mh_strerror_(int code);
 const char *m6ike_binding_strerror_(int code);
+const char *m6ike_msrd_strerror_(int code);
+const char *m6ike_pfkey_strerror_(int code);
 
 typedef const char *(*unit_strerror_fn)(int);
-const char *m6ike_mh_strerror_(int code);
 typedef struct {
   int hi, lo; /* code range, hi >= code >= lo */
   unit_strerror_fn fn;
 } unit_range;
 
+/* One line per unit, by range (see common.h). */
 static const unit_range ranges[] = {
-    {0, 0, NULL}, /* placeholder so the array is never empty */
     {-200, -299, m6ike_mh_strerror_},
     {-300, -399, m6ike_binding_strerror_},
-    {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
     {-400, -499, m6ike_msrd_strerror_},
+    {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
 };
 
 const char *m6ike_unit_strerror(int code) {
   for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-    if (ranges[i].fn && code <= ranges[i].hi && code >= ranges[i].lo) {
+    if (code <= ranges[i].hi && code >= ranges[i].lo) {
       return ranges[i].fn(code);
     }
   }

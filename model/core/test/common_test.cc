@@ -56,3 +56,24 @@ TEST(Common, DefaultMemIsUsable) {
   m->free(p, m->user_data);
   EXPECT_STRNE("", m6ike_version());
 }
+
+// m6ike_strerror reaches every unit's table through units.c.
+#include "m6ike/binding.h"
+#include "m6ike/mh.h"
+#include "m6ike/msrd.h"
+#include "m6ike/pfkey.h"
+#include "m6ike/pfkey_bus.h"
+
+TEST(Common, StrerrorDispatchesToEveryUnit) {
+  const int codes[] = {M6IKE_ERR_MH_TRUNCATED,        M6IKE_ERR_IP6_BAD_RH2,
+                       M6IKE_ERR_BINDING_NOT_BU,      M6IKE_ERR_MSRD_FULL,
+                       M6IKE_ERR_PFKEY_TRUNCATED,     M6IKE_ERR_PFKEY_REFERENCE,
+                       M6IKE_ERR_PFKEY_BUS_UNKNOWN_MPI};
+  for (int c : codes) {
+    EXPECT_STRNE("unknown error", m6ike_strerror(c)) << c;
+    EXPECT_FALSE(m6ike_err_is_fatal(c)) << c;
+  }
+  // Unassigned codes inside a unit's range are still "unknown".
+  EXPECT_STREQ("unknown error", m6ike_strerror(-299));
+  EXPECT_STREQ("unknown error", m6ike_strerror(-499));
+}

@@ -270,22 +270,22 @@ TEST(Msrd, UpdateAndInsertValidation) {
   ASSERT_EQ(0, m6ike_msrd_insert(d.w, &p, T0, &mpi));
   m6ike_msrd_change ch;
   std::memset(&ch, 0, sizeof(ch));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_MASK, m6ike_msrd_update(d.w, mpi, &ch, T0));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_MASK, m6ike_msrd_update(d.w, mpi, &ch, T0));
   ch.mask = 0x20;
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_MASK, m6ike_msrd_update(d.w, mpi, &ch, T0));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_MASK, m6ike_msrd_update(d.w, mpi, &ch, T0));
   ch.mask = M6IKE_MSRD_SET_STATE;
   SetBadState(&ch.state, 4);
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_STATE, m6ike_msrd_update(d.w, mpi, &ch, T0));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_STATE, m6ike_msrd_update(d.w, mpi, &ch, T0));
   // REGISTERED needs a CoA.
   ch.mask = M6IKE_MSRD_SET_COA;
   ch.coa = Addr("::");
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_COA, m6ike_msrd_update(d.w, mpi, &ch, T0));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_COA, m6ike_msrd_update(d.w, mpi, &ch, T0));
   ch.coa = Addr("ff02::1");
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_COA, m6ike_msrd_update(d.w, mpi, &ch, T0));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_COA, m6ike_msrd_update(d.w, mpi, &ch, T0));
   ch.coa = Addr("2002::2");
   EXPECT_EQ(M6IKE_ERR_NOT_FOUND, m6ike_msrd_update(d.w, mpi + 1, &ch, T0));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_msrd_update(d.w, mpi, nullptr, T0));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_TIME,
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_TIME,
             m6ike_msrd_update(d.w, mpi, &ch, M6IKE_TSTAMP_UNSET));
   EXPECT_EQ(1u, m6ike_msrd_generation(d.wr())); // nothing applied
   m6ike_msrd_entry e;
@@ -293,23 +293,23 @@ TEST(Msrd, UpdateAndInsertValidation) {
   EXPECT_EQ(0u, e.changes);
 
   m6ike_msrd_params bad = Params("::", "2002::1");
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_HOA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_HOA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   bad = Params("ff02::1", "2002::1");
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_HOA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_HOA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   bad = Params("2001:db8::9", "::", M6IKE_MSRD_REGISTERING);
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_COA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_COA, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   bad = Params("2001:db8::9", "::", M6IKE_MSRD_HOME); // at home: fine
   EXPECT_EQ(0, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   bad = Params("2001:db8::a", "2002::1");
   SetBadState(&bad.state, -1);
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_STATE, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_STATE, m6ike_msrd_insert(d.w, &bad, T0, &mpi));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_msrd_insert(d.w, nullptr, T0, &mpi));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_TIME,
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_TIME,
             m6ike_msrd_insert(d.w, &p, M6IKE_TSTAMP_UNSET, &mpi));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_msrd_remove(nullptr, 1, T0));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_TIME,
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_TIME,
             m6ike_msrd_remove(d.w, 1, M6IKE_TSTAMP_UNSET));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_TIME,
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_TIME,
             m6ike_msrd_expire(d.w, M6IKE_TSTAMP_UNSET));
   CheckConsistent(d.wr());
 }
@@ -432,10 +432,10 @@ TEST(Msrd, ReaderCastToWriterIsRefused) {
   std::memset(junk, 0, sizeof(junk));
   auto *jw = reinterpret_cast<m6ike_msrd_writer *>(junk);
   auto *jr = reinterpret_cast<m6ike_msrd_reader *>(junk);
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_HANDLE, m6ike_msrd_insert(jw, &q, T0, &m2));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_HANDLE, m6ike_msrd_writer_check(d.db, jw));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_HANDLE, m6ike_msrd_lookup_mpi(jr, mpi, &e, nullptr));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_HANDLE, m6ike_msrd_subscribe(jr, [](const m6ike_msrd_entry *, m6ike_msrd_event, uint64_t, void *) {}, nullptr, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_HANDLE, m6ike_msrd_insert(jw, &q, T0, &m2));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_HANDLE, m6ike_msrd_writer_check(d.db, jw));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_HANDLE, m6ike_msrd_lookup_mpi(jr, mpi, &e, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_HANDLE, m6ike_msrd_subscribe(jr, [](const m6ike_msrd_entry *, m6ike_msrd_event, uint64_t, void *) {}, nullptr, nullptr));
   EXPECT_EQ(0u, m6ike_msrd_count(jr));
   m6ike_msrd_reader_del(jr); // ignored
   // NULL handles.
@@ -640,7 +640,7 @@ TEST(Msrd, MnRoleHoldsOneEntry) {
   m6ike_msrd_params p = Params("2001::5", "::", M6IKE_MSRD_HOME);
   ASSERT_EQ(0, m6ike_msrd_insert(d.w, &p, T0, &mpi));
   m6ike_msrd_params q = Params("2001::6", "2002::1");
-  EXPECT_EQ(M6IKE_MSRD_ERR_MN_SINGLE_ENTRY, m6ike_msrd_insert(d.w, &q, T0, &m2));
+  EXPECT_EQ(M6IKE_ERR_MSRD_MN_SINGLE_ENTRY, m6ike_msrd_insert(d.w, &q, T0, &m2));
   // Moves away: update, not a second entry.
   m6ike_msrd_change ch;
   std::memset(&ch, 0, sizeof(ch));
@@ -658,18 +658,18 @@ TEST(Msrd, MnRoleHoldsOneEntry) {
   m6ike_msrd_config cfg;
   m6ike_msrd_config_default(&cfg, M6IKE_MSRD_ROLE_MN);
   cfg.max_entries = 2;
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
   m6ike_msrd_config_default(&cfg, M6IKE_MSRD_ROLE_HA);
   const int bad_role = 7;
   std::memcpy(&cfg.role, &bad_role, sizeof(bad_role));
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
   m6ike_msrd_config_default(&cfg, M6IKE_MSRD_ROLE_HA);
   cfg.max_entries = 10;
   cfg.initial_capacity = 11;
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
   cfg.max_entries = (1u << 30) + 1;
   cfg.initial_capacity = 0;
-  EXPECT_EQ(M6IKE_MSRD_ERR_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_CONFIG, m6ike_msrd_new(&db, &w, &cfg, nullptr));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_msrd_new(nullptr, &w, &cfg, nullptr));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_msrd_new(&db, nullptr, &cfg, nullptr));
   // NULL config = HA defaults.
@@ -694,7 +694,7 @@ TEST(Msrd, HaMaxEntries) {
   m6ike_msrd_params p = Params("2001:db8::1", "2002::1");
   p.hoa = NumAddr(1, 3);
   uint32_t x;
-  EXPECT_EQ(M6IKE_MSRD_ERR_FULL, m6ike_msrd_insert(w, &p, T0, &x));
+  EXPECT_EQ(M6IKE_ERR_MSRD_FULL, m6ike_msrd_insert(w, &p, T0, &x));
   ASSERT_EQ(0, m6ike_msrd_remove(w, m[1], T0));
   EXPECT_EQ(0, m6ike_msrd_insert(w, &p, T0, &x));
   m6ike_msrd_del(db);
@@ -970,11 +970,11 @@ TEST(Msrd, UpdateCoaIndexGrowthFailure) {
 }
 
 TEST(Msrd, ErrorStrings) {
-  const int codes[] = {M6IKE_MSRD_ERR_MN_SINGLE_ENTRY, M6IKE_MSRD_ERR_FULL,
-                       M6IKE_MSRD_ERR_BAD_HOA,         M6IKE_MSRD_ERR_BAD_COA,
-                       M6IKE_MSRD_ERR_BAD_STATE,       M6IKE_MSRD_ERR_BAD_MASK,
-                       M6IKE_MSRD_ERR_BAD_HANDLE,      M6IKE_MSRD_ERR_BAD_CONFIG,
-                       M6IKE_MSRD_ERR_BAD_TIME};
+  const int codes[] = {M6IKE_ERR_MSRD_MN_SINGLE_ENTRY, M6IKE_ERR_MSRD_FULL,
+                       M6IKE_ERR_MSRD_BAD_HOA,         M6IKE_ERR_MSRD_BAD_COA,
+                       M6IKE_ERR_MSRD_BAD_STATE,       M6IKE_ERR_MSRD_BAD_MASK,
+                       M6IKE_ERR_MSRD_BAD_HANDLE,      M6IKE_ERR_MSRD_BAD_CONFIG,
+                       M6IKE_ERR_MSRD_BAD_TIME};
   std::set<std::string> texts;
   for (int c : codes) {
     const char *s = m6ike_msrd_strerror_(c);

@@ -54,15 +54,15 @@ extern "C" {
 
 /* Error codes of this unit (-400..-499); see also the common codes. */
 enum {
-  M6IKE_MSRD_ERR_MN_SINGLE_ENTRY = -401, /* an MN-role db holds one entry */
-  M6IKE_MSRD_ERR_FULL = -402,            /* max_entries entries are live */
-  M6IKE_MSRD_ERR_BAD_HOA = -403,         /* HoA unspecified or multicast */
-  M6IKE_MSRD_ERR_BAD_COA = -404,  /* CoA missing (state needs one) or mcast */
-  M6IKE_MSRD_ERR_BAD_STATE = -405,   /* state value is not an m6ike_msrd_state */
-  M6IKE_MSRD_ERR_BAD_MASK = -406,    /* update mask empty or unknown bits */
-  M6IKE_MSRD_ERR_BAD_HANDLE = -407,  /* not an MSRD handle (wrong magic) */
-  M6IKE_MSRD_ERR_BAD_CONFIG = -408,  /* configuration field out of range */
-  M6IKE_MSRD_ERR_BAD_TIME = -409     /* now is M6IKE_TSTAMP_UNSET */
+  M6IKE_ERR_MSRD_MN_SINGLE_ENTRY = -401, /* an MN-role db holds one entry */
+  M6IKE_ERR_MSRD_FULL = -402,            /* max_entries entries are live */
+  M6IKE_ERR_MSRD_BAD_HOA = -403,         /* HoA unspecified or multicast */
+  M6IKE_ERR_MSRD_BAD_COA = -404,  /* CoA missing (state needs one) or mcast */
+  M6IKE_ERR_MSRD_BAD_STATE = -405,   /* state value is not an m6ike_msrd_state */
+  M6IKE_ERR_MSRD_BAD_MASK = -406,    /* update mask empty or unknown bits */
+  M6IKE_ERR_MSRD_BAD_HANDLE = -407,  /* not an MSRD handle (wrong magic) */
+  M6IKE_ERR_MSRD_BAD_CONFIG = -408,  /* configuration field out of range */
+  M6IKE_ERR_MSRD_BAD_TIME = -409     /* now is M6IKE_TSTAMP_UNSET */
 };
 
 /* Error text for this unit's codes, NULL for codes it does not own. */
@@ -167,7 +167,7 @@ typedef struct m6ike_msrd_reader m6ike_msrd_reader; /* everybody else */
 /*
  * Creates a database and its single writer handle.  cfg NULL = HA defaults.
  * Returns 0, M6IKE_ERR_INVALID_ARGUMENT (db or writer NULL),
- * M6IKE_MSRD_ERR_BAD_CONFIG, M6IKE_ERR_RANDOM, M6IKE_ERR_NOMEM.
+ * M6IKE_ERR_MSRD_BAD_CONFIG, M6IKE_ERR_RANDOM, M6IKE_ERR_NOMEM.
  */
 int m6ike_msrd_new(m6ike_msrd **db, m6ike_msrd_writer **writer,
                    const m6ike_msrd_config *cfg, const m6ike_mem *mem);
@@ -193,7 +193,7 @@ m6ike_msrd_reader *m6ike_msrd_writer_as_reader(m6ike_msrd_writer *writer);
 
 /*
  * 0 if writer is db's writer handle.  M6IKE_ERR_INVALID_ARGUMENT (NULL),
- * M6IKE_MSRD_ERR_BAD_HANDLE (not an MSRD handle), M6IKE_ERR_PERMISSION (a
+ * M6IKE_ERR_MSRD_BAD_HANDLE (not an MSRD handle), M6IKE_ERR_PERMISSION (a
  * reader cast to a writer, or the writer of another database).  Every
  * writer operation performs the same check against the database the handle
  * names.
@@ -205,21 +205,21 @@ int m6ike_msrd_writer_check(const m6ike_msrd *db,
 /*
  * All of them return, besides the codes listed:
  *   M6IKE_ERR_INVALID_ARGUMENT  a NULL pointer argument;
- *   M6IKE_MSRD_ERR_BAD_HANDLE   not an MSRD handle;
+ *   M6IKE_ERR_MSRD_BAD_HANDLE   not an MSRD handle;
  *   M6IKE_ERR_PERMISSION        a reader handle, or not this db's writer;
  *   M6IKE_ERR_INVALID_STATE     called from a notification or foreach
  *                               callback of the same database (callbacks
  *                               may query, never modify);
- *   M6IKE_MSRD_ERR_BAD_TIME     now == M6IKE_TSTAMP_UNSET.
+ *   M6IKE_ERR_MSRD_BAD_TIME     now == M6IKE_TSTAMP_UNSET.
  * On any error the database is unchanged and nobody is notified.
  */
 
 /*
  * Adds an entry and returns its new MPI in *mpi_out (may be NULL).
  * Subscribers get M6IKE_MSRD_EVENT_INSERTED.  Returns 0,
- * M6IKE_MSRD_ERR_MN_SINGLE_ENTRY (MN role, an entry exists),
- * M6IKE_MSRD_ERR_FULL, M6IKE_ERR_EXISTS (an entry has this HoA),
- * M6IKE_MSRD_ERR_BAD_HOA, M6IKE_MSRD_ERR_BAD_COA, M6IKE_MSRD_ERR_BAD_STATE,
+ * M6IKE_ERR_MSRD_MN_SINGLE_ENTRY (MN role, an entry exists),
+ * M6IKE_ERR_MSRD_FULL, M6IKE_ERR_EXISTS (an entry has this HoA),
+ * M6IKE_ERR_MSRD_BAD_HOA, M6IKE_ERR_MSRD_BAD_COA, M6IKE_ERR_MSRD_BAD_STATE,
  * M6IKE_ERR_NOMEM.
  */
 int m6ike_msrd_insert(m6ike_msrd_writer *writer, const m6ike_msrd_params *p,
@@ -231,8 +231,8 @@ int m6ike_msrd_insert(m6ike_msrd_writer *writer, const m6ike_msrd_params *p,
  * entry.updated = now, M6IKE_MSRD_EVENT_UPDATED) even if the values are the
  * same: a refresh restarts the lifetime.  The HoA and HA address are fixed
  * for the life of an entry (remove and insert to change them).  Returns 0,
- * M6IKE_ERR_NOT_FOUND, M6IKE_MSRD_ERR_BAD_MASK, M6IKE_MSRD_ERR_BAD_COA,
- * M6IKE_MSRD_ERR_BAD_STATE, M6IKE_ERR_NOMEM (CoA index growth).
+ * M6IKE_ERR_NOT_FOUND, M6IKE_ERR_MSRD_BAD_MASK, M6IKE_ERR_MSRD_BAD_COA,
+ * M6IKE_ERR_MSRD_BAD_STATE, M6IKE_ERR_NOMEM (CoA index growth).
  */
 int m6ike_msrd_update(m6ike_msrd_writer *writer, uint32_t mpi,
                       const m6ike_msrd_change *ch, m6ike_tstamp now);
@@ -258,7 +258,7 @@ m6ike_tstamp m6ike_msrd_get_expiry(const m6ike_msrd *db);
  * Each copies what it finds and, if gen is not NULL, stores the generation
  * it observed (the number of changes applied so far).  Besides the codes
  * listed they return M6IKE_ERR_INVALID_ARGUMENT (NULL handle or argument)
- * and M6IKE_MSRD_ERR_BAD_HANDLE.  Queries are allowed inside callbacks.
+ * and M6IKE_ERR_MSRD_BAD_HANDLE.  Queries are allowed inside callbacks.
  */
 
 /* Entry by MPI, O(1).  0 or M6IKE_ERR_NOT_FOUND (also for MPI 0). */
@@ -325,13 +325,13 @@ typedef void (*m6ike_msrd_notify_fn)(const m6ike_msrd_entry *e,
  * *id_out (may be NULL) receives an id for unsubscribe, unique in the db.
  * Callbacks run reader by reader, newest reader first, and in subscription
  * order within a reader.  Returns 0,
- * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_MSRD_ERR_BAD_HANDLE, M6IKE_ERR_NOMEM.
+ * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_MSRD_BAD_HANDLE, M6IKE_ERR_NOMEM.
  */
 int m6ike_msrd_subscribe(m6ike_msrd_reader *r, m6ike_msrd_notify_fn fn,
                          void *user_data, uint64_t *id_out);
 
 /* Returns 0, M6IKE_ERR_NOT_FOUND (no such id on this reader),
- * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_MSRD_ERR_BAD_HANDLE. */
+ * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_MSRD_BAD_HANDLE. */
 int m6ike_msrd_unsubscribe(m6ike_msrd_reader *r, uint64_t id);
 
 #ifdef __cplusplus
