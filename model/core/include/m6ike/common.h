@@ -11,7 +11,8 @@
  *   -100..-199 common          -500..-599 pfkey and the pfkey bus
  *   -200..-299 mh              -600..-699 ikev2
  *   -300..-399 binding         -700..-799 ipsec / esp
- *   -400..-499 msrd            -800..-899 cxtp
+ *   -400..-499 msrd            -800..-849 cxtp
+ *                              -850..-899 crypto backends
  * Codes at or below M6IKE_ERR_FATAL mean the object that returned them must
  * not be used again except to free it.
  */
