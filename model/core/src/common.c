@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m6ike/proposal.h"
 #include "units.h"
 
 static const char *common_strerror(int code) {
@@ -25,6 +26,16 @@ static const char *common_strerror(int code) {
     return "operation not permitted for this handle";
   case M6IKE_ERR_LIMIT:
     return "configured limit reached";
+  case M6IKE_ERR_PROPOSAL_TOKEN:
+    return "proposal: unknown algorithm";
+  case M6IKE_ERR_PROPOSAL_DUP:
+    return "proposal: two algorithms of one kind";
+  case M6IKE_ERR_PROPOSAL_MISSING:
+    return "proposal: encryption, integrity, PRF or DH group missing";
+  case M6IKE_ERR_PROPOSAL_CONFLICT:
+    return "proposal: algorithms that do not go together";
+  case M6IKE_ERR_PROPOSAL_TOO_MANY:
+    return "proposal: more than 8 proposals";
   case M6IKE_ERR_NOMEM:
     return "out of memory";
   case M6IKE_ERR_CALLBACK_FAILURE:
