@@ -250,6 +250,10 @@ m6i_pki_issue() {
 #   local_ts remote_ts                tunnel-mode selectors (required)
 #   mode [tunnel]                     kernel-libipsec does tunnel only
 #   ike_rekey_time [0] ike_rand_time [0]   IKE_SA rekeying (0 = never)
+#   ike_over_time [10s]               hard IKE_SA lifetime past rekey_time
+#                                     (charon's default, 10 % of rekey_time, is
+#                                     0 for rekey_time=5s: the IKE_SA then
+#                                     expires while rekeying and both die)
 #   child_rekey_time [0] child_life_time [] child_rand_time [0]
 #   mobike [no]
 #   start_action [none]               none|trap|start
@@ -260,7 +264,7 @@ m6i_conn_write() {
   local -A o=(
     [conn]=m6i [child]=net [auth]=psk [psk]="" [cert]="" [key]="" [cacert]=""
     [ike_proposal]=aes128gcm16-prfsha256-x25519 [esp_proposal]=aes128gcm16
-    [mode]=tunnel [ike_rekey_time]=0 [ike_rand_time]=0
+    [mode]=tunnel [ike_rekey_time]=0 [ike_rand_time]=0 [ike_over_time]=10s
     [child_rekey_time]=0 [child_life_time]="" [child_rand_time]=0
     [mobike]=no [start_action]=none
     [local_addr]="" [remote_addr]="" [local_id]="" [remote_id]=""
@@ -306,6 +310,7 @@ connections {
     proposals = ${o[ike_proposal]}
     rekey_time = ${o[ike_rekey_time]}
     rand_time = ${o[ike_rand_time]}
+    over_time = ${o[ike_over_time]}
     reauth_time = 0
     mobike = ${o[mobike]}
     local {
@@ -393,34 +398,49 @@ m6i_sa_select() {
     }' "$flat"
 }
 
-# m6i_assert_ike NAME CONN key=value...: charon NAME has exactly one IKE_SA
-# CONN with these fields.  Prints "initiator-spi responder-spi".
-m6i_assert_ike() {
+# m6i_ike_spis NAME CONN key=value...: "initiator-spi responder-spi" of
+# the IKE_SA CONN with these fields; fails unless there is exactly one.
+m6i_ike_spis() {
   local name="$1" conn="$2" flat out
   shift 2
   flat="$(m6i_charon_dir "$name")/sas.flat"
-  m6i_sas "$name" >"$flat"
+  m6i_sas "$name" >"$flat" || return 1
   out="$(m6i_sa_select "$flat" "$conn" "" uniqueid "$@")"
-  if [[ "$(grep -c . <<<"$out")" -ne 1 ]]; then
-    m6i_swanctl "$name" --list-sas >&2
-    m6i_die "$name: expected one IKE_SA $conn with $*"
-  fi
+  [[ -n "$out" && "$(grep -c . <<<"$out")" -eq 1 ]] || return 1
   echo "$(m6i_sa_select "$flat" "$conn" "" initiator-spi "$@") $(m6i_sa_select "$flat" "$conn" "" responder-spi "$@")"
 }
 
-# m6i_assert_child NAME CONN CHILD key=value...: charon NAME has exactly
-# one CHILD_SA CHILD with these fields.  Prints "spi-in spi-out".
-m6i_assert_child() {
+# m6i_child_spis NAME CONN CHILD key=value...: "spi-in spi-out" of the
+# CHILD_SA CHILD with these fields; fails unless there is exactly one.
+m6i_child_spis() {
   local name="$1" conn="$2" child="$3" flat out
   shift 3
   flat="$(m6i_charon_dir "$name")/sas.flat"
-  m6i_sas "$name" >"$flat"
+  m6i_sas "$name" >"$flat" || return 1
   out="$(m6i_sa_select "$flat" "$conn" "$child" uniqueid "$@")"
-  if [[ "$(grep -c . <<<"$out")" -ne 1 ]]; then
-    m6i_swanctl "$name" --list-sas >&2
-    m6i_die "$name: expected one CHILD_SA $child with $*"
-  fi
+  [[ -n "$out" && "$(grep -c . <<<"$out")" -eq 1 ]] || return 1
   echo "$(m6i_sa_select "$flat" "$conn" "$child" spi-in "$@") $(m6i_sa_select "$flat" "$conn" "$child" spi-out "$@")"
+}
+
+# m6i_expect_ike NAME CONN key=value...: waits (5 s) for exactly one such
+# IKE_SA and prints its SPIs; else shows --list-sas and fails the test.
+m6i_expect_ike() {
+  local out
+  if ! out="$(m6i_wait_for "${M6I_EXPECT_WAIT:-5}" m6i_ike_spis "$@")"; then
+    m6i_swanctl "$1" --list-sas >&2 || true
+    m6i_die "$1: expected one IKE_SA $2 with ${*:3}"
+  fi
+  echo "$out"
+}
+
+# m6i_expect_child NAME CONN CHILD key=value...: likewise for a CHILD_SA.
+m6i_expect_child() {
+  local out
+  if ! out="$(m6i_wait_for "${M6I_EXPECT_WAIT:-5}" m6i_child_spis "$@")"; then
+    m6i_swanctl "$1" --list-sas >&2 || true
+    m6i_die "$1: expected one CHILD_SA $3 of $2 with ${*:4}"
+  fi
+  echo "$out"
 }
 
 # m6i_count_sas NAME CONN [CHILD]: number of IKE_SAs CONN (or of its
@@ -430,4 +450,14 @@ m6i_count_sas() {
   flat="$(m6i_charon_dir "$1")/sas.flat"
   m6i_sas "$1" >"$flat"
   m6i_sa_select "$flat" "$2" "${3:-}" uniqueid | grep -c . || true
+}
+
+# m6i_expect_no_sas NAME CONN: waits (5 s) until charon NAME has no IKE_SA
+# CONN left.
+m6i_expect_no_sas() {
+  m6i_no_sas() { [[ "$(m6i_count_sas "$1" "$2")" -eq 0 ]]; }
+  if ! m6i_wait_for "${M6I_EXPECT_WAIT:-5}" m6i_no_sas "$1" "$2"; then
+    m6i_swanctl "$1" --list-sas >&2 || true
+    m6i_die "$1: IKE_SA $2 still there"
+  fi
 }
