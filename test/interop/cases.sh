@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2153,SC2317 # names shared with the sourcing scripts; predicates run via m6i_wait_for
 # test/interop/cases.sh: the interop test cases, written against "a peer on
 # side A" and "a peer on side B" so that either may be charon or
 # mip6ike-iked (iked.sh).  Sourced after netns.sh and charon.sh.

@@ -454,8 +454,8 @@ m6i_count_sas() {
 
 # m6i_expect_no_sas NAME CONN: waits (5 s) until charon NAME has no IKE_SA
 # CONN left.
+m6i_no_sas() { [[ "$(m6i_count_sas "$1" "$2")" -eq 0 ]]; }
 m6i_expect_no_sas() {
-  m6i_no_sas() { [[ "$(m6i_count_sas "$1" "$2")" -eq 0 ]]; }
   if ! m6i_wait_for "${M6I_EXPECT_WAIT:-5}" m6i_no_sas "$1" "$2"; then
     m6i_swanctl "$1" --list-sas >&2 || true
     m6i_die "$1: IKE_SA $2 still there"

@@ -19,6 +19,7 @@
 # Both: tshark on alice's veth must decode every exchange (-Y isakmp).
 #
 # M6I_KEEP=1 keeps the temporary directory (configs, charon logs, pcaps).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=netns.sh
@@ -34,7 +35,7 @@ main() {
   m6i_require_root_netns || exit $?
   local missing
   missing="$(m6i_charon_missing)"
-  [[ -z "$missing" ]] || m6i_skip "strongSwan is not installed ($missing); ./mip6ike install adds the packages"
+  [[ -z "$missing" ]] || m6i_skip "strongSwan is not installed ($missing); ./mip6ike build or test installs them"
   m6i_tmp_init
   m6i_netns_setup
   m6i_case_charon_psk_x25519_gcm
