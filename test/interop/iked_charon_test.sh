@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# interop.iked-*-vs-charon: mip6ike-iked in namespace m6i-a against
+# strongSwan's charon in m6i-b (README.md: the matrix and how to run it).
+#   iked_charon_test.sh ROLE IKED [AUTH...]
+#     ROLE  initiator (iked initiates, charon responds), responder, or both
+#     IKED  path of the mip6ike-iked binary (build/emu/mip6ike-iked)
+#     AUTH  psk and/or cert (default: both)
+#   psk:  PSK, aes128gcm16-prfsha256-x25519 / aes128gcm16
+#   cert: X.509 (test CA, RSA-2048), aes128-sha256-modp2048 / aes128-sha256
+# iked runs with --once: it exits 0 once the CHILD_SA is up, printing the
+# SPIs, which must match charon's --list-sas.  Exit 0 pass, 1 fail, 77 skip.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=netns.sh
+source "$here/netns.sh"
+# shellcheck source=charon.sh
+source "$here/charon.sh"
+# shellcheck source=cases.sh
+source "$here/cases.sh"
+# shellcheck source=iked.sh
+source "$here/iked.sh"
+
+main() {
+  local role="${1:-}" t0 a
+  [[ "$role" == initiator || "$role" == responder || "$role" == both ]] ||
+    m6i_die "usage: $0 initiator|responder|both IKED [psk] [cert]"
+  M6I_IKED="${2:-$M6I_IKED}"
+  shift 2 || true
+  local auths=("$@")
+  [[ ${#auths[@]} -gt 0 ]] || auths=(psk cert)
+  t0="$(date +%s%N)"
+  m6i_require_root_netns || exit $?
+  local missing
+  missing="$(m6i_charon_missing)"
+  [[ -z "$missing" ]] || m6i_skip "strongSwan is not installed ($missing); ./mip6ike build or test installs them"
+  missing="$(m6i_iked_missing "$M6I_IKED")"
+  [[ -z "$missing" ]] || m6i_skip "$missing"
+  m6i_tmp_init
+  m6i_netns_setup
+  local roles=("$role") r
+  [[ "$role" == both ]] && roles=(initiator responder)
+  for r in "${roles[@]}"; do
+    for a in "${auths[@]}"; do
+      case "$a" in
+      psk | cert) m6i_case_iked "$r" "$a" ;;
+      *) m6i_die "unknown case $a (psk, cert)" ;;
+      esac
+    done
+  done
+  m6i_log "PASS: interop.iked-$role-vs-charon ($(m6i_elapsed "$t0"))"
+}
+
+main "$@"
