@@ -912,6 +912,7 @@ static int sa_build(m6ike_ipsec *x, const m6ike_ipsec_sa_params *p,
   }
   sa->soft = p->soft;
   sa->hard = p->hard;
+  sa->seq_out = p->seq_out;
   sa->add_time = now;
   sa->use_time = M6IKE_TSTAMP_UNSET;
   sa->order = ++x->sa_order;

@@ -235,6 +235,8 @@ typedef struct m6ike_ipsec_sa_params {
   uint32_t replay_window; /* packets; 0 = the configured default */
   int no_replay;          /* non-zero: anti-replay disabled */
   int esn;                /* non-zero: extended sequence numbers */
+  uint64_t seq_out;       /* last sequence number sent: 0 for a new SA;
+                             else carried over (context transfer) */
   int has_sel;            /* non-zero: sel restricts inbound packets */
   m6ike_ipsec_selector sel;
   m6ike_ipsec_lifetime soft, hard;
