@@ -5,6 +5,8 @@
 #include "m6ike/ipsec.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstring>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "m6ike/crypto.h"
+#include "m6ike/crypto_openssl.h"
 #include "m6ike/mh.h"
 #include "m6ike/pfkey_bus.h"
 #include "test_util.h"
@@ -1826,6 +1829,135 @@ TEST(IpsecWireshark, EspSaLine) {
             M6IKE_ERR_NOT_FOUND);
   EXPECT_EQ(m6ike_ipsec_sa_format_wireshark(nullptr, 1, nullptr, buf, 10),
             M6IKE_ERR_INVALID_ARGUMENT);
+}
+
+// ---- real transforms (OpenSSL backend) ---------------------------------------
+
+struct OsslNode : Node {
+  m6ike_crypto *c = nullptr;
+  OsslNode() {
+    EXPECT_EQ(m6ike_crypto_openssl_new(&c, nullptr), 0);
+    m6ike_ipsec_del(x);
+    cfg.crypto = c;
+    EXPECT_EQ(m6ike_ipsec_new(&x, &cfg, nullptr), 0);
+  }
+  ~OsslNode() {
+    m6ike_ipsec_del(x);
+    x = nullptr;
+    m6ike_crypto_del(c);
+  }
+};
+
+TEST(IpsecOpenssl, RoundTripsPerTransformAndMode) {
+  for (const Xform &xf : kXforms) {
+    for (uint8_t mode : {M6IKE_IPSEC_MODE_TRANSPORT, M6IKE_IPSEC_MODE_TUNNEL}) {
+      for (int esn = 0; esn < 2; esn++) {
+        OsslNode mn, ha;
+        const bool tun = mode == M6IKE_IPSEC_MODE_TUNNEL;
+        SaSpec s(xf, 0xd001, tun ? kCoa1 : kMnHoa, kHa, mode, 1);
+        s.p.esn = esn;
+        ASSERT_EQ(m6ike_ipsec_sa_add(mn.x, &s.p, 0), 0) << xf.name;
+        ASSERT_EQ(m6ike_ipsec_sa_add(ha.x, &s.p, 0), 0) << xf.name;
+        auto pol = Protect(M6IKE_IPSEC_DIR_OUTBOUND,
+                           Host(kMnHoa, tun ? kCn : kHa, 17), mode, 1,
+                           tun ? kCoa1 : nullptr, tun ? kHa : nullptr);
+        ASSERT_EQ(m6ike_ipsec_policy_add(mn.x, &pol, nullptr), 0);
+        for (size_t n : {0, 1, 15, 16, 17, 100, 1400}) {
+          Bytes p = Udp(kMnHoa, tun ? kCn : kHa, 1, 2, n), out, back;
+          ASSERT_GT(mn.Out(p, &out), 0) << xf.name << " " << n;
+          if (xf.enc != M6IKE_ENCR_NULL) {
+            // really encrypted: the payload does not appear in clear
+            std::string hay(out.begin(), out.end());
+            std::string needle(p.end() - std::min<size_t>(n, 16), p.end());
+            if (n >= 16) {
+              EXPECT_EQ(hay.find(needle), std::string::npos);
+            }
+          }
+          Bytes bad = out;
+          bad[bad.size() - 1] ^= 1;
+          EXPECT_EQ(ha.In(bad, &back), M6IKE_ERR_IPSEC_BAD_ICV);
+          ASSERT_EQ(ha.In(out, &back), static_cast<int>(p.size()))
+              << xf.name << " " << n;
+          EXPECT_EQ(back, p);
+        }
+      }
+    }
+  }
+}
+
+// AES-GCM ESP as RFC 4106 defines it, checked with OpenSSL's EVP directly:
+// nonce = salt (last 4 key octets) | IV (8, here the sequence number),
+// AAD = SPI | Seq (| Seq hi before it with ESN), tag = the 16-octet ICV.
+TEST(IpsecOpenssl, GcmLayoutMatchesRfc4106) {
+  OsslNode mn;
+  SaSpec s(kXforms[0], 0xd101, kCoa1, kHa, M6IKE_IPSEC_MODE_TUNNEL, 1);
+  ASSERT_EQ(m6ike_ipsec_sa_add(mn.x, &s.p, 0), 0);
+  auto pol = Protect(M6IKE_IPSEC_DIR_OUTBOUND,
+                     Host(kMnHoa, kCn, M6IKE_IPSEC_PROTO_ANY),
+                     M6IKE_IPSEC_MODE_TUNNEL, 1, kCoa1, kHa);
+  ASSERT_EQ(m6ike_ipsec_policy_add(mn.x, &pol, nullptr), 0);
+  Bytes p = Udp(kMnHoa, kCn, 1, 2, 21), out;
+  ASSERT_GT(mn.Out(p, &out), 0);
+  const uint8_t *esp = &out[40];
+  size_t ct_len = out.size() - 40 - 8 - 8 - 16;
+  uint8_t nonce[12];
+  std::memcpy(nonce, &s.ek[16], 4);
+  std::memcpy(nonce + 4, esp + 8, 8);
+  EXPECT_EQ(Bytes(esp + 8, esp + 16), Hex("0000000000000001"));
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_DecryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, nullptr,
+                               nullptr), 1);
+  ASSERT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr), 1);
+  ASSERT_EQ(EVP_DecryptInit_ex(ctx, nullptr, nullptr, s.ek.data(), nonce), 1);
+  int l = 0;
+  ASSERT_EQ(EVP_DecryptUpdate(ctx, nullptr, &l, esp, 8), 1); // AAD
+  Bytes pt(ct_len);
+  ASSERT_EQ(EVP_DecryptUpdate(ctx, pt.data(), &l, esp + 16, (int)ct_len), 1);
+  ASSERT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
+                                const_cast<uint8_t *>(esp + 16 + ct_len)),
+            1);
+  int fl = 0;
+  EXPECT_EQ(EVP_DecryptFinal_ex(ctx, pt.data() + l, &fl), 1);
+  EVP_CIPHER_CTX_free(ctx);
+  EXPECT_EQ(Bytes(pt.begin(), pt.begin() + p.size()), p);
+  // 69 + 1 + 2 = 72 octets: padding 01, pad length 1, next header 41
+  EXPECT_EQ(ct_len, 72u);
+  EXPECT_EQ(Bytes(pt.end() - 3, pt.end()), Hex("01 01 29"));
+}
+
+// 3DES-CBC + HMAC-SHA1-96 (the main paper's testbed), checked with OpenSSL:
+// ICV = first 12 octets of HMAC-SHA1 over SPI .. Next Header, then CBC
+// with the IV that precedes the ciphertext.
+TEST(IpsecOpenssl, TripleDesHmacSha1Layout) {
+  OsslNode mn;
+  SaSpec s(kXforms[3], 0xd201, kCoa1, kHa, M6IKE_IPSEC_MODE_TUNNEL, 1);
+  ASSERT_EQ(m6ike_ipsec_sa_add(mn.x, &s.p, 0), 0);
+  auto pol = Protect(M6IKE_IPSEC_DIR_OUTBOUND,
+                     Host(kMnHoa, kCn, M6IKE_IPSEC_PROTO_ANY),
+                     M6IKE_IPSEC_MODE_TUNNEL, 1, kCoa1, kHa);
+  ASSERT_EQ(m6ike_ipsec_policy_add(mn.x, &pol, nullptr), 0);
+  Bytes p = Udp(kMnHoa, kCn, 1, 2, 5), out;
+  ASSERT_GT(mn.Out(p, &out), 0);
+  const uint8_t *esp = &out[40];
+  size_t esp_len = out.size() - 40, ct_len = esp_len - 8 - 8 - 12;
+  EXPECT_EQ(ct_len, 56u);
+  uint8_t mac[20];
+  unsigned ml = 0;
+  HMAC(EVP_sha1(), s.ak.data(), (int)s.ak.size(), esp, esp_len - 12, mac,
+       &ml);
+  EXPECT_EQ(Bytes(esp + esp_len - 12, esp + esp_len), Bytes(mac, mac + 12));
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_DecryptInit_ex(ctx, EVP_des_ede3_cbc(), nullptr, s.ek.data(),
+                               esp + 8),
+            1);
+  EVP_CIPHER_CTX_set_padding(ctx, 0);
+  Bytes pt(ct_len);
+  int l = 0, fl = 0;
+  ASSERT_EQ(EVP_DecryptUpdate(ctx, pt.data(), &l, esp + 16, (int)ct_len), 1);
+  ASSERT_EQ(EVP_DecryptFinal_ex(ctx, pt.data() + l, &fl), 1);
+  EVP_CIPHER_CTX_free(ctx);
+  EXPECT_EQ(Bytes(pt.begin(), pt.begin() + 53), p);
+  EXPECT_EQ(Bytes(pt.end() - 3, pt.end()), Hex("01 01 29"));
 }
 
 }  // namespace
