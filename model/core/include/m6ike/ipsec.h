@@ -50,6 +50,8 @@
  *   IPv6 | RH2 | ESP | MH (what Linux's ip6_find_1stfragopt does with
  *   MIPv6 enabled); other Destination Options go inside.  Fragments are
  *   refused (ESP is applied before fragmentation).
+ *   A transport-mode packet whose upper layer is 59 (No Next Header)
+ *   looks like a dummy packet to the receiver, which drops it.
  *   Tunnel mode (RFC 4303 §3.1.2): a new IPv6 header from the SA's
  *   endpoints (traffic class copied from the inner header, flow label 0,
  *   hop limit from the config), Next Header 41 inside ESP.
