@@ -65,8 +65,6 @@ const char *m6ike_ipsec_strerror_(int code) {
     return "ipsec: IPv6 fragment: reassembly is not modelled";
   case M6IKE_ERR_IPSEC_CRYPTO:
     return "ipsec: the crypto backend failed";
-  case M6IKE_ERR_IPSEC_SPI_RANGE:
-    return "ipsec: no free SPI in the requested range";
   case M6IKE_ERR_IPSEC_AMBIGUOUS:
     return "ipsec: several SAs use this SPI; name the destination";
   case M6IKE_ERR_IPSEC_REPLAY_WINDOW:
@@ -1625,9 +1623,12 @@ static int account(m6ike_ipsec *x, ipsec_sa *sa, size_t bytes,
   return lifetime_check(x, sa, now, NULL);
 }
 
-/* Before using an SA: a hard byte limit already reached deletes it. */
+/* Before using an SA: a hard limit already reached (bytes, or a time the
+ * host has not yet passed to handle_expiry) deletes it. */
 static int hard_reached(m6ike_ipsec *x, ipsec_sa *sa, m6ike_tstamp now) {
-  if (sa->hard.bytes && sa->st.bytes >= sa->hard.bytes) {
+  if ((sa->hard.bytes && sa->st.bytes >= sa->hard.bytes) ||
+      now >= deadline(sa->add_time, sa->hard.addtime) ||
+      now >= deadline(sa->use_time, sa->hard.usetime)) {
     send_expire(x, sa, 1, now);
     m6ike_ipsec_sa_remove_(x, sa);
     x->st.dropped_expired++;

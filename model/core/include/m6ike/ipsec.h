@@ -146,7 +146,8 @@ enum {
   M6IKE_ERR_IPSEC_DUMMY = -711,         /* Next Header 59: a dummy packet
                                            (RFC 4303 §2.6), dropped */
   M6IKE_ERR_IPSEC_SEQ_OVERFLOW = -712,  /* outbound counter would cycle */
-  M6IKE_ERR_IPSEC_EXPIRED = -713,       /* hard lifetime reached: SA deleted */
+  M6IKE_ERR_IPSEC_EXPIRED = -713,       /* hard lifetime reached: SA deleted
+                                           (-720 is unused) */
   M6IKE_ERR_IPSEC_ALGORITHM = -714,     /* unsupported algorithm or
                                            combination */
   M6IKE_ERR_IPSEC_KEY_LENGTH = -715,    /* key length wrong for algorithm */
@@ -154,7 +155,6 @@ enum {
   M6IKE_ERR_IPSEC_LARVAL = -717,        /* SA has no keys yet (GETSPI) */
   M6IKE_ERR_IPSEC_FRAGMENT = -718,      /* fragment: not processed */
   M6IKE_ERR_IPSEC_CRYPTO = -719,        /* the crypto backend failed */
-  M6IKE_ERR_IPSEC_SPI_RANGE = -720,     /* no free SPI in the range */
   M6IKE_ERR_IPSEC_AMBIGUOUS = -721,     /* several SAs have this SPI */
   M6IKE_ERR_IPSEC_REPLAY_WINDOW = -722, /* window size out of 32..4096 */
   M6IKE_ERR_IPSEC_TUNNEL = -723,        /* tunnel mode without endpoints,
@@ -401,7 +401,8 @@ int m6ike_ipsec_sa_update_addresses_at(m6ike_ipsec *ipsec, uint32_t spi,
  * Returns the output length, or: M6IKE_ERR_INVALID_ARGUMENT, an
  * m6ike_ip6_walk() code, M6IKE_ERR_IPSEC_FRAGMENT, M6IKE_ERR_NOBUF,
  * _DISCARD, _ACQUIRE, _SEQ_OVERFLOW, _EXPIRED (a hard byte limit reached:
- * the SA is deleted), _CRYPTO, _NO_CRYPTO, M6IKE_ERR_RANDOM.
+ * the SA is deleted; also a hard time limit the host has not yet handled),
+ * _CRYPTO, _NO_CRYPTO, M6IKE_ERR_RANDOM.
  * Every drop is counted in the stats.
  */
 int m6ike_ipsec_output(m6ike_ipsec *ipsec, const uint8_t *pkt, size_t len,
