@@ -719,12 +719,16 @@ static int ossl_dh_shared(m6ike_crypto_dh *dh, const uint8_t *peer,
   } else if (dh->group == M6IKE_DH_MODP_2048 &&
              EVP_PKEY_CTX_set_dh_pad(dc, 1) <= 0) {
     rv = M6IKE_ERR_CRYPTO_DH_FAILED;
-  } else if (EVP_PKEY_derive_set_peer_ex(dc, pk, 1) <= 0) {
-    /* The peer check (subgroup membership for DH) failed. */
+  } else if (EVP_PKEY_derive_set_peer_ex(dc, pk, 0) <= 0) {
+    /* No full public-key check here (it costs a scalar multiplication
+     * or a 2048-bit modexp): the EC import above already refused points
+     * off the curve, which suffices for P-256 (cofactor 1, RFC 6989
+     * §2.3), and for the safe-prime MODP group the range check 1 < y <
+     * p-1 done in peer_key suffices (RFC 6989 §2.2). */
     rv = M6IKE_ERR_CRYPTO_DH_PUBLIC;
   } else if (EVP_PKEY_derive(dc, out, &outl) <= 0) {
     /* X25519 fails only when the result is all zero (small-order
-     * peer point); DH fails when the peer value is unusable. */
+     * peer point); DH and EC when the peer value is unusable. */
     rv = dh->group == M6IKE_DH_CURVE25519 ? M6IKE_ERR_CRYPTO_DH_ZERO
          : dh->group == M6IKE_DH_MODP_2048 ? M6IKE_ERR_CRYPTO_DH_PUBLIC
                                            : M6IKE_ERR_CRYPTO_DH_FAILED;

@@ -752,10 +752,18 @@ TEST_F(CryptoOpenSSL, Modp2048TwoPartyAndPeerValidation) {
   BN_bn2binpad(p, pbytes.data(), 256);
   BN_sub_word(p, 1);
   BN_bn2binpad(p, pm1.data(), 256);
+  // p-2 is in range but outside the prime-order subgroup (p = 7 mod 8
+  // makes -2 a non-residue).  RFC 6989 §2.2: for safe-prime MODP groups
+  // the range check suffices (at most one bit of an ephemeral exponent
+  // leaks), so it is accepted -- no costly y^q test.
+  BN_sub_word(p, 1);
+  Bytes pm2(256);
+  BN_bn2binpad(p, pm2.data(), 256);
+  EXPECT_EQ(Shared(a, pm2, &ka), 256);
   Bytes one(256, 0);
   one[255] = 1;
-  for (const Bytes &bad :
-       {Bytes(256, 0), one, pm1, pbytes, Bytes(256, 0xff), Bytes(255, 7)}) {
+  for (const Bytes &bad : {Bytes(256, 0), one, pm1, pbytes, Bytes(256, 0xff),
+                           Bytes(255, 7)}) {
     EXPECT_EQ(Shared(a, bad, &ka), M6IKE_ERR_CRYPTO_DH_PUBLIC);
   }
   BN_free(p);
@@ -841,6 +849,14 @@ TEST_F(CryptoOpenSSL, SignVerifyEverySchemeRoundTrip) {
               M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
     EXPECT_EQ(m6ike_crypto_cert_verify(t.cert, t.scheme, in, 3, sig,
                                        siglen - 1),
+              M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
+    EXPECT_EQ(m6ike_crypto_cert_verify(t.cert, t.scheme, in, 3, sig, 0),
+              M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
+    uint8_t longer[M6IKE_CRYPTO_MAX_SIG_LEN + 1];
+    std::memcpy(longer, sig, siglen);
+    longer[siglen] = 0;
+    EXPECT_EQ(m6ike_crypto_cert_verify(t.cert, t.scheme, in, 3, longer,
+                                       siglen + 1),
               M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
   }
   // The signature of another key does not verify.

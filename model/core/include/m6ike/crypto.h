@@ -259,7 +259,9 @@ typedef struct m6ike_crypto_cert {
  * calling these, so a backend may assume them.  `impl` is
  * m6ike_crypto.impl.  A backend that lacks a feature returns
  * M6IKE_ERR_CRYPTO_UNSUPPORTED (or leaves the pointer NULL, which the
- * wrappers report the same way).
+ * wrappers report the same way).  cert_verify_chain is called with impl
+ * NULL (a cert does not lead back to its backend's impl); backends that
+ * need it keep a pointer in their cert struct.
  */
 typedef struct m6ike_crypto_ops {
   const char *name; /* "openssl", "null" */
@@ -486,8 +488,9 @@ int m6ike_crypto_dh_new(m6ike_crypto_dh **dh, const m6ike_crypto *c,
 int m6ike_crypto_dh_public(m6ike_crypto_dh *dh, uint8_t *out, size_t outlen);
 /* Computes the shared secret with the peer's public value (wire format)
  * into out (m6ike_crypto_dh_shared_len octets; outlen at least that).
- * Validates the peer value: length, MODP 1 < y < p-1, ECP point on the
- * curve.  Returns the length written, or M6IKE_ERR_INVALID_ARGUMENT,
+ * Validates the peer value as RFC 6989 asks: length; MODP 1 < y < p-1
+ * (sufficient for the safe-prime group 14, §2.2); ECP point on the curve
+ * (sufficient for P-256, cofactor 1); X25519 all-zero result.  Returns the length written, or M6IKE_ERR_INVALID_ARGUMENT,
  * M6IKE_ERR_NOBUF, M6IKE_ERR_CRYPTO_DH_PUBLIC, M6IKE_ERR_CRYPTO_DH_ZERO
  * (X25519 all-zero result), M6IKE_ERR_CRYPTO_DH_FAILED, M6IKE_ERR_NOMEM.
  * May be called more than once. */
@@ -507,11 +510,13 @@ int m6ike_crypto_privkey_load(m6ike_crypto_privkey **key,
                               size_t len);
 /* M6IKE_KEY_* of a loaded key. */
 int m6ike_crypto_privkey_type(const m6ike_crypto_privkey *key);
-/* Largest signature in octets (RSA modulus size; 64 for ECDSA raw; 72 +
- * 2 * (field octets - 32) for DER). */
+/* Signature buffer capacity the key needs for any of its schemes, in
+ * octets: RSA the modulus size; EC the largest DER Ecdsa-Sig-Value (72 for
+ * P-256), which also covers the 64-octet raw r || s. */
 size_t m6ike_crypto_privkey_sig_len(m6ike_crypto_privkey *key);
 /* Signs the concatenation of in[] with scheme.  *siglen: capacity of sig
- * on entry, signature length on return.
+ * on entry (at least m6ike_crypto_privkey_sig_len), signature length on
+ * return.
  * 0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_NOBUF,
  * M6IKE_ERR_CRYPTO_UNSUPPORTED, M6IKE_ERR_CRYPTO_KEY_MISMATCH (scheme is
  * for another key type, or ECDSA_P256_SHA256 with a non-P-256 key),
@@ -555,6 +560,8 @@ int m6ike_crypto_cert_san(m6ike_crypto_cert *cert, size_t index,
 int m6ike_crypto_cert_has_id(m6ike_crypto_cert *cert, int id_type,
                              const uint8_t *data, size_t len);
 /* Verifies sig over the concatenation of in[] with the cert's public key.
+ * A malformed, truncated or empty (siglen 0) signature is
+ * M6IKE_ERR_CRYPTO_BAD_SIGNATURE.
  * 0, M6IKE_ERR_CRYPTO_BAD_SIGNATURE, M6IKE_ERR_CRYPTO_KEY_MISMATCH,
  * M6IKE_ERR_CRYPTO_UNSUPPORTED, M6IKE_ERR_INVALID_ARGUMENT,
  * M6IKE_ERR_CRYPTO_VERIFY_FAILED, M6IKE_ERR_NOMEM. */
