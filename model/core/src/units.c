@@ -23,8 +23,8 @@ static const unit_range ranges[] = {
     {-300, -399, m6ike_binding_strerror_},
     {-400, -499, m6ike_msrd_strerror_},
     {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
-    {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
     {-700, -799, m6ike_ipsec_strerror_},
+    {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
 };
 
 const char *m6ike_unit_strerror(int code) {
