@@ -137,7 +137,10 @@ enum {
   M6IKE_ERR_IKEV2_SK_PADDING = -632,     /* pad length > plaintext */
   /* builder */
   M6IKE_ERR_IKEV2_BUILDER_STATE = -633,  /* call out of order */
-  M6IKE_ERR_IKEV2_TOO_LONG = -634        /* a length overflows its field */
+  M6IKE_ERR_IKEV2_TOO_LONG = -634,       /* a length overflows its field */
+  /* added after the first API commit */
+  M6IKE_ERR_IKEV2_KE = -635              /* KE data length wrong for a known
+                                            group (RFC 7296 §3.4) */
   /* also: M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_NOBUF,
      M6IKE_ERR_INVALID_STATE, M6IKE_ERR_NOT_FOUND (common.h) */
 };
@@ -645,7 +648,9 @@ typedef struct m6ike_ikev2_cp_attr {
  *     Protocol ID != 0; SPI Size 0 or 8 for IKE, 4 for AH/ESP; the
  *     transform count; each transform's length >= 8 and Last Substruc
  *     (0 / 3); attribute TV/TLV lengths; at most one Key Length, in TV.
- *   decode_ke: (group + reserved; data may be empty).
+ *   decode_ke: KE (for the groups of this header the data length must
+ *     be the group's: MODP 768..8192 -> 96..1024, ECP256 64, ECP384 96,
+ *     ECP521 132, Curve25519 32, Curve448 56; other groups: any).
  *   decode_id: ID (IPV4 needs 4 octets, IPV6 16, others >= 1).
  *   decode_cert / decode_certreq: CERT (CERTREQ with X.509 encoding: a
  *     multiple of 20 octets).
