@@ -783,8 +783,10 @@ int m6ike_ikev2_cp_decode_home_prefix(const m6ike_ikev2_cp_attr *a,
  * direction (R flag).  Rules:
  *  - IKE_SA_INIT: no SK; request {SA, KE, Ni} (+ N, V, an optional leading
  *    COOKIE), response {SA, KE, Nr} (+ CERTREQ, N, V), or a response with
- *    only N/V carrying an error notify or COOKIE.  The SA of a request
- *    must number its proposals from 1.
+ *    only N/V carrying an error notify or COOKIE.  In every exchange the
+ *    SA of a request must number its proposals from 1
+ *    (M6IKE_ERR_IKEV2_PROPOSAL_NUM) and the SA of a response must carry
+ *    exactly one proposal (M6IKE_ERR_IKEV2_PROPOSAL).
  *  - IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL: exactly one payload
  *    outside: SK (else M6IKE_ERR_IKEV2_NOT_ENCRYPTED).  The inner payloads
  *    are checked only once parse_inner ran; before that the function
