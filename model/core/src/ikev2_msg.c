@@ -591,7 +591,8 @@ int m6ike_ikev2_parse(m6ike_ikev2_msg *msg, const uint8_t *buf, size_t len,
   if (msg->hdr.major != M6IKE_IKEV2_MAJOR) {
     return M6IKE_ERR_IKEV2_MAJOR_VERSION;
   }
-  if (msg->hdr.length < M6IKE_IKEV2_HDR_LEN) {
+  if (msg->hdr.length < M6IKE_IKEV2_HDR_LEN ||
+      msg->hdr.length > 0x7fffffffu) { /* the return value is an int */
     return M6IKE_ERR_IKEV2_MSG_LENGTH;
   }
   if (msg->hdr.length > len) {

@@ -1059,6 +1059,13 @@ TEST(Ikev2Msg, MessageLevelErrors) {
   EXPECT_EQ(M6IKE_ERR_IKEV2_PL_LENGTH,
             m6ike_ikev2_parse_inner(&m, inner.data(), inner.size()));
   EXPECT_EQ(1u, m.count);
+  // An unknown critical payload inside SK: the type is exposed too.
+  inner = Hex("00 80 0004");
+  m.pl[0].next = 99;
+  EXPECT_EQ(M6IKE_ERR_IKEV2_UNSUPPORTED_CRITICAL,
+            m6ike_ikev2_parse_inner(&m, inner.data(), inner.size()));
+  EXPECT_EQ(99, m.err_type);
+  EXPECT_EQ(1u, m.count);
   // parse_inner with no SK.
   ASSERT_EQ(200, Parse(&m, ref));
   EXPECT_EQ(M6IKE_ERR_INVALID_STATE,
