@@ -32,12 +32,19 @@ m6i_side_opts() {
 
 # m6i_charon_peer NAME A|B key=value...: configure, start and load a charon
 # on that side (the keys go to m6i_conn_write, after the side's own).
+# keys=yes is passed to m6i_charon_new instead.
 m6i_charon_peer() {
-  local name="$1" side="$2"
+  local name="$1" side="$2" kv rest=() keys=no
   shift 2
-  m6i_charon_new "$name" "$side"
+  for kv in "$@"; do
+    case "$kv" in
+    keys=*) keys="${kv#*=}" ;;
+    *) rest+=("$kv") ;;
+    esac
+  done
+  m6i_charon_new "$name" "$side" "keys=$keys"
   # shellcheck disable=SC2046 # the side's options are single words
-  m6i_conn_write "$name" conn="$M6I_CONN" child="$M6I_CHILD" $(m6i_side_opts "$side") "$@"
+  m6i_conn_write "$name" conn="$M6I_CONN" child="$M6I_CHILD" $(m6i_side_opts "$side") "${rest[@]}"
   m6i_charon_start "$name"
   m6i_swanctl "$name" --load-all >"$(m6i_charon_dir "$name")/load.out" 2>&1 ||
     m6i_die "$name: swanctl --load-all: $(cat "$(m6i_charon_dir "$name")/load.out")"
@@ -61,19 +68,43 @@ m6i_ping_tunnel() {
 # m6i_check_pair CA CB IKE_ALGS_VAR ESP_ALGS_VAR: both charons have one
 # ESTABLISHED IKE_SA and one INSTALLED CHILD_SA with these algorithms, the
 # same IKE SPIs and crossed ESP SPIs.  Sets M6I_IKE_SPIS, M6I_CHILD_SPIS (A's).
+# The two sides are read one after the other, so while timers rekey they
+# may disagree for a moment: the whole check is retried for 5 s.
 m6i_check_pair() {
+  if m6i_wait_for 5 m6i_pair_ok "$@"; then
+    m6i_log "  IKE_SA $M6I_IKE_SPIS ESTABLISHED, CHILD_SA in/out $M6I_CHILD_SPIS INSTALLED on both"
+    return 0
+  fi
+  M6I_PAIR_VERBOSE=1 m6i_pair_ok "$@"
+  m6i_die "the two sides' SAs do not match"
+}
+
+m6i_pair_ok() {
   local ca="$1" cb="$2"
   local -n ike_algs="$3" esp_algs="$4"
-  local ike_a ike_b ch_a ch_b
-  ike_a="$(m6i_expect_ike "$ca" "$M6I_CONN" state=ESTABLISHED "${ike_algs[@]}")"
-  ike_b="$(m6i_expect_ike "$cb" "$M6I_CONN" state=ESTABLISHED "${ike_algs[@]}")"
-  [[ "$ike_a" == "$ike_b" ]] || m6i_die "IKE SPIs differ: $ca $ike_a, $cb $ike_b"
-  ch_a="$(m6i_expect_child "$ca" "$M6I_CONN" "$M6I_CHILD" state=INSTALLED "${esp_algs[@]}")"
-  ch_b="$(m6i_expect_child "$cb" "$M6I_CONN" "$M6I_CHILD" state=INSTALLED "${esp_algs[@]}")"
-  [[ "${ch_a% *} ${ch_a#* }" == "${ch_b#* } ${ch_b% *}" ]] ||
-    m6i_die "ESP SPIs do not cross: $ca in/out $ch_a, $cb in/out $ch_b"
+  local ike_a ike_b ch_a ch_b why=""
+  if ! ike_a="$(m6i_ike_spis "$ca" "$M6I_CONN" state=ESTABLISHED "${ike_algs[@]}")"; then
+    why="$ca: no single ESTABLISHED IKE_SA with ${ike_algs[*]}"
+  elif ! ike_b="$(m6i_ike_spis "$cb" "$M6I_CONN" state=ESTABLISHED "${ike_algs[@]}")"; then
+    why="$cb: no single ESTABLISHED IKE_SA with ${ike_algs[*]}"
+  elif [[ "$ike_a" != "$ike_b" ]]; then
+    why="IKE SPIs differ: $ca $ike_a, $cb $ike_b"
+  elif ! ch_a="$(m6i_child_spis "$ca" "$M6I_CONN" "$M6I_CHILD" state=INSTALLED "${esp_algs[@]}")"; then
+    why="$ca: no single INSTALLED CHILD_SA with ${esp_algs[*]}"
+  elif ! ch_b="$(m6i_child_spis "$cb" "$M6I_CONN" "$M6I_CHILD" state=INSTALLED "${esp_algs[@]}")"; then
+    why="$cb: no single INSTALLED CHILD_SA with ${esp_algs[*]}"
+  elif [[ "${ch_a% *} ${ch_a#* }" != "${ch_b#* } ${ch_b% *}" ]]; then
+    why="ESP SPIs do not cross: $ca in/out $ch_a, $cb in/out $ch_b"
+  fi
+  if [[ -n "$why" ]]; then
+    if [[ "${M6I_PAIR_VERBOSE:-0}" == 1 ]]; then
+      m6i_log "$why"
+      m6i_swanctl "$ca" --list-sas >&2 || true
+      m6i_swanctl "$cb" --list-sas >&2 || true
+    fi
+    return 1
+  fi
   M6I_IKE_SPIS="$ike_a" M6I_CHILD_SPIS="$ch_a"
-  m6i_log "  IKE_SA $ike_a ESTABLISHED, CHILD_SA in/out $ch_a INSTALLED on both"
 }
 
 # m6i_wait_rekeyed CA CB KIND OLD SECS: wait until A's IKE SPIs (KIND=ike)
@@ -112,6 +143,27 @@ m6i_capture_check() {
   m6i_log "  capture: exchange types $types; $nesp ESP-in-UDP packets"
 }
 
+# m6i_capture_decrypt FILE ISPI RSPI SK_EI SK_ER ESP_SPI ESP_KEY: with the
+# keys of the first IKE_SA (AES-GCM-16-128, no integrity key) the capture's
+# IKE_AUTH must decrypt to both identities, and with the key of the ESP SA
+# ESP_SPI (AES-GCM-16-128 key + salt, A -> B) to ICMPv6 echo requests from
+# A's selector address.
+m6i_capture_decrypt() {
+  local f="$1" ispi="$2" rspi="$3" ei="$4" er="$5" spi="$6" key="$7" ids n
+  [[ ${#ei} -eq 40 && ${#er} -eq 40 && ${#key} -eq 40 ]] ||
+    m6i_die "decrypt: keys not found in charon's log (Sk_ei '$ei', Sk_er '$er', ESP '$key')"
+  ids="$(tshark -r "$f" \
+    -o "uat:ikev2_decryption_table:$ispi,$rspi,$ei,$er,\"AES-GCM-128 with 16 octet ICV [RFC5282]\",,,\"NONE [RFC4306]\"" \
+    -Y "isakmp.exchangetype == 35" -T fields -e isakmp.id.data.fqdn 2>/dev/null | tr '\n' ' ')"
+  [[ "$ids" == *"$M6I_ID_A"* && "$ids" == *"$M6I_ID_B"* ]] ||
+    m6i_die "decrypt: IKE_AUTH did not decrypt to $M6I_ID_A and $M6I_ID_B (got: $ids)"
+  n="$(tshark -r "$f" -o esp.enable_encryption_decode:TRUE \
+    -o "uat:esp_sa:\"IPv6\",\"$M6I_IKE_A\",\"$M6I_IKE_B\",\"0x$spi\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x$key\",\"NULL\",\"\"" \
+    -Y "esp.spi == 0x$spi && icmpv6.type == 128 && ipv6.src == $M6I_TS_A" 2>/dev/null | grep -c . || true)"
+  [[ "$n" -ge 3 ]] || m6i_die "decrypt: ESP SA 0x$spi did not decrypt to 3 echo requests (got $n)"
+  m6i_log "  decrypted with charon's logged keys: IKE_AUTH (IDs $ids), $n ICMPv6 echo requests in ESP 0x$spi"
+}
+
 # ------------------------------------------------------------ charon <-> charon
 
 m6i_case_charon_psk_x25519_gcm() {
@@ -119,7 +171,8 @@ m6i_case_charon_psk_x25519_gcm() {
   t0="$(date +%s%N)"
   m6i_log "case psk: PSK, aes128gcm16-prfsha256-x25519 / aes128gcm16"
   local common=(auth=psk "psk=$M6I_PSK" ike_proposal=aes128gcm16-prfsha256-x25519 esp_proposal=aes128gcm16)
-  m6i_charon_peer alice A "${common[@]}"
+  # alice logs her keys (level 4) so that the capture can be decrypted.
+  m6i_charon_peer alice A "${common[@]}" keys=yes
   m6i_charon_peer bob B "${common[@]}"
   local cap=""
   if command -v tshark >/dev/null 2>&1; then
@@ -130,6 +183,7 @@ m6i_case_charon_psk_x25519_gcm() {
   m6i_swanctl alice --initiate --child "$M6I_CHILD" --timeout 10 >"$M6I_TMP/initiate.out" 2>&1 ||
     m6i_die "alice: initiate failed: $(cat "$M6I_TMP/initiate.out")"
   m6i_check_pair alice bob M6I_GCM_IKE M6I_GCM_ESP
+  local first_ike="$M6I_IKE_SPIS" first_out="${M6I_CHILD_SPIS#* }"
   m6i_ping_tunnel
   m6i_expect_child alice "$M6I_CONN" "$M6I_CHILD" packets-out=3 packets-in=3 >/dev/null
 
@@ -168,6 +222,10 @@ m6i_case_charon_psk_x25519_gcm() {
     sleep 0.2
     m6i_capture_stop
     m6i_capture_check "$cap" 34 35 36 37
+    # alice initiated: "encryption initiator key" protects alice -> bob.
+    m6i_capture_decrypt "$cap" "${first_ike% *}" "${first_ike#* }" \
+      "$(m6i_charon_key alice "Sk_ei secret")" "$(m6i_charon_key alice "Sk_er secret")" \
+      "$first_out" "$(m6i_charon_key alice "encryption initiator key")"
   fi
   m6i_charon_stop alice || m6i_die "alice did not stop cleanly"
   m6i_charon_stop bob || m6i_die "bob did not stop cleanly"

@@ -50,14 +50,19 @@ m6i_charon_dir() { echo "$M6I_TMP/$1"; }
 
 # m6i_charon_new NAME NS [key=value...]: a fresh configuration directory for
 # the charon instance NAME that will run in namespace NS (A or B).
-# Options: retransmit_timeout= retransmit_tries= (short by default).
+# Options: retransmit_timeout= retransmit_tries= (short by default);
+# keys=yes logs ike and chd at level 4, where charon prints the derived
+# keys (Sk_ei, "encryption initiator key", ...): Debian's 5.9.8 has no
+# save-keys plugin, so this is how a capture gets decrypted (m6i_charon_key).
 m6i_charon_new() {
-  local name="$1" ns="$2" d kv rt=1.0 rtries=3
+  local name="$1" ns="$2" d kv rt=1.0 rtries=3 lvl=2
   shift 2
   for kv in "$@"; do
     case "$kv" in
     retransmit_timeout=*) rt="${kv#*=}" ;;
     retransmit_tries=*) rtries="${kv#*=}" ;;
+    keys=yes) lvl=4 ;;
+    keys=no) lvl=2 ;;
     *) m6i_die "m6i_charon_new: unknown option $kv" ;;
     esac
   done
@@ -93,12 +98,12 @@ charon {
       append = yes
       flush_line = yes
       default = 1
-      ike = 2
+      ike = $lvl
       cfg = 2
       knl = 2
       net = 1
       esp = 1
-      chd = 2
+      chd = $lvl
       enc = 1
     }
   }
@@ -162,7 +167,11 @@ m6i_charon_start() {
 m6i_swanctl_up() {
   local pid
   pid="$(m6i_charon_pid "$1")"
-  kill -0 "$pid" 2>/dev/null || m6i_die "charon $1 exited: $(tail -n 5 "$(m6i_charon_dir "$1")/stderr")"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    m6i_log "charon $1 exited; namespaces: $(ip netns list 2>&1 | tr '\n' ' ')"
+    m6i_log "/run/netns: $(find /run/netns -mindepth 1 -printf '%f ' 2>&1); /run mounts: $(grep -c ' /run' /proc/self/mountinfo)"
+    m6i_die "charon $1 exited: $(tail -n 5 "$(m6i_charon_dir "$1")/stderr")"
+  fi
   M6I_SWANCTL_TIMEOUT=3 m6i_swanctl "$1" --stats >/dev/null 2>&1
 }
 
@@ -194,6 +203,21 @@ m6i_charon_kill() {
   kill -TERM "$pid" 2>/dev/null || true
   sleep 0.3
   kill -KILL "$pid" 2>/dev/null || true
+}
+
+# m6i_charon_key NAME LABEL [N]: the Nth (default first) key charon NAME
+# logged as "LABEL => n bytes" (keys=yes), in lower-case hex.  Labels:
+# "Sk_ei secret", "Sk_er secret", "Sk_ai secret", "Sk_ar secret",
+# "encryption initiator key", "integrity responder key", ...
+m6i_charon_key() {
+  awk -v pat="$2 =>" -v nth="${3:-1}" '
+    index($0, pat) { if (++seen == nth) { n = $(NF - 3) + 0; want = 1 }; next }
+    want && /\] <[^>]*> +[0-9]+: / {
+      for (i = 5; i <= NF && got < n; i++) {
+        if ($i ~ /^[0-9A-F][0-9A-F]$/) { printf "%s", tolower($i); got++ } else break
+      }
+      if (got >= n) { print ""; exit }
+    }' "$(m6i_charon_dir "$1")/charon.log"
 }
 
 # ------------------------------------------------------------ test PKI

@@ -50,7 +50,7 @@ if [[ -n "${o[psk-file]:-}" ]]; then
 else
   conf+=(auth=pubkey "cert=${o[cert]}" "key=${o[key]}" "cacert=${o[ca]}")
 fi
-m6i_charon_new fake "$side"
+m6i_charon_new fake "$side" keys=yes
 m6i_conn_write fake "${conf[@]}"
 m6i_charon_start fake
 m6i_swanctl fake --load-all >/dev/null || fail "swanctl --load-all"
@@ -72,6 +72,30 @@ integ="$(ch_f integ-alg)"
 echo "CHILD_SA spi_in=${child% *} spi_out=${child#* }" \
   "esp=$(ch_f encr-alg)-$(ch_f encr-keysize)${integ:+/$integ} mode=$(ch_f mode | tr '[:upper:]' '[:lower:]')" \
   "encap=$(ch_f encap) ts_local=$(ch_f local-ts) ts_remote=$(ch_f remote-ts)"
+# --keylog DIR: the IKE_SA's keys in Wireshark's ikev2_decryption_table
+# format, from charon's level-4 log (hex fields unquoted: tshark 4.0 rejects
+# quoted ones).
+if [[ -n "${o[keylog]:-}" ]]; then
+  mkdir -p "${o[keylog]}"
+  case "$(ike_f encr-alg)-$(ike_f encr-keysize)" in
+  AES_GCM_16-128) encr='"AES-GCM-128 with 16 octet ICV [RFC5282]"' ;;
+  AES_CBC-128) encr='"AES-CBC-128 [RFC3602]"' ;;
+  *) encr="" ;;
+  esac
+  case "$(ike_f integ-alg)" in
+  "") integ='"NONE [RFC4306]"' ai="" ar="" ;;
+  HMAC_SHA2_256_128)
+    integ='"HMAC_SHA2_256_128 [RFC4868]"'
+    ai="$(m6i_charon_key fake "Sk_ai secret")" ar="$(m6i_charon_key fake "Sk_ar secret")"
+    ;;
+  *) encr="" ;;
+  esac
+  if [[ -n "$encr" ]]; then
+    echo "$(ike_f initiator-spi),$(ike_f responder-spi),$(m6i_charon_key fake "Sk_ei secret"),$(m6i_charon_key fake "Sk_er secret"),$encr,$ai,$ar,$integ" \
+      >"${o[keylog]}/ikev2_decryption_table"
+  fi
+fi
+
 # Exit like a --once daemon that leaves its SAs in place (no DELETE): charon
 # would send one on SIGTERM, so it is killed.  M6I_FAKE_IKED_DELETE=1: exit
 # like one that deletes them (the harness then checks charon's log).

@@ -197,8 +197,27 @@ m6i_case_iked() {
     M6I_LAST_CAPTURE="$cap"
   fi
   m6i_check_iked_vs_charon A bob "$ike_algs" "$esp_algs"
+  [[ -z "$cap" ]] || m6i_keylog_check "$M6I_TMP/keylog-$role-$auth" "$cap"
   m6i_charon_stop bob || m6i_die "bob did not stop cleanly"
   m6i_log "case iked-$role-$auth: ok ($(m6i_elapsed "$t0"))"
+}
+
+# m6i_keylog_check DIR CAPTURE: iked's --keylog output decrypts the
+# capture: with DIR as tshark's configuration directory (its
+# ikev2_decryption_table), IKE_AUTH must show both identities.  Without the
+# file this is only logged, unless M6I_REQUIRE_KEYLOG=1.
+m6i_keylog_check() {
+  local dir="$1" cap="$2" ids
+  if [[ ! -s "$dir/ikev2_decryption_table" ]]; then
+    [[ "${M6I_REQUIRE_KEYLOG:-0}" != 1 ]] || m6i_die "iked wrote no $dir/ikev2_decryption_table"
+    m6i_log "  iked wrote no ikev2_decryption_table: decryption not checked"
+    return 0
+  fi
+  ids="$(WIRESHARK_CONFIG_DIR="$dir" tshark -r "$cap" -Y "isakmp.exchangetype == 35" \
+    -T fields -e isakmp.id.data.fqdn 2>"$dir/tshark.err" | tr '\n' ' ')"
+  [[ "$ids" == *"$M6I_ID_A"* && "$ids" == *"$M6I_ID_B"* ]] ||
+    m6i_die "iked's keylog does not decrypt IKE_AUTH (got '$ids'; $(head -c 300 "$dir/tshark.err"))"
+  m6i_log "  iked's keylog decrypts IKE_AUTH (IDs $ids)"
 }
 
 # m6i_capture_check_ike FILE EXCHTYPE...: like m6i_capture_check without
