@@ -8,6 +8,7 @@ const char *m6ike_mh_strerror_(int code);
 const char *m6ike_binding_strerror_(int code);
 const char *m6ike_msrd_strerror_(int code);
 const char *m6ike_pfkey_strerror_(int code);
+const char *m6ike_crypto_strerror_(int code);
 
 typedef const char *(*unit_strerror_fn)(int);
 typedef struct {
@@ -21,6 +22,7 @@ static const unit_range ranges[] = {
     {-300, -399, m6ike_binding_strerror_},
     {-400, -499, m6ike_msrd_strerror_},
     {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
+    {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
 };
 
 const char *m6ike_unit_strerror(int code) {

@@ -486,8 +486,9 @@ int m6ike_crypto_dh_new(m6ike_crypto_dh **dh, const m6ike_crypto *c,
 int m6ike_crypto_dh_public(m6ike_crypto_dh *dh, uint8_t *out, size_t outlen);
 /* Computes the shared secret with the peer's public value (wire format)
  * into out (m6ike_crypto_dh_shared_len octets; outlen at least that).
- * Validates the peer value: length, MODP 1 < y < p-1, ECP point on the
- * curve.  Returns the length written, or M6IKE_ERR_INVALID_ARGUMENT,
+ * Validates the peer value as RFC 6989 asks: length; MODP 1 < y < p-1
+ * (sufficient for the safe-prime group 14, §2.2); ECP point on the curve
+ * (sufficient for P-256, cofactor 1); X25519 all-zero result.  Returns the length written, or M6IKE_ERR_INVALID_ARGUMENT,
  * M6IKE_ERR_NOBUF, M6IKE_ERR_CRYPTO_DH_PUBLIC, M6IKE_ERR_CRYPTO_DH_ZERO
  * (X25519 all-zero result), M6IKE_ERR_CRYPTO_DH_FAILED, M6IKE_ERR_NOMEM.
  * May be called more than once. */
