@@ -9,6 +9,7 @@ const char *m6ike_binding_strerror_(int code);
 const char *m6ike_msrd_strerror_(int code);
 const char *m6ike_pfkey_strerror_(int code);
 const char *m6ike_crypto_strerror_(int code);
+const char *m6ike_ikev2_msg_strerror_(int code);
 
 typedef const char *(*unit_strerror_fn)(int);
 typedef struct {
@@ -23,6 +24,7 @@ static const unit_range ranges[] = {
     {-400, -499, m6ike_msrd_strerror_},
     {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
     {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
+    {-600, -649, m6ike_ikev2_msg_strerror_}, /* ikev2 message codec */
 };
 
 const char *m6ike_unit_strerror(int code) {

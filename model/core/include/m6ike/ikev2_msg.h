@@ -137,7 +137,10 @@ enum {
   M6IKE_ERR_IKEV2_SK_PADDING = -632,     /* pad length > plaintext */
   /* builder */
   M6IKE_ERR_IKEV2_BUILDER_STATE = -633,  /* call out of order */
-  M6IKE_ERR_IKEV2_TOO_LONG = -634        /* a length overflows its field */
+  M6IKE_ERR_IKEV2_TOO_LONG = -634,       /* a length overflows its field */
+  /* added after the first API commit */
+  M6IKE_ERR_IKEV2_KE = -635              /* KE data length wrong for a known
+                                            group (RFC 7296 §3.4) */
   /* also: M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_NOBUF,
      M6IKE_ERR_INVALID_STATE, M6IKE_ERR_NOT_FOUND (common.h) */
 };
@@ -645,7 +648,9 @@ typedef struct m6ike_ikev2_cp_attr {
  *     Protocol ID != 0; SPI Size 0 or 8 for IKE, 4 for AH/ESP; the
  *     transform count; each transform's length >= 8 and Last Substruc
  *     (0 / 3); attribute TV/TLV lengths; at most one Key Length, in TV.
- *   decode_ke: (group + reserved; data may be empty).
+ *   decode_ke: KE (for the groups of this header the data length must
+ *     be the group's: MODP 768..8192 -> 96..1024, ECP256 64, ECP384 96,
+ *     ECP521 132, Curve25519 32, Curve448 56; other groups: any).
  *   decode_id: ID (IPV4 needs 4 octets, IPV6 16, others >= 1).
  *   decode_cert / decode_certreq: CERT (CERTREQ with X.509 encoding: a
  *     multiple of 20 octets).
@@ -778,8 +783,10 @@ int m6ike_ikev2_cp_decode_home_prefix(const m6ike_ikev2_cp_attr *a,
  * direction (R flag).  Rules:
  *  - IKE_SA_INIT: no SK; request {SA, KE, Ni} (+ N, V, an optional leading
  *    COOKIE), response {SA, KE, Nr} (+ CERTREQ, N, V), or a response with
- *    only N/V carrying an error notify or COOKIE.  The SA of a request
- *    must number its proposals from 1.
+ *    only N/V carrying an error notify or COOKIE.  In every exchange the
+ *    SA of a request must number its proposals from 1
+ *    (M6IKE_ERR_IKEV2_PROPOSAL_NUM) and the SA of a response must carry
+ *    exactly one proposal (M6IKE_ERR_IKEV2_PROPOSAL).
  *  - IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL: exactly one payload
  *    outside: SK (else M6IKE_ERR_IKEV2_NOT_ENCRYPTED).  The inner payloads
  *    are checked only once parse_inner ran; before that the function
