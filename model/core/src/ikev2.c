@@ -173,16 +173,23 @@ int ike_random(m6ike_ikev2 *ike, void *dest, size_t len) {
 void *ike_alloc(m6ike_ikev2 *ike, size_t n) { return m6ike_malloc(ike->mem, n); }
 void ike_free(m6ike_ikev2 *ike, void *p) { m6ike_free(ike->mem, p); }
 
+/* A random source that keeps giving unusable values is broken: give up
+ * after this many draws rather than loop. */
+#define SPI_DRAWS 16
+
 int ike_new_esp_spi(m6ike_ikev2 *ike, uint32_t *spi) {
   uint8_t b[4];
-  do {
+  for (int i = 0; i < SPI_DRAWS; i++) {
     int rc = ike_random(ike, b, 4);
     if (rc != 0) {
       return rc;
     }
     m6ike_get_u32be(b, spi);
-  } while (*spi < 256);
-  return 0;
+    if (*spi >= 256) {
+      return 0;
+    }
+  }
+  return M6IKE_ERR_RANDOM;
 }
 
 static uint32_t hash_spi(uint64_t spi) {
@@ -532,14 +539,17 @@ int m6ike_ikev2_add_peer(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
 
 static int new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi) {
   uint8_t b[8];
-  do {
+  for (int i = 0; i < SPI_DRAWS; i++) {
     int rc = ike_random(ike, b, 8);
     if (rc != 0) {
       return rc;
     }
     m6ike_get_u64be(b, spi);
-  } while (*spi == 0 || find_local(ike, *spi) != NULL);
-  return 0;
+    if (*spi != 0 && find_local(ike, *spi) == NULL) {
+      return 0;
+    }
+  }
+  return M6IKE_ERR_RANDOM;
 }
 
 static ike_sa *sa_new(m6ike_ikev2 *ike, int initiator) {
@@ -905,7 +915,7 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
 static int open_msg(m6ike_ikev2 *ike, ike_sa *sa, m6ike_ikev2_msg *msg) {
   int rc;
   if (is_encrypted(msg->hdr.exchange)) {
-    if (sa->c_in == NULL) {
+    if (sa == NULL || sa->c_in == NULL) {
       return M6IKE_ERR_IKEV2_UNEXPECTED;
     }
     if (msg->sk < 0) {
@@ -944,8 +954,9 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
     }
     a = task_ike_auth_new(sa);
     b = task_child_create_new(sa, NULL, M6IKE_IKEV2_IKE_AUTH);
-    if (a && !b) {
-      a->ops->destroy(a, sa);
+    if (!a || !b) {
+      if (a) a->ops->destroy(a, sa);
+      if (b) b->ops->destroy(b, sa);
       a = NULL;
     }
     if (a) {
@@ -999,6 +1010,9 @@ static int handle_request(ike_sa *sa, m6ike_ikev2_msg *msg,
   }
   if (in.err_notify && in.err == 0) {
     in.err = M6IKE_ERR_IKEV2_SYNTAX;
+  }
+  if (in.err_notify && msg->hdr.exchange == M6IKE_IKEV2_IKE_SA_INIT) {
+    sa->spi_r = 0; /* a stateless error response (the SA is dropped) */
   }
   if (!(in.err == M6IKE_ERR_IKEV2_SA_NOMEM || in.err == M6IKE_ERR_RANDOM)) {
     int src = send_response(sa, msg->hdr.exchange, msg->hdr.msg_id, tasks,
@@ -1156,6 +1170,15 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
       }
       ike->stats.dropped++;
       return M6IKE_ERR_IKEV2_MSGID;
+    }
+    rc = open_msg(ike, NULL, msg);
+    if (rc < 0) {
+      uint16_t n = m6ike_ikev2_err_to_notify(rc);
+      ike->stats.dropped++;
+      if (n) {
+        send_stateless(ike, path, &msg->hdr, n, NULL, 0);
+      }
+      return rc;
     }
     ike->stats.msgs_in[x]++;
     ike->stats.bytes_in[x] += len;

@@ -8,6 +8,7 @@ const char *m6ike_mh_strerror_(int code);
 const char *m6ike_binding_strerror_(int code);
 const char *m6ike_msrd_strerror_(int code);
 const char *m6ike_pfkey_strerror_(int code);
+const char *m6ike_ikev2_strerror_(int code);
 const char *m6ike_crypto_strerror_(int code);
 const char *m6ike_ikev2_msg_strerror_(int code);
 
@@ -23,6 +24,7 @@ static const unit_range ranges[] = {
     {-300, -399, m6ike_binding_strerror_},
     {-400, -499, m6ike_msrd_strerror_},
     {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
+    {-650, -699, m6ike_ikev2_strerror_}, /* the IKEv2 engine */
     {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
     {-600, -649, m6ike_ikev2_msg_strerror_}, /* ikev2 message codec */
 };
