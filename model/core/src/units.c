@@ -10,6 +10,7 @@ const char *m6ike_msrd_strerror_(int code);
 const char *m6ike_pfkey_strerror_(int code);
 const char *m6ike_crypto_strerror_(int code);
 const char *m6ike_ipsec_strerror_(int code);
+const char *m6ike_ikev2_strerror_(int code);
 const char *m6ike_ikev2_msg_strerror_(int code);
 
 typedef const char *(*unit_strerror_fn)(int);
@@ -25,6 +26,7 @@ static const unit_range ranges[] = {
     {-400, -499, m6ike_msrd_strerror_},
     {-500, -599, m6ike_pfkey_strerror_}, /* pfkey and the pfkey bus */
     {-600, -649, m6ike_ikev2_msg_strerror_}, /* ikev2 message codec */
+    {-650, -699, m6ike_ikev2_strerror_}, /* the IKEv2 engine */
     {-700, -799, m6ike_ipsec_strerror_},
     {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
 };

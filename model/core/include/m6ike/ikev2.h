@@ -1,0 +1,376 @@
+/*
+ * ikev2: a sans-I/O IKEv2 engine (RFC 7296) for a key-management daemon,
+ * with the mobility features mip6ike studies (RFC 4877, RFC 4555 and the
+ * main paper's MSRD-driven SA update).
+ *
+ * SHAPE (picoquic-like).  One m6ike_ikev2 object stands for one IKE daemon
+ * and holds any number of IKE SAs (and their CHILD_SAs).  The host feeds it
+ * datagrams and the time and drains what it wants to send:
+ *
+ *     host                                   engine
+ *     recvfrom() ---- read_pkt(path, bytes, now) ---->
+ *                <--- write_pkt(&path, buf, cap, now) (repeat until 0)
+ *     timer     ---- get_expiry() / handle_expiry(now) ---->
+ *                <--- callbacks: child_sa_up/down/update, ike_sa_up/down,
+ *                     keylog, log
+ *
+ * The engine never reads a clock, opens a socket or draws randomness
+ * except through the rand callback; all cryptography goes through the
+ * m6ike_crypto interface handed to m6ike_ikev2_new() (the NULL backend for
+ * state-machine tests, OpenSSL for real runs).
+ *
+ * INSIDE (strongSwan-like, without the god object).  Every IKE SA runs a
+ * queue of tasks, one per feature (IKE_INIT, IKE_AUTH, CHILD_CREATE, ...);
+ * each task has an initiator side (build_i / process_i) and a responder
+ * side (process_r / build_r).  An exchange is the set of tasks active in
+ * it.  Payloads are encoded and decoded by the table-driven codec of
+ * m6ike/ikev2_msg.h; this unit only decides what goes into a message.
+ *
+ * IDS.  Every IKE SA gets an engine-unique id (uint32, never 0, never
+ * reused while the engine lives); every CHILD_SA an id unique in the
+ * engine too.  Callbacks and accessors use these ids.
+ *
+ * ERRORS.  Codes -650..-699 belong to this unit (the payload codec owns
+ * -600..-649).  read_pkt() and handle_expiry() never return a fatal code:
+ * a failed allocation while processing a message deletes the IKE SA
+ * concerned (ike_sa_down with M6IKE_ERR_IKEV2_SA_NOMEM) and the engine stays
+ * usable.  m6ike_ikev2_error_notify() maps an error to the IKEv2 Notify
+ * type sent on the wire.
+ */
+#ifndef M6IKE_IKEV2_H
+#define M6IKE_IKEV2_H
+
+#include "m6ike/common.h"
+#include "m6ike/crypto.h"
+#include "m6ike/ikev2_msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes of this unit (-650..-699). */
+enum {
+  M6IKE_ERR_IKEV2_BAD_CONFIG = -650,  /* a config field is out of range */
+  M6IKE_ERR_IKEV2_NO_SA = -651,       /* no IKE SA / CHILD_SA with that id */
+  M6IKE_ERR_IKEV2_SHORT = -652,       /* datagram shorter than an IKE header
+                                         or its Length field */
+  M6IKE_ERR_IKEV2_UNKNOWN_SPI = -653, /* no IKE SA for the message's SPIs
+                                         (INVALID_SPI handling applied) */
+  M6IKE_ERR_IKEV2_MSGID = -654,       /* message ID outside the window or a
+                                         response nobody asked for: dropped */
+  M6IKE_ERR_IKEV2_INTEGRITY = -655,   /* ICV / integrity checksum failed or
+                                         SK payload malformed: dropped */
+  M6IKE_ERR_IKEV2_NO_PROPOSAL = -656, /* no acceptable proposal (either
+                                         side): NO_PROPOSAL_CHOSEN */
+  M6IKE_ERR_IKEV2_AUTH = -657,        /* AUTH payload wrong, or the peer
+                                         said AUTHENTICATION_FAILED */
+  M6IKE_ERR_IKEV2_INVALID_KE = -658,  /* KE group not the one we want
+                                         (INVALID_KE_PAYLOAD) */
+  M6IKE_ERR_IKEV2_TS_UNACCEPTABLE = -659, /* no selectors in common */
+  M6IKE_ERR_IKEV2_SYNTAX = -660,      /* required payload missing or
+                                         inconsistent: INVALID_SYNTAX */
+  M6IKE_ERR_IKEV2_TIMEOUT = -661,     /* retransmissions exhausted */
+  M6IKE_ERR_IKEV2_CRYPTO = -662,      /* the crypto backend failed */
+  M6IKE_ERR_IKEV2_UNSUPPORTED = -663, /* transform/group not supported by
+                                         the crypto backend or the engine */
+  M6IKE_ERR_IKEV2_SA_NOMEM = -664,    /* an allocation failed: the IKE SA
+                                         concerned was deleted */
+  M6IKE_ERR_IKEV2_LIMIT = -665,       /* max IKE SAs / queue limit reached */
+  M6IKE_ERR_IKEV2_COOKIE = -666,      /* request refused with a COOKIE */
+  M6IKE_ERR_IKEV2_NO_PEER = -667,     /* responder: no peer config matches
+                                         IDi (AUTHENTICATION_FAILED) */
+  M6IKE_ERR_IKEV2_PEER_ERROR = -668,  /* peer sent another error notify */
+  M6IKE_ERR_IKEV2_BAD_KE = -669,      /* peer's DH public value rejected */
+  M6IKE_ERR_IKEV2_DELETED = -670,     /* SA deleted (by us or the peer) */
+  M6IKE_ERR_IKEV2_UNEXPECTED = -671,  /* message not valid in this state:
+                                         dropped */
+  M6IKE_ERR_IKEV2_CALLBACK = -672,    /* a callback returned non-zero */
+  M6IKE_ERR_IKEV2_CHILD_FAILED = -673, /* the CHILD_SA of an exchange
+                                          failed (the IKE SA stays) */
+  M6IKE_ERR_IKEV2_BUSY = -674,        /* the SA is being deleted/rekeyed */
+  M6IKE_ERR_IKEV2_NOT_READY = -675    /* dependency not available (e.g. no
+                                         pfkey bus attached) */
+};
+
+/* Error text for this unit's codes, NULL for codes it does not own. */
+const char *m6ike_ikev2_strerror_(int code);
+
+/* The Notify type (RFC 7296 §3.10.1) an error is reported with on the
+ * wire, 0 if it is not sent (e.g. TIMEOUT). */
+uint16_t m6ike_ikev2_error_notify(int code);
+
+/* ---- addresses ---------------------------------------------------------- */
+
+/* A datagram's path (ports in host order; 500 / 4500 for IKE). */
+typedef struct m6ike_ikev2_path {
+  m6ike_addr6 local, remote;
+  uint16_t local_port, remote_port;
+} m6ike_ikev2_path;
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* One proposal: IANA transform IDs (RFC 7296 §3.3.2; the constants are in
+ * m6ike/ikev2_msg.h).  For IKE: encr, prf, integ (0 with an AEAD), dh.
+ * For ESP: encr, integ (0 with an AEAD), dh (0 = no PFS), esn (0 or 1). */
+typedef struct m6ike_ikev2_algs {
+  uint16_t encr;
+  uint16_t encr_keylen; /* bits, 0 for ciphers with a fixed key size */
+  uint16_t prf;
+  uint16_t integ;
+  uint16_t dh;
+  uint8_t esn;
+} m6ike_ikev2_algs;
+
+#define M6IKE_IKEV2_MAX_PROPOSALS 4
+#define M6IKE_IKEV2_MAX_TS 4
+#define M6IKE_IKEV2_ID_MAX 128
+#define M6IKE_IKEV2_PSK_MAX 128
+
+/* An identity (RFC 7296 §3.5); type 0 in a remote id means "any". */
+typedef struct m6ike_ikev2_ident {
+  uint8_t type; /* M6IKE_IKEV2_ID_FQDN, _RFC822_ADDR, _IPV6_ADDR, ... */
+  uint8_t len;
+  uint8_t data[M6IKE_IKEV2_ID_MAX];
+} m6ike_ikev2_ident;
+
+/* Traffic selectors are the codec's m6ike_ikev2_ts (IPv6 ranges; for the
+ * Mobility Header, RFC 4877, see m6ike_ikev2_ts_set_mh()). */
+
+/* One IKE peer: identities, credentials and IKE proposals.  Initiator: the
+ * path is where to send IKE_SA_INIT (remote_port 0 = 500).  Responder
+ * (m6ike_ikev2_add_peer): the peer whose remote_id matches the received
+ * IDi is chosen (a remote_id of type 0 matches any IDi); path addresses
+ * that are not :: must match the datagram's. */
+typedef struct m6ike_ikev2_peer_cfg {
+  m6ike_ikev2_path path;
+  m6ike_ikev2_ident local_id, remote_id;
+  uint8_t auth_method; /* M6IKE_IKEV2_AUTH_PSK (signatures: later) */
+  uint8_t psk[M6IKE_IKEV2_PSK_MAX];
+  size_t psk_len;
+  m6ike_ikev2_algs ike[M6IKE_IKEV2_MAX_PROPOSALS];
+  size_t n_ike; /* >= 1; the initiator's KE uses ike[0].dh */
+} m6ike_ikev2_peer_cfg;
+
+enum { M6IKE_IKEV2_MODE_TRANSPORT = 1, M6IKE_IKEV2_MODE_TUNNEL = 2 };
+
+/* One CHILD_SA policy.  Initiator: proposes ts_local as TSi, ts_remote as
+ * TSr.  Responder: the first child config of the peer whose selectors
+ * contain the proposed ones is used, and the proposed selectors are
+ * narrowed to it. */
+typedef struct m6ike_ikev2_child_cfg {
+  uint8_t mode; /* M6IKE_IKEV2_MODE_* */
+  uint32_t reqid;
+  m6ike_ikev2_ts ts_local[M6IKE_IKEV2_MAX_TS];
+  size_t n_ts_local;
+  m6ike_ikev2_ts ts_remote[M6IKE_IKEV2_MAX_TS];
+  size_t n_ts_remote;
+  m6ike_ikev2_algs esp[M6IKE_IKEV2_MAX_PROPOSALS];
+  size_t n_esp;
+} m6ike_ikev2_child_cfg;
+
+typedef struct m6ike_ikev2_config {
+  m6ike_tstamp retrans_timeout; /* first retransmission; 0 = 500 ms */
+  m6ike_tstamp retrans_max;     /* cap of the doubling; 0 = 32 s */
+  unsigned retrans_tries;       /* retransmissions before giving up;
+                                   0 = 5 */
+  uint32_t max_ike_sas;         /* 0 = 65536 */
+  uint32_t cookie_threshold;    /* half-open SAs that make the responder
+                                   demand COOKIEs; 0 = never */
+  m6ike_tstamp half_open_timeout; /* responder drops an SA still not
+                                     authenticated after this; 0 = 30 s */
+  size_t max_msg;               /* largest IKE message built (no RFC 7383
+                                   fragmentation); 0 = 8192, min 1280 */
+  size_t out_queue_limit;       /* queued datagrams; 0 = 256 */
+} m6ike_ikev2_config;
+
+/* Fills cfg with the defaults (every field its "0 =" value made explicit). */
+void m6ike_ikev2_config_default(m6ike_ikev2_config *cfg);
+
+/* ---- what the callbacks report ------------------------------------------ */
+
+typedef struct m6ike_ikev2_ike_info {
+  uint32_t sa_id;
+  int initiator; /* 1 if we sent the IKE_SA_INIT request */
+  uint64_t spi_i, spi_r;
+  m6ike_ikev2_path path;
+  m6ike_ikev2_algs alg; /* the chosen transforms */
+  m6ike_ikev2_ident local_id, remote_id;
+} m6ike_ikev2_ike_info;
+
+#define M6IKE_IKEV2_KEY_MAX 64
+
+/* One CHILD_SA pair (an inbound and an outbound ESP SA).  Keys are RFC
+ * 7296 §2.17 KEYMAT split as the SA's direction needs: for AES-GCM the
+ * encryption key includes the 4-octet salt (RFC 4106 §8.1). */
+typedef struct m6ike_ikev2_child_info {
+  uint32_t sa_id;    /* the IKE SA */
+  uint32_t child_id; /* engine-unique */
+  uint32_t reqid;
+  uint32_t spi_in, spi_out; /* host values */
+  uint8_t mode;             /* M6IKE_IKEV2_MODE_* */
+  m6ike_ikev2_algs alg; /* encr, encr_keylen, integ, esn, dh (PFS) */
+  /* SA endpoints = the IKE SA's addresses (tunnel mode outer header;
+   * transport mode: the selectors' addresses are used by the host). */
+  m6ike_addr6 local, remote;
+  m6ike_ikev2_ts ts_local[M6IKE_IKEV2_MAX_TS];
+  size_t n_ts_local;
+  m6ike_ikev2_ts ts_remote[M6IKE_IKEV2_MAX_TS];
+  size_t n_ts_remote;
+  uint8_t enc_in[M6IKE_IKEV2_KEY_MAX], enc_out[M6IKE_IKEV2_KEY_MAX];
+  size_t enc_len;
+  uint8_t integ_in[M6IKE_IKEV2_KEY_MAX], integ_out[M6IKE_IKEV2_KEY_MAX];
+  size_t integ_len;
+} m6ike_ikev2_child_info;
+
+enum {
+  M6IKE_IKEV2_LOG_ERROR = 0,
+  M6IKE_IKEV2_LOG_INFO = 1,
+  M6IKE_IKEV2_LOG_DEBUG = 2
+};
+
+typedef struct m6ike_ikev2 m6ike_ikev2;
+
+/*
+ * Callbacks.  All may be NULL except rand.  They run synchronously inside
+ * read_pkt / write_pkt / handle_expiry / initiate; they must not call back
+ * into the engine, except the accessors (get_*).  child_sa_up returning
+ * non-zero makes the engine treat the CHILD_SA as failed (it is deleted
+ * and, as responder, refused).
+ */
+typedef struct m6ike_ikev2_callbacks {
+  void *user_data;
+  m6ike_rand_cb rand;
+  void (*log)(int level, uint32_t sa_id, const char *msg, void *user_data);
+  void (*ike_sa_up)(const m6ike_ikev2_ike_info *info, void *user_data);
+  /* reason: 0 for an orderly delete, else an error code */
+  void (*ike_sa_down)(uint32_t sa_id, int reason, void *user_data);
+  int (*child_sa_up)(const m6ike_ikev2_child_info *info, void *user_data);
+  void (*child_sa_down)(const m6ike_ikev2_child_info *info, int reason,
+                        void *user_data);
+  /* Endpoints of an installed CHILD_SA changed in place (same SPIs and
+   * keys): MSRD direct update, MOBIKE.  Non-zero = failure. */
+  int (*child_sa_update)(const m6ike_ikev2_child_info *info,
+                         void *user_data);
+  /* One line of Wireshark's ikev2_decryption_table (UAT) for an IKE SA:
+   * "SPIi","SPIr","SK_ei","SK_er","encr name","SK_ai","SK_ar","integ name"
+   * without a trailing newline. */
+  void (*keylog)(uint32_t sa_id, const char *line, void *user_data);
+} m6ike_ikev2_callbacks;
+
+/* ---- the engine ---------------------------------------------------------- */
+
+/*
+ * Creates an engine.  cfg NULL = defaults; cbs and cbs->rand required;
+ * crypto required (the engine does not own it; it must outlive the
+ * engine).  Returns 0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_IKEV2_BAD_CONFIG,
+ * M6IKE_ERR_NOMEM.
+ */
+int m6ike_ikev2_new(m6ike_ikev2 **pike, const m6ike_ikev2_config *cfg,
+                    const m6ike_ikev2_callbacks *cbs, const m6ike_crypto *crypto,
+                    const m6ike_mem *mem);
+
+/* Frees the engine and every SA (no callbacks).  NULL is a no-op. */
+void m6ike_ikev2_del(m6ike_ikev2 *ike);
+
+/*
+ * Responder policy: accept IKE SAs from peers matching pc and CHILD_SAs
+ * matching one of children[0..n_children-1] (copied).  Returns 0,
+ * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_IKEV2_BAD_CONFIG, M6IKE_ERR_NOMEM.
+ */
+int m6ike_ikev2_add_peer(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                         const m6ike_ikev2_child_cfg *children,
+                         size_t n_children);
+
+/*
+ * Starts an IKE SA with IKE_SA_INIT + IKE_AUTH establishing one CHILD_SA
+ * from cc (cc NULL: IKE SA only).  The request is queued: drain it with
+ * write_pkt().  *sa_id (may be NULL) receives the new IKE SA's id.
+ * Returns 0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_IKEV2_BAD_CONFIG,
+ * M6IKE_ERR_IKEV2_UNSUPPORTED (group/transform the crypto backend lacks),
+ * M6IKE_ERR_IKEV2_LIMIT, M6IKE_ERR_IKEV2_CRYPTO, M6IKE_ERR_RANDOM,
+ * M6IKE_ERR_IKEV2_SA_NOMEM.
+ */
+int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                         const m6ike_ikev2_child_cfg *cc, m6ike_tstamp now,
+                         uint32_t *sa_id);
+
+/*
+ * Processes one received datagram (path as seen by this host: local is
+ * our address).  Returns 0 if the message was processed (including a
+ * duplicate request answered from the cache and an error answered with a
+ * notify), or, for a message that was dropped or refused:
+ * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_IKEV2_SHORT, a codec code
+ * (-600..-649), M6IKE_ERR_IKEV2_UNKNOWN_SPI, M6IKE_ERR_IKEV2_MSGID,
+ * M6IKE_ERR_IKEV2_INTEGRITY, M6IKE_ERR_IKEV2_UNEXPECTED,
+ * M6IKE_ERR_IKEV2_SYNTAX, M6IKE_ERR_IKEV2_NO_PROPOSAL,
+ * M6IKE_ERR_IKEV2_INVALID_KE, M6IKE_ERR_IKEV2_AUTH, M6IKE_ERR_IKEV2_TS,
+ * M6IKE_ERR_IKEV2_NO_PEER, M6IKE_ERR_IKEV2_PEER_ERROR,
+ * M6IKE_ERR_IKEV2_BAD_KE, M6IKE_ERR_IKEV2_COOKIE, M6IKE_ERR_IKEV2_LIMIT,
+ * M6IKE_ERR_IKEV2_CRYPTO, M6IKE_ERR_IKEV2_CHILD_FAILED,
+ * M6IKE_ERR_IKEV2_CALLBACK, M6IKE_ERR_RANDOM, M6IKE_ERR_IKEV2_SA_NOMEM.
+ * Codes for a failed exchange also end up in ike_sa_down / logs.
+ */
+int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
+                         const uint8_t *data, size_t len, m6ike_tstamp now);
+
+/*
+ * Pops the next datagram to send into buf and its path into *out.  Returns
+ * its length, 0 if nothing is queued, M6IKE_ERR_NOBUF (cap too small; the
+ * datagram stays queued) or M6IKE_ERR_INVALID_ARGUMENT.
+ */
+int m6ike_ikev2_write_pkt(m6ike_ikev2 *ike, m6ike_ikev2_path *out,
+                          uint8_t *buf, size_t cap, m6ike_tstamp now);
+
+/* Next time handle_expiry() must run, M6IKE_TSTAMP_UNSET if none. */
+m6ike_tstamp m6ike_ikev2_get_expiry(const m6ike_ikev2 *ike);
+
+/* Runs the timers due at now (retransmissions, give-ups, half-open SA
+ * expiry).  Returns 0 or M6IKE_ERR_INVALID_ARGUMENT. */
+int m6ike_ikev2_handle_expiry(m6ike_ikev2 *ike, m6ike_tstamp now);
+
+/* ---- accessors ------------------------------------------------------------ */
+
+typedef enum m6ike_ikev2_state {
+  M6IKE_IKEV2_SA_CONNECTING = 1, /* IKE_SA_INIT / IKE_AUTH in progress */
+  M6IKE_IKEV2_SA_ESTABLISHED = 2,
+  M6IKE_IKEV2_SA_DELETING = 3
+} m6ike_ikev2_state;
+
+/* 0 and *info filled, or M6IKE_ERR_IKEV2_NO_SA / _INVALID_ARGUMENT. */
+int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
+                             m6ike_ikev2_ike_info *info);
+/* The SA's state, or M6IKE_ERR_IKEV2_NO_SA. */
+int m6ike_ikev2_get_state(const m6ike_ikev2 *ike, uint32_t sa_id);
+/* Number of IKE SAs (any state). */
+size_t m6ike_ikev2_count(const m6ike_ikev2 *ike);
+
+/* Exchange types counted by the stats (RFC 7296 §3.1 numbers - 34). */
+enum {
+  M6IKE_IKEV2_X_IKE_SA_INIT = 0,
+  M6IKE_IKEV2_X_IKE_AUTH = 1,
+  M6IKE_IKEV2_X_CREATE_CHILD_SA = 2,
+  M6IKE_IKEV2_X_INFORMATIONAL = 3,
+  M6IKE_IKEV2_X_COUNT = 4
+};
+
+/* Counters since creation (the Table I accounting takes differences). */
+typedef struct m6ike_ikev2_stats {
+  uint64_t msgs_out[M6IKE_IKEV2_X_COUNT]; /* including retransmissions */
+  uint64_t bytes_out[M6IKE_IKEV2_X_COUNT];
+  uint64_t msgs_in[M6IKE_IKEV2_X_COUNT];  /* accepted for processing */
+  uint64_t bytes_in[M6IKE_IKEV2_X_COUNT];
+  uint64_t retransmits;      /* requests sent again after a timeout */
+  uint64_t dup_requests;     /* answered from the response cache */
+  uint64_t dropped;          /* datagrams refused by read_pkt */
+  uint64_t integrity_fail;   /* ... of which failed the ICV */
+  uint64_t ike_sas_up, ike_sas_failed, child_sas_up;
+  uint64_t half_open;        /* current responder half-open SAs */
+} m6ike_ikev2_stats;
+
+void m6ike_ikev2_get_stats(const m6ike_ikev2 *ike, m6ike_ikev2_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* M6IKE_IKEV2_H */

@@ -1,0 +1,206 @@
+/*
+ * Task IKE_AUTH: identities and PSK authentication (RFC 7296 §1.2, §2.15).
+ *
+ *   Initiator                         Responder
+ *   HDR, SK{IDi, AUTH, ...}       -->
+ *                                 <-- HDR, SK{IDr, AUTH, ...}
+ *                                 <-- HDR, SK{N(AUTHENTICATION_FAILED)}
+ *
+ * The CHILD_SA payloads (SA, TSi, TSr) of the same messages belong to the
+ * CHILD_CREATE task that runs in the same exchange.
+ */
+#include <string.h>
+
+#include "ikev2_int.h"
+
+typedef struct auth_task {
+  ike_task base;
+  uint8_t auth[M6IKE_CRYPTO_MAX_PRF_LEN]; /* responder: our AUTH value */
+  size_t auth_len;
+} auth_task;
+
+/* RestOfIDPayload: type, 3 reserved octets, data. */
+static size_t id_body(const m6ike_ikev2_ident *id, uint8_t *out) {
+  out[0] = id->type;
+  out[1] = out[2] = out[3] = 0;
+  memcpy(out + 4, id->data, id->len);
+  return 4u + id->len;
+}
+
+static int add_id_and_auth(ike_sa *sa, ike_out *o, uint8_t pl_type,
+                           const uint8_t *auth, size_t auth_len) {
+  m6ike_ikev2_id id;
+  m6ike_ikev2_auth a;
+  id.id_type = sa->peer.local_id.type;
+  id.data = sa->peer.local_id.data;
+  id.len = sa->peer.local_id.len;
+  m6ike_ikev2_add_id(&o->b, pl_type, &id);
+  a.method = M6IKE_IKEV2_AUTH_PSK;
+  a.data = auth;
+  a.len = auth_len;
+  return m6ike_ikev2_add_auth(&o->b, &a);
+}
+
+/* Checks the peer's ID against the configured one (type 0 = any) and its
+ * AUTH value; records the identity. */
+static int verify_peer(ike_sa *sa, const m6ike_ikev2_msg *m, uint8_t id_type,
+                       int peer_is_initiator) {
+  const m6ike_ikev2_payload *idp = ike_find_pl(m, id_type);
+  const m6ike_ikev2_payload *ap = ike_find_pl(m, M6IKE_IKEV2_PL_AUTH);
+  m6ike_ikev2_id id;
+  m6ike_ikev2_auth a;
+  uint8_t want[M6IKE_CRYPTO_MAX_PRF_LEN];
+  size_t want_len;
+  int rc;
+  if (idp == NULL || ap == NULL || m6ike_ikev2_decode_id(idp, &id) < 0 ||
+      m6ike_ikev2_decode_auth(ap, &a) < 0) {
+    return M6IKE_ERR_IKEV2_SYNTAX;
+  }
+  if (sa->peer.remote_id.type != 0 &&
+      (id.id_type != sa->peer.remote_id.type ||
+       id.len != sa->peer.remote_id.len ||
+       memcmp(id.data, sa->peer.remote_id.data, id.len) != 0)) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_ERROR, sa->id,
+            "IKE_AUTH: peer identity is not the configured one");
+    return M6IKE_ERR_IKEV2_AUTH;
+  }
+  if (a.method != M6IKE_IKEV2_AUTH_PSK) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_ERROR, sa->id,
+            "IKE_AUTH: auth method %u not configured", (unsigned)a.method);
+    return M6IKE_ERR_IKEV2_AUTH;
+  }
+  rc = ike_auth_psk(sa, peer_is_initiator, idp->body, idp->body_len, want,
+                    &want_len);
+  if (rc < 0) {
+    return rc;
+  }
+  if (a.len != want_len || !m6ike_crypto_memeq(a.data, want, want_len)) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_ERROR, sa->id,
+            "IKE_AUTH: AUTH payload does not verify (wrong PSK?)");
+    return M6IKE_ERR_IKEV2_AUTH;
+  }
+  if (id.len <= M6IKE_IKEV2_ID_MAX) {
+    sa->peer.remote_id.type = id.id_type;
+    sa->peer.remote_id.len = (uint8_t)id.len;
+    memcpy(sa->peer.remote_id.data, id.data, id.len);
+  }
+  return 0;
+}
+
+/* ---- initiator ---------------------------------------------------------- */
+
+static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
+  uint8_t body[4 + M6IKE_IKEV2_ID_MAX], auth[M6IKE_CRYPTO_MAX_PRF_LEN];
+  size_t blen = id_body(&sa->peer.local_id, body), alen;
+  int rc = ike_auth_psk(sa, 1, body, blen, auth, &alen);
+  (void)t;
+  if (rc < 0) {
+    return rc;
+  }
+  return add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDI, auth, alen);
+}
+
+static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
+  m6ike_ikev2_notify n;
+  uint16_t err = ike_error_notify(in->msg, &n);
+  int rc;
+  (void)t;
+  if (err == M6IKE_IKEV2_N_AUTHENTICATION_FAILED) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_ERROR, sa->id,
+            "IKE_AUTH: responder says AUTHENTICATION_FAILED");
+    return M6IKE_ERR_IKEV2_AUTH;
+  }
+  if (err != 0 && ike_find_pl(in->msg, M6IKE_IKEV2_PL_AUTH) == NULL) {
+    return err == M6IKE_IKEV2_N_INVALID_SYNTAX ? M6IKE_ERR_IKEV2_SYNTAX
+                                               : M6IKE_ERR_IKEV2_PEER_ERROR;
+  }
+  rc = verify_peer(sa, in->msg, M6IKE_IKEV2_PL_IDR, 0);
+  if (rc < 0) {
+    return rc;
+  }
+  ike_sa_established(sa);
+  return TASK_DONE;
+}
+
+/* ---- responder ---------------------------------------------------------- */
+
+static const peer_entry *match_id(const m6ike_ikev2 *ike,
+                                  const m6ike_ikev2_path *path,
+                                  const m6ike_ikev2_msg *m) {
+  m6ike_ikev2_id id;
+  const m6ike_ikev2_payload *idp = ike_find_pl(m, M6IKE_IKEV2_PL_IDI);
+  if (idp == NULL || m6ike_ikev2_decode_id(idp, &id) < 0) {
+    return NULL;
+  }
+  for (const peer_entry *p = ike->peers; p; p = p->next) {
+    const m6ike_ikev2_ident *r = &p->pc.remote_id;
+    if ((r->type == 0 || (r->type == id.id_type && r->len == id.len &&
+                          memcmp(r->data, id.data, id.len) == 0)) &&
+        (m6ike_addr6_is_unspecified(&p->pc.path.local) ||
+         m6ike_addr6_equal(&p->pc.path.local, &path->local)) &&
+        (m6ike_addr6_is_unspecified(&p->pc.path.remote) ||
+         m6ike_addr6_equal(&p->pc.path.remote, &path->remote))) {
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
+  auth_task *at = (auth_task *)t;
+  const peer_entry *pe = match_id(sa->ike, in->path, in->msg);
+  uint8_t body[4 + M6IKE_IKEV2_ID_MAX];
+  size_t blen;
+  int rc;
+  if (pe == NULL) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_ERROR, sa->id,
+            "IKE_AUTH: no peer configuration for this IDi");
+    in->err_notify = M6IKE_IKEV2_N_AUTHENTICATION_FAILED;
+    in->err = M6IKE_ERR_IKEV2_NO_PEER;
+    return TASK_DONE;
+  }
+  sa->pe = pe;
+  sa->peer = pe->pc;
+  rc = verify_peer(sa, in->msg, M6IKE_IKEV2_PL_IDI, 1);
+  if (rc == M6IKE_ERR_IKEV2_AUTH || rc == M6IKE_ERR_IKEV2_SYNTAX) {
+    in->err_notify = rc == M6IKE_ERR_IKEV2_AUTH
+                         ? M6IKE_IKEV2_N_AUTHENTICATION_FAILED
+                         : M6IKE_IKEV2_N_INVALID_SYNTAX;
+    in->err = rc;
+    return TASK_DONE;
+  }
+  if (rc < 0) {
+    return rc;
+  }
+  blen = id_body(&sa->peer.local_id, body);
+  rc = ike_auth_psk(sa, 0, body, blen, at->auth, &at->auth_len);
+  if (rc < 0) {
+    return rc;
+  }
+  ike_sa_established(sa);
+  return TASK_DONE;
+}
+
+static int build_r(ike_task *t, ike_sa *sa, ike_out *o) {
+  auth_task *at = (auth_task *)t;
+  return add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDR, at->auth, at->auth_len);
+}
+
+static void destroy(ike_task *t, ike_sa *sa) {
+  memset(t, 0, sizeof(auth_task));
+  ike_free(sa->ike, t);
+}
+
+static const ike_task_ops auth_ops = {"IKE_AUTH", build_i, process_i,
+                                      process_r, build_r, destroy};
+
+ike_task *task_ike_auth_new(ike_sa *sa) {
+  auth_task *t = ike_alloc(sa->ike, sizeof *t);
+  if (t == NULL) {
+    return NULL;
+  }
+  memset(t, 0, sizeof *t);
+  t->base.ops = &auth_ops;
+  t->base.exchange = M6IKE_IKEV2_IKE_AUTH;
+  return &t->base;
+}
