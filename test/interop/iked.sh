@@ -139,13 +139,17 @@ m6i_charon_log_sas() {
 # ------------------------------------------------------------ iked <-> charon
 
 # m6i_case_iked ROLE AUTH: iked in ROLE on side A against charon "bob" on
-# side B; AUTH psk (X25519/AES-GCM) or cert (MODP-2048/AES-CBC-SHA256).
+# side B; AUTH psk (X25519/AES-GCM), psk-modp (PSK with MODP-2048/AES-CBC-
+# SHA256) or cert (MODP-2048/AES-CBC-SHA256).
 m6i_case_iked() {
   local role="$1" auth="$2" t0 rc=0
   t0="$(date +%s%N)"
   local ikep espp ike_algs esp_algs charon_auth=() iked_auth=()
   if [[ "$auth" == psk ]]; then
     ikep=aes128gcm16-prfsha256-x25519 espp=aes128gcm16 ike_algs=M6I_GCM_IKE esp_algs=M6I_GCM_ESP
+    charon_auth=(auth=psk "psk=$M6I_PSK") iked_auth=(auth=psk)
+  elif [[ "$auth" == psk-modp ]]; then
+    ikep=aes128-sha256-modp2048 espp=aes128-sha256 ike_algs=M6I_CBC_IKE esp_algs=M6I_CBC_ESP
     charon_auth=(auth=psk "psk=$M6I_PSK") iked_auth=(auth=psk)
   else
     ikep=aes128-sha256-modp2048 espp=aes128-sha256 ike_algs=M6I_CBC_IKE esp_algs=M6I_CBC_ESP

@@ -43,8 +43,8 @@ main() {
   for r in "${roles[@]}"; do
     for a in "${auths[@]}"; do
       case "$a" in
-      psk | cert) m6i_case_iked "$r" "$a" ;;
-      *) m6i_die "unknown case $a (psk, cert)" ;;
+      psk | psk-modp | cert) m6i_case_iked "$r" "$a" ;;
+      *) m6i_die "unknown case $a (psk, psk-modp, cert)" ;;
       esac
     done
   done

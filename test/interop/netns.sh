@@ -193,6 +193,7 @@ m6i_capture_start() {
   m6i_in A tshark -q -i "$M6I_DEV_A" -f 'udp port 500 or udp port 4500' -w "$file" \
     >"$file.log" 2>&1 &
   M6I_CAPTURE_PID=$!
+  M6I_CAPTURE_FILE="$file"
   m6i_defer kill -TERM "$M6I_CAPTURE_PID"
   # dumpcap reports "Capturing on" once the interface is open.
   m6i_wait_for 10 grep -q 'Capturing on' "$file.log"
@@ -202,5 +203,12 @@ m6i_capture_stop() {
   [[ -n "${M6I_CAPTURE_PID:-}" ]] || return 0
   kill -TERM "$M6I_CAPTURE_PID" 2>/dev/null || true
   wait "$M6I_CAPTURE_PID" 2>/dev/null || true
+  # tshark writes through a dumpcap child, which may still be flushing the
+  # last packets when tshark has exited (seen with sub-second captures).
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pgrep -f "dumpcap.*${M6I_CAPTURE_FILE:-/nonexistent}" >/dev/null || break
+    sleep 0.1
+  done
   M6I_CAPTURE_PID=""
 }

@@ -1243,6 +1243,14 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
     return M6IKE_ERR_IKEV2_MSGID;
   }
   rc = open_msg(ike, sa, msg);
+  if (rc >= 0 && sa->nat_detected &&
+      (path->local_port != sa->path.local_port ||
+       path->remote_port != sa->path.remote_port)) {
+    /* RFC 7296 §2.23: behind a NAT, answer where the latest authenticated
+     * request came from (the initiator floated to port 4500). */
+    sa->path.local_port = path->local_port;
+    sa->path.remote_port = path->remote_port;
+  }
   if (rc < 0) {
     ike->stats.dropped++;
     if (rc == M6IKE_ERR_IKEV2_INTEGRITY || rc == M6IKE_ERR_IKEV2_UNEXPECTED) {

@@ -101,6 +101,10 @@ struct ike_sa {
   int half_open; /* responder, counted in stats.half_open */
   uint64_t spi_i, spi_r;
   m6ike_ikev2_path path;
+  /* NAT detection (RFC 7296 §2.23): the peer sent NAT_DETECTION_*_IP
+   * notifies; and a hash did not match (a NAT, or a peer faking one to
+   * force UDP encapsulation), so IKE floats to port 4500. */
+  int nat_d_peer, nat_detected;
 
   m6ike_ikev2_peer_cfg peer;       /* initiator: copy; responder: chosen */
   const peer_entry *pe;            /* responder: the matched policy */

@@ -84,7 +84,7 @@ static void keylog(ike_sa *sa) {
   hex(c, sa->k.sk_ai, sa->k.integ_len);
   hex(d, sa->k.sk_ar, sa->k.integ_len);
   snprintf(line, sizeof line,
-           "\"%.16s\",\"%.16s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"",
+           "%.16s,%.16s,%s,%s,\"%s\",%s,%s,\"%s\"",
            spis, spis + 16, a, b,
            ws_encr_name(sa->alg.encr, sa->alg.encr_keylen), c, d,
            ws_integ_name(sa->alg.integ));

@@ -69,6 +69,84 @@ static int finish_keys(ike_sa *sa, const m6ike_ikev2_ke *ke) {
   return rc;
 }
 
+/* ---- NAT detection (RFC 7296 §2.23) --------------------------------------
+ *
+ * NAT_DETECTION_SOURCE_IP / _DESTINATION_IP carry
+ * SHA-1(SPIi | SPIr | IP address | port) of the sender's and the
+ * receiver's address as the sender sees them (SPIr zero in the request).
+ * A mismatch on receipt means a NAT in between -- or, as charon does when
+ * it wants UDP-encapsulated ESP, a peer that fakes one -- and IKE moves to
+ * port 4500 after IKE_SA_INIT. */
+#define NATT_PORT 4500
+
+static int nat_hash(const ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *a,
+                    uint16_t port, uint8_t out[20]) {
+  uint8_t spis[16], p[2];
+  m6ike_crypto_chunk in[3];
+  m6ike_put_u64be(spis, sa->spi_i);
+  m6ike_put_u64be(spis + 8, spi_r);
+  m6ike_put_u16be(p, port);
+  in[0].ptr = spis;
+  in[0].len = sizeof spis;
+  in[1].ptr = a->b;
+  in[1].len = 16;
+  in[2].ptr = p;
+  in[2].len = 2;
+  return m6ike_crypto_hash(sa->ike->crypto, M6IKE_HASH_SHA1, in, 3, out) < 0
+             ? M6IKE_ERR_IKEV2_CRYPTO
+             : 0;
+}
+
+/* Adds our two NAT_D notifies for path (local = ours). */
+static int add_nat_d(const ike_sa *sa, m6ike_ikev2_builder *b,
+                     uint64_t spi_r, const m6ike_ikev2_path *path) {
+  uint8_t h[20];
+  int rc;
+  if ((rc = nat_hash(sa, spi_r, &path->local, path->local_port, h)) < 0) {
+    return rc;
+  }
+  m6ike_ikev2_add_notify_data(b, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, h,
+                              sizeof h);
+  if ((rc = nat_hash(sa, spi_r, &path->remote, path->remote_port, h)) < 0) {
+    return rc;
+  }
+  return m6ike_ikev2_add_notify_data(
+      b, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof h);
+}
+
+/* Checks the peer's NAT_D notifies in m against path (as we received it).
+ * Sets sa->nat_d_peer and sa->nat_detected. */
+static int check_nat_d(ike_sa *sa, const m6ike_ikev2_msg *m, uint64_t spi_r,
+                       const m6ike_ikev2_path *path) {
+  m6ike_ikev2_notify src, dst;
+  uint8_t h[20];
+  int rc;
+  if (m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP,
+                              &src) < 0 ||
+      m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP,
+                              &dst) < 0) {
+    return 0; /* the peer does not do NAT-T */
+  }
+  sa->nat_d_peer = 1;
+  if ((rc = nat_hash(sa, spi_r, &path->remote, path->remote_port, h)) < 0) {
+    return rc;
+  }
+  if (src.len != sizeof h || !m6ike_crypto_memeq(src.data, h, sizeof h)) {
+    sa->nat_detected = 1; /* the peer is behind a NAT (or says so) */
+  }
+  if ((rc = nat_hash(sa, spi_r, &path->local, path->local_port, h)) < 0) {
+    return rc;
+  }
+  if (dst.len != sizeof h || !m6ike_crypto_memeq(dst.data, h, sizeof h)) {
+    sa->nat_detected = 1; /* we are behind a NAT */
+  }
+  if (sa->nat_detected) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+            "NAT detected: IKE moves to port %u", NATT_PORT);
+  }
+  return 0;
+}
+
 /* ---- initiator ---------------------------------------------------------- */
 
 static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
@@ -95,7 +173,10 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
   if ((rc = add_ke(sa, &o->b)) < 0) {
     return rc;
   }
-  return m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len);
+  if ((rc = m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len)) < 0) {
+    return rc;
+  }
+  return add_nat_d(sa, &o->b, 0, &sa->path);
 }
 
 static int offered_group(const ike_sa *sa, uint16_t g) {
@@ -165,6 +246,13 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   memcpy(sa->nr, nonce.data, nonce.len);
   sa->nr_len = nonce.len;
   sa->spi_r = m->hdr.rspi;
+  if ((rc = check_nat_d(sa, m, sa->spi_r, in->path)) < 0) {
+    return rc;
+  }
+  if (sa->nat_detected && sa->path.local_port != NATT_PORT) {
+    sa->path.local_port = NATT_PORT;
+    sa->path.remote_port = NATT_PORT;
+  }
   sa->init_resp = ike_alloc(sa->ike, m->len);
   if (sa->init_resp == NULL) {
     return M6IKE_ERR_IKEV2_SA_NOMEM;
@@ -237,6 +325,9 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   }
   sa->pe = pe;
   sa->peer = pe->pc;
+  if ((rc = check_nat_d(sa, m, 0, in->path)) < 0) {
+    return rc;
+  }
   memcpy(sa->ni, nonce.data, nonce.len);
   sa->ni_len = nonce.len;
   if ((rc = make_dh(sa, sa->alg.dh)) < 0) {
@@ -262,7 +353,11 @@ static int build_r(ike_task *t, ike_sa *sa, ike_out *o) {
   if ((rc = add_ke(sa, &o->b)) < 0) {
     return rc;
   }
-  return m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len);
+  if ((rc = m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len)) < 0) {
+    return rc;
+  }
+  /* Only to a peer that does NAT-T itself (RFC 7296 §2.23). */
+  return sa->nat_d_peer ? add_nat_d(sa, &o->b, sa->spi_r, &sa->path) : 0;
 }
 
 static void destroy(ike_task *t, ike_sa *sa) { ike_free(sa->ike, t); }

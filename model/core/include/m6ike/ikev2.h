@@ -252,8 +252,8 @@ typedef struct m6ike_ikev2_callbacks {
   int (*child_sa_update)(const m6ike_ikev2_child_info *info,
                          void *user_data);
   /* One line of Wireshark's ikev2_decryption_table (UAT) for an IKE SA:
-   * "SPIi","SPIr","SK_ei","SK_er","encr name","SK_ai","SK_ar","integ name"
-   * without a trailing newline. */
+   * SPIi,SPIr,SK_ei,SK_er,"encr name",SK_ai,SK_ar,"integ name" without a
+   * trailing newline: hex fields unquoted, as tshark 4.0 requires. */
   void (*keylog)(uint32_t sa_id, const char *line, void *user_data);
 } m6ike_ikev2_callbacks;
 

@@ -1,0 +1,806 @@
+/*
+ * mip6ike-iked: the key-management daemon of the Linux runtime.
+ *
+ * It drives the core's sans-I/O IKEv2 engine over a UDP socket on port
+ * 500: reads datagrams, hands them to the engine with the time, sends what
+ * the engine queues, and sleeps until the engine's next deadline.  The
+ * CHILD_SAs it negotiates are installed in a userspace SAD (the core's
+ * ipsec unit: this kernel has no ESP), and with --keylog the IKE and ESP
+ * keys are written in Wireshark's ikev2_decryption_table and esp_sa
+ * formats so captures of a run decrypt.
+ *
+ * The options follow strongSwan's vocabulary (proposal syntax, identities)
+ * so that it can face charon in interoperability tests:
+ *
+ *   mip6ike-iked --local 2001:db8:ffff::1 --remote 2001:db8:ffff::2 \
+ *       --id a.example --remote-id b.example --psk-file psk \
+ *       --ike-proposal aes128gcm16-prfsha256-x25519 \
+ *       --esp-proposal aes128gcm16 --mode tunnel \
+ *       --ts-local 2001:db8:a::/64 --ts-remote 2001:db8:b::/64 \
+ *       --initiate --once --timeout 20
+ *
+ * With --once it exits 0 after the first CHILD_SA is up, having printed one
+ * line for the IKE_SA and one for the CHILD_SA, or non-zero with the
+ * reason.  The lines (tag first, then key=value words) are what the
+ * interoperability harness reads (test/interop/README.md):
+ *   IKE_SA ispi=… rspi=… ike=aes128gcm16-prfsha256-x25519 local=…[500] …
+ *   CHILD_SA spi_in=… spi_out=… esp=aes128gcm16 mode=tunnel … ts_local=…
+ */
+#define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "m6ike/common.h"
+#include "m6ike/crypto.h"
+#include "m6ike/crypto_openssl.h"
+#include "m6ike/ikev2.h"
+#include "m6ike/ikev2_msg.h"
+#include "m6ike/ipsec.h"
+#include "m6ike/proposal.h"
+
+#define PROG "mip6ike-iked"
+#define NATT_PORT 4500
+
+typedef struct options {
+  m6ike_addr6 local, remote;
+  int have_local, have_remote;
+  uint16_t port;
+  const char *id, *remote_id, *psk_file;
+  const char *ike_proposal, *esp_proposal;
+  uint8_t mode;
+  const char *ts_local, *ts_remote;
+  int initiate, once, verbose;
+  const char *keylog_dir;
+  double timeout_s;
+} options;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " --local ADDR [--remote ADDR] --id ID "
+          "[--remote-id ID]\n"
+          "       --psk-file FILE [--ike-proposal P] [--esp-proposal P]\n"
+          "       [--mode transport|tunnel] [--ts-local PREFIX] "
+          "[--ts-remote PREFIX]\n"
+          "       [--initiate] [--once] [--keylog DIR] [--timeout SECONDS]\n"
+          "       [--port N] [--verbose]\n"
+          "  proposals in strongSwan syntax (defaults "
+          "aes128gcm16-prfsha256-x25519 and aes128gcm16);\n"
+          "  identities: an IPv6 address, user@domain (RFC 822), or an FQDN "
+          "(a leading @ forces FQDN);\n"
+          "  --once: exit 0 when the first CHILD_SA is up; --timeout "
+          "defaults to 30 s (0 = none).\n"
+          "  Certificate authentication (--cert/--key/--ca) is not "
+          "available yet.\n");
+}
+
+static void die_arg(const char *opt, const char *val, const char *why) {
+  fprintf(stderr, PROG ": %s: bad value '%s' (%s)\n", opt, val ? val : "",
+          why);
+  exit(2);
+}
+
+static int takes_value(const char *opt) {
+  static const char *const names[] = {
+      "--local",        "--remote",       "--port",     "--id",
+      "--remote-id",    "--psk-file",     "--ike-proposal", "--esp-proposal",
+      "--mode",         "--ts-local",     "--ts-remote", "--keylog",
+      "--timeout",      "--cert",         "--key",      "--ca"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (!strcmp(opt, names[i])) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof(*o));
+  o->port = 500;
+  o->mode = M6IKE_IKEV2_MODE_TUNNEL;
+  o->ike_proposal = "aes128gcm16-prfsha256-x25519";
+  o->esp_proposal = "aes128gcm16";
+  o->timeout_s = 30;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes = 1;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(a, "--initiate")) {
+      o->initiate = 1, takes = 0;
+    } else if (!strcmp(a, "--once")) {
+      o->once = 1, takes = 0;
+    } else if (!strcmp(a, "--verbose")) {
+      o->verbose = 1, takes = 0;
+    } else if (!takes_value(a)) {
+      fprintf(stderr, PROG ": unknown option '%s' (try --help)\n", a);
+      exit(2);
+    } else if (v == NULL) {
+      fprintf(stderr, PROG ": %s needs a value (try --help)\n", a);
+      exit(2);
+    } else if (!strcmp(a, "--local")) {
+      if (m6ike_addr6_parse(&o->local, v) != 0) {
+        die_arg(a, v, "not an IPv6 address");
+      }
+      o->have_local = 1;
+    } else if (!strcmp(a, "--remote")) {
+      if (m6ike_addr6_parse(&o->remote, v) != 0) {
+        die_arg(a, v, "not an IPv6 address");
+      }
+      o->have_remote = 1;
+    } else if (!strcmp(a, "--port")) {
+      char *end;
+      long p = strtol(v, &end, 10);
+      if (*end || p < 1 || p > 65535) {
+        die_arg(a, v, "expected a port 1..65535");
+      }
+      o->port = (uint16_t)p;
+    } else if (!strcmp(a, "--id")) {
+      o->id = v;
+    } else if (!strcmp(a, "--remote-id")) {
+      o->remote_id = v;
+    } else if (!strcmp(a, "--psk-file")) {
+      o->psk_file = v;
+    } else if (!strcmp(a, "--ike-proposal")) {
+      o->ike_proposal = v;
+    } else if (!strcmp(a, "--esp-proposal")) {
+      o->esp_proposal = v;
+    } else if (!strcmp(a, "--mode")) {
+      if (!strcmp(v, "tunnel")) {
+        o->mode = M6IKE_IKEV2_MODE_TUNNEL;
+      } else if (!strcmp(v, "transport")) {
+        o->mode = M6IKE_IKEV2_MODE_TRANSPORT;
+      } else {
+        die_arg(a, v, "expected transport or tunnel");
+      }
+    } else if (!strcmp(a, "--ts-local")) {
+      o->ts_local = v;
+    } else if (!strcmp(a, "--ts-remote")) {
+      o->ts_remote = v;
+    } else if (!strcmp(a, "--keylog")) {
+      o->keylog_dir = v;
+    } else if (!strcmp(a, "--timeout")) {
+      char *end;
+      o->timeout_s = strtod(v, &end);
+      if (*end || !(o->timeout_s >= 0) || o->timeout_s > 86400) {
+        die_arg(a, v, "expected seconds 0..86400");
+      }
+    } else if (!strcmp(a, "--cert") || !strcmp(a, "--key") ||
+               !strcmp(a, "--ca")) {
+      fprintf(stderr,
+              PROG ": %s: certificate authentication is not available yet "
+                   "in this build (use --psk-file)\n",
+              a);
+      exit(2);
+    }
+    i += takes;
+  }
+  if (!o->have_local) {
+    fprintf(stderr, PROG ": --local is required\n");
+    exit(2);
+  }
+  if (o->initiate && !o->have_remote) {
+    fprintf(stderr, PROG ": --initiate needs --remote\n");
+    exit(2);
+  }
+  if (o->id == NULL || o->psk_file == NULL) {
+    fprintf(stderr, PROG ": --id and --psk-file are required\n");
+    exit(2);
+  }
+  return 0;
+}
+
+/* strongSwan's identity syntax, reduced to the types we support. */
+static void parse_ident(m6ike_ikev2_ident *id, const char *opt,
+                        const char *text) {
+  m6ike_addr6 a;
+  size_t len;
+  memset(id, 0, sizeof(*id));
+  if (text == NULL || !strcmp(text, "%any")) {
+    return; /* type 0: any */
+  }
+  if (m6ike_addr6_parse(&a, text) == 0) {
+    id->type = M6IKE_IKEV2_ID_IPV6_ADDR;
+    id->len = 16;
+    memcpy(id->data, a.b, 16);
+    return;
+  }
+  if (text[0] == '@') {
+    text++;
+    id->type = M6IKE_IKEV2_ID_FQDN;
+  } else {
+    id->type =
+        strchr(text, '@') ? M6IKE_IKEV2_ID_RFC822_ADDR : M6IKE_IKEV2_ID_FQDN;
+  }
+  len = strlen(text);
+  if (len == 0 || len > M6IKE_IKEV2_ID_MAX) {
+    die_arg(opt, text, "identity empty or longer than 128 octets");
+  }
+  id->len = (uint8_t)len;
+  memcpy(id->data, text, len);
+}
+
+static void format_ident(const m6ike_ikev2_ident *id, char *buf,
+                         size_t cap) {
+  if (id->type == M6IKE_IKEV2_ID_IPV6_ADDR && id->len == 16) {
+    m6ike_addr6 a;
+    char tmp[M6IKE_ADDR6_STRLEN];
+    memcpy(a.b, id->data, 16);
+    snprintf(buf, cap, "%s", m6ike_addr6_format(&a, tmp));
+  } else if (id->type == 0) {
+    snprintf(buf, cap, "%%any");
+  } else {
+    snprintf(buf, cap, "%.*s", (int)id->len, (const char *)id->data);
+  }
+}
+
+/* "ADDR/PLEN" or "ADDR" into an IPv6 range selector, any protocol. */
+static void parse_ts(m6ike_ikev2_ts *ts, const char *opt, const char *text) {
+  char buf[64];
+  const char *slash = strchr(text, '/');
+  long plen = 128;
+  m6ike_addr6 a;
+  size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+  if (alen >= sizeof(buf)) {
+    die_arg(opt, text, "not an IPv6 prefix");
+  }
+  memcpy(buf, text, alen);
+  buf[alen] = '\0';
+  if (m6ike_addr6_parse(&a, buf) != 0) {
+    die_arg(opt, text, "not an IPv6 prefix");
+  }
+  if (slash) {
+    char *end;
+    plen = strtol(slash + 1, &end, 10);
+    if (*end || end == slash + 1 || plen < 0 || plen > 128) {
+      die_arg(opt, text, "prefix length must be 0..128");
+    }
+  }
+  memset(ts, 0, sizeof(*ts));
+  ts->ts_type = M6IKE_IKEV2_TS_IPV6_ADDR_RANGE;
+  ts->ip_proto = 0;
+  ts->start_port = 0;
+  ts->end_port = 65535;
+  for (int i = 0; i < 16; i++) {
+    int bits = (int)plen - 8 * i;
+    uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+    ts->start_addr[i] = a.b[i] & mask;
+    ts->end_addr[i] = (uint8_t)(a.b[i] | (uint8_t)~mask);
+  }
+}
+
+/* A host selector for an address (the default TS: the IKE endpoints). */
+static void host_ts(m6ike_ikev2_ts *ts, const m6ike_addr6 *a) {
+  memset(ts, 0, sizeof(*ts));
+  ts->ts_type = M6IKE_IKEV2_TS_IPV6_ADDR_RANGE;
+  ts->end_port = 65535;
+  memcpy(ts->start_addr, a->b, 16);
+  memcpy(ts->end_addr, a->b, 16);
+}
+
+static void format_ts(const m6ike_ikev2_ts *ts, char *buf, size_t cap) {
+  m6ike_addr6 s, e;
+  char a[M6IKE_ADDR6_STRLEN], b[M6IKE_ADDR6_STRLEN];
+  int plen = -1;
+  memcpy(s.b, ts->start_addr, 16);
+  memcpy(e.b, ts->end_addr, 16);
+  /* A range that is a prefix is written as one. */
+  for (int p = 0; p <= 128 && plen < 0; p++) {
+    int ok = 1;
+    for (int i = 0; i < 16 && ok; i++) {
+      int bits = p - 8 * i;
+      uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+      ok = (s.b[i] & (uint8_t)~mask) == 0 &&
+           (e.b[i] & (uint8_t)~mask) == (uint8_t)~mask &&
+           (s.b[i] & mask) == (e.b[i] & mask);
+    }
+    if (ok) {
+      plen = p;
+    }
+  }
+  if (plen >= 0) {
+    snprintf(buf, cap, "%s/%d", m6ike_addr6_format(&s, a), plen);
+  } else {
+    snprintf(buf, cap, "%s-%s", m6ike_addr6_format(&s, a),
+             m6ike_addr6_format(&e, b));
+  }
+}
+
+static void parse_proposals(m6ike_ikev2_algs *out, size_t *n,
+                            m6ike_proposal_kind kind, const char *opt,
+                            const char *text) {
+  m6ike_proposal_list l;
+  char err[160];
+  int rv = m6ike_proposal_parse(&l, kind, text, err, sizeof(err));
+  if (rv < 0) {
+    die_arg(opt, text, err[0] ? err : m6ike_strerror(rv));
+  }
+  if (l.n > M6IKE_IKEV2_MAX_PROPOSALS) {
+    die_arg(opt, text, "at most 4 proposals");
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    memset(&out[i], 0, sizeof(out[i]));
+    out[i].encr = l.p[i].encr;
+    out[i].encr_keylen = l.p[i].encr_bits;
+    out[i].prf = l.p[i].prf;
+    out[i].integ = l.p[i].integ;
+    out[i].dh = l.p[i].dh;
+    out[i].esn = l.p[i].esn;
+  }
+  *n = l.n;
+}
+
+static void algs_name(const m6ike_ikev2_algs *a, m6ike_proposal_kind kind,
+                      char *buf, size_t cap) {
+  m6ike_proposal p;
+  memset(&p, 0, sizeof(p));
+  p.encr = a->encr;
+  p.encr_bits = a->encr_keylen;
+  p.integ = a->integ;
+  p.prf = kind == M6IKE_PROPOSAL_IKE ? a->prf : 0;
+  p.dh = a->dh;
+  p.esn = a->esn;
+  if (m6ike_proposal_format(&p, kind, buf, cap) < 0) {
+    snprintf(buf, cap, "encr %u integ %u prf %u dh %u", a->encr, a->integ,
+             a->prf, a->dh);
+  }
+}
+
+/* ---- the daemon ----------------------------------------------------------- */
+
+typedef struct daemon {
+  options opt;
+  int fd, fd_natt; /* UDP 500 and 4500 (RFC 3948 non-ESP marker) */
+  m6ike_crypto *crypto;
+  m6ike_ikev2 *ike;
+  m6ike_ipsec *ipsec;
+  m6ike_tstamp now;
+  FILE *keylog_ike, *keylog_esp;
+  int child_up, failed;
+  char fail_reason[256];
+} daemon_t;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static m6ike_tstamp mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (m6ike_tstamp)ts.tv_sec * M6IKE_SECONDS + (m6ike_tstamp)ts.tv_nsec;
+}
+
+static int os_rand(uint8_t *dest, size_t len, void *user_data) {
+  (void)user_data;
+  while (len > 0) {
+    ssize_t n = getrandom(dest, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -1;
+    }
+    dest += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void cb_log(int level, uint32_t sa_id, const char *msg, void *ud) {
+  daemon_t *d = ud;
+  if (level == M6IKE_IKEV2_LOG_ERROR || d->opt.verbose) {
+    fprintf(stderr, PROG ": [sa %" PRIu32 "] %s\n", sa_id, msg);
+  }
+}
+
+static void cb_ike_up(const m6ike_ikev2_ike_info *info, void *ud) {
+  daemon_t *d = ud;
+  char lid[160], rid[160], la[M6IKE_ADDR6_STRLEN], ra[M6IKE_ADDR6_STRLEN],
+      alg[96];
+  (void)d;
+  format_ident(&info->local_id, lid, sizeof(lid));
+  format_ident(&info->remote_id, rid, sizeof(rid));
+  algs_name(&info->alg, M6IKE_PROPOSAL_IKE, alg, sizeof(alg));
+  /* One line, tag first, key=value words (test/interop/README.md). */
+  printf("IKE_SA ispi=%016" PRIx64 " rspi=%016" PRIx64
+         " ike=%s local=%s[%u] remote=%s[%u] local_id=%s remote_id=%s "
+         "role=%s\n",
+         info->spi_i, info->spi_r, alg,
+         m6ike_addr6_format(&info->path.local, la), info->path.local_port,
+         m6ike_addr6_format(&info->path.remote, ra), info->path.remote_port,
+         lid, rid, info->initiator ? "initiator" : "responder");
+  fflush(stdout);
+}
+
+static void cb_ike_down(uint32_t sa_id, int reason, void *ud) {
+  daemon_t *d = ud;
+  if (reason != 0 && !d->child_up) {
+    d->failed = 1;
+    snprintf(d->fail_reason, sizeof(d->fail_reason),
+             "IKE_SA %" PRIu32 " failed: %s", sa_id, m6ike_strerror(reason));
+  }
+}
+
+/* Installs one direction of a CHILD_SA in the userspace SAD. */
+static int install_sa(daemon_t *d, const m6ike_ikev2_child_info *c, int in) {
+  m6ike_ipsec_sa_params p;
+  memset(&p, 0, sizeof(p));
+  p.spi = in ? c->spi_in : c->spi_out;
+  p.src = in ? c->remote : c->local;
+  p.dst = in ? c->local : c->remote;
+  p.mode = c->mode == M6IKE_IKEV2_MODE_TUNNEL ? M6IKE_IPSEC_MODE_TUNNEL
+                                               : M6IKE_IPSEC_MODE_TRANSPORT;
+  p.reqid = c->reqid;
+  p.enc_alg = c->alg.encr;
+  p.auth_alg = c->alg.integ;
+  p.enc_key = in ? c->enc_in : c->enc_out;
+  p.enc_key_len = c->enc_len;
+  p.auth_key = in ? c->integ_in : c->integ_out;
+  p.auth_key_len = c->integ_len;
+  p.esn = c->alg.esn;
+  return m6ike_ipsec_sa_add(d->ipsec, &p, d->now);
+}
+
+static void keylog_esp(daemon_t *d, uint32_t spi, const m6ike_addr6 *dst) {
+  char line[512];
+  int n;
+  if (d->keylog_esp == NULL) {
+    return;
+  }
+  n = m6ike_ipsec_sa_format_wireshark(d->ipsec, spi, dst, line, sizeof(line));
+  if (n > 0 && (size_t)n < sizeof(line)) {
+    fputs(line, d->keylog_esp);
+    fflush(d->keylog_esp);
+  }
+}
+
+static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
+  daemon_t *d = ud;
+  char alg[96], tl[128], tr[128];
+  int rv;
+  if ((rv = install_sa(d, c, 1)) < 0 || (rv = install_sa(d, c, 0)) < 0) {
+    fprintf(stderr, PROG ": installing CHILD_SA %" PRIu32 ": %s\n",
+            c->child_id, m6ike_strerror(rv));
+    return -1;
+  }
+  keylog_esp(d, c->spi_in, &c->local);
+  keylog_esp(d, c->spi_out, &c->remote);
+  algs_name(&c->alg, M6IKE_PROPOSAL_ESP, alg, sizeof(alg));
+  format_ts(&c->ts_local[0], tl, sizeof(tl));
+  format_ts(&c->ts_remote[0], tr, sizeof(tr));
+  printf("CHILD_SA spi_in=%08" PRIx32 " spi_out=%08" PRIx32
+         " esp=%s mode=%s encap=no reqid=%" PRIu32 " ts_local=%s%s "
+         "ts_remote=%s%s\n",
+         c->spi_in, c->spi_out, alg,
+         c->mode == M6IKE_IKEV2_MODE_TUNNEL ? "tunnel" : "transport",
+         c->reqid, tl, c->n_ts_local > 1 ? ",..." : "", tr,
+         c->n_ts_remote > 1 ? ",..." : "");
+  fflush(stdout);
+  d->child_up = 1;
+  return 0;
+}
+
+static void cb_child_down(const m6ike_ikev2_child_info *c, int reason,
+                          void *ud) {
+  daemon_t *d = ud;
+  m6ike_ipsec_sa_delete(d->ipsec, c->spi_in, &c->local);
+  m6ike_ipsec_sa_delete(d->ipsec, c->spi_out, &c->remote);
+  if (d->opt.verbose) {
+    fprintf(stderr, PROG ": CHILD_SA %" PRIu32 " down: %s\n", c->child_id,
+            reason ? m6ike_strerror(reason) : "deleted");
+  }
+}
+
+static void cb_keylog(uint32_t sa_id, const char *line, void *ud) {
+  daemon_t *d = ud;
+  (void)sa_id;
+  if (d->keylog_ike) {
+    fprintf(d->keylog_ike, "%s\n", line);
+    fflush(d->keylog_ike);
+  }
+}
+
+static int open_socket(const options *o, uint16_t port) {
+  struct sockaddr_in6 sa;
+  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1;
+  if (fd < 0) {
+    perror(PROG ": socket");
+    return -1;
+  }
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  memset(&sa, 0, sizeof(sa));
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(port);
+  memcpy(&sa.sin6_addr, o->local.b, 16);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    char a[M6IKE_ADDR6_STRLEN];
+    fprintf(stderr, PROG ": bind [%s]:%u: %s\n",
+            m6ike_addr6_format(&o->local, a), port, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void flush_out(daemon_t *d) {
+  uint8_t buf[8192 + 4];
+  m6ike_ikev2_path path;
+  int len;
+  /* Leave room for the 4-octet non-ESP marker of port 4500. */
+  while ((len = m6ike_ikev2_write_pkt(d->ike, &path, buf + 4,
+                                      sizeof(buf) - 4, d->now)) > 0) {
+    struct sockaddr_in6 to;
+    int natt = path.local_port == NATT_PORT && d->fd_natt >= 0;
+    const uint8_t *data = buf + 4;
+    size_t dlen = (size_t)len;
+    if (natt) {
+      memset(buf, 0, 4); /* RFC 3948 §2.2: non-ESP marker */
+      data = buf;
+      dlen += 4;
+    }
+    memset(&to, 0, sizeof(to));
+    to.sin6_family = AF_INET6;
+    to.sin6_port = htons(path.remote_port ? path.remote_port : 500);
+    memcpy(&to.sin6_addr, path.remote.b, 16);
+    if (sendto(natt ? d->fd_natt : d->fd, data, dlen, 0,
+               (struct sockaddr *)&to,
+               sizeof(to)) < 0 &&
+        d->opt.verbose) {
+      fprintf(stderr, PROG ": sendto: %s\n", strerror(errno));
+    }
+  }
+}
+
+/* One datagram from fd (bound to local_port) into the engine.  On port
+ * 4500 IKE messages carry a 4-octet zero non-ESP marker (RFC 3948 §2.2);
+ * anything else there is UDP-encapsulated ESP, which this daemon has no
+ * data path for (the Linux runtime's ipsecd, issue 5): dropped. */
+static void receive(daemon_t *d, int fd, uint16_t local_port) {
+  uint8_t buf[8192];
+  struct sockaddr_in6 from;
+  socklen_t fl = sizeof(from);
+  const uint8_t *data = buf;
+  ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+  m6ike_ikev2_path path;
+  int rv;
+  if (n <= 0 || from.sin6_family != AF_INET6) {
+    return;
+  }
+  if (local_port == NATT_PORT) {
+    if (n < 4 || buf[0] || buf[1] || buf[2] || buf[3]) {
+      if (d->opt.verbose) {
+        fprintf(stderr, PROG ": UDP-encapsulated ESP dropped (no data path)\n");
+      }
+      return;
+    }
+    data += 4;
+    n -= 4;
+  }
+  memset(&path, 0, sizeof(path));
+  path.local = d->opt.local;
+  path.local_port = local_port;
+  memcpy(path.remote.b, &from.sin6_addr, 16);
+  path.remote_port = ntohs(from.sin6_port);
+  d->now = mono_now();
+  rv = m6ike_ikev2_read_pkt(d->ike, &path, data, (size_t)n, d->now);
+  if (rv < 0 && d->opt.verbose) {
+    fprintf(stderr, PROG ": datagram dropped: %s\n", m6ike_strerror(rv));
+  }
+}
+
+static FILE *open_keylog(const char *dir, const char *name) {
+  char path[4096];
+  FILE *f;
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  f = fopen(path, "a");
+  if (f == NULL) {
+    fprintf(stderr, PROG ": --keylog: cannot open '%s': %s\n", path,
+            strerror(errno));
+    exit(2);
+  }
+  return f;
+}
+
+int main(int argc, char **argv) {
+  daemon_t d;
+  m6ike_ikev2_callbacks cbs;
+  m6ike_ikev2_peer_cfg pc;
+  m6ike_ikev2_child_cfg cc;
+  m6ike_ipsec_config icfg;
+  m6ike_tstamp deadline;
+  FILE *f;
+  int rv;
+
+  memset(&d, 0, sizeof(d));
+  parse_options(argc, argv, &d.opt);
+  d.now = mono_now();
+
+  /* Peer and child configuration. */
+  memset(&pc, 0, sizeof(pc));
+  pc.path.local = d.opt.local;
+  pc.path.local_port = d.opt.port;
+  if (d.opt.have_remote) {
+    pc.path.remote = d.opt.remote;
+  }
+  pc.path.remote_port = d.opt.port;
+  parse_ident(&pc.local_id, "--id", d.opt.id);
+  parse_ident(&pc.remote_id, "--remote-id", d.opt.remote_id);
+  pc.auth_method = M6IKE_IKEV2_AUTH_PSK;
+  f = fopen(d.opt.psk_file, "r");
+  if (f == NULL) {
+    fprintf(stderr, PROG ": --psk-file: cannot open '%s': %s\n",
+            d.opt.psk_file, strerror(errno));
+    return 2;
+  }
+  pc.psk_len = fread(pc.psk, 1, sizeof(pc.psk), f);
+  fclose(f);
+  while (pc.psk_len > 0 && (pc.psk[pc.psk_len - 1] == '\n' ||
+                            pc.psk[pc.psk_len - 1] == '\r')) {
+    pc.psk_len--;
+  }
+  if (pc.psk_len == 0) {
+    fprintf(stderr, PROG ": --psk-file: '%s' is empty\n", d.opt.psk_file);
+    return 2;
+  }
+  parse_proposals(pc.ike, &pc.n_ike, M6IKE_PROPOSAL_IKE, "--ike-proposal",
+                  d.opt.ike_proposal);
+  memset(&cc, 0, sizeof(cc));
+  cc.mode = d.opt.mode;
+  cc.reqid = 1;
+  parse_proposals(cc.esp, &cc.n_esp, M6IKE_PROPOSAL_ESP, "--esp-proposal",
+                  d.opt.esp_proposal);
+  if (d.opt.ts_local) {
+    parse_ts(&cc.ts_local[0], "--ts-local", d.opt.ts_local);
+  } else {
+    host_ts(&cc.ts_local[0], &d.opt.local);
+  }
+  cc.n_ts_local = 1;
+  if (d.opt.ts_remote) {
+    parse_ts(&cc.ts_remote[0], "--ts-remote", d.opt.ts_remote);
+  } else if (d.opt.have_remote) {
+    host_ts(&cc.ts_remote[0], &d.opt.remote);
+  } else {
+    parse_ts(&cc.ts_remote[0], "--ts-remote", "::/0");
+  }
+  cc.n_ts_remote = 1;
+
+  if (d.opt.keylog_dir) {
+    d.keylog_ike = open_keylog(d.opt.keylog_dir, "ikev2_decryption_table");
+    d.keylog_esp = open_keylog(d.opt.keylog_dir, "esp_sa");
+  }
+
+  /* The core objects: crypto backend, userspace SAD, IKEv2 engine. */
+  if ((rv = m6ike_crypto_openssl_new(&d.crypto, NULL)) != 0) {
+    fprintf(stderr, PROG ": crypto backend: %s\n", m6ike_strerror(rv));
+    return 1;
+  }
+  memset(&icfg, 0, sizeof(icfg));
+  icfg.crypto = d.crypto;
+  icfg.rand = os_rand;
+  if ((rv = m6ike_ipsec_new(&d.ipsec, &icfg, NULL)) != 0) {
+    fprintf(stderr, PROG ": ipsec: %s\n", m6ike_strerror(rv));
+    return 1;
+  }
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.user_data = &d;
+  cbs.rand = os_rand;
+  cbs.log = cb_log;
+  cbs.ike_sa_up = cb_ike_up;
+  cbs.ike_sa_down = cb_ike_down;
+  cbs.child_sa_up = cb_child_up;
+  cbs.child_sa_down = cb_child_down;
+  cbs.keylog = cb_keylog;
+  if ((rv = m6ike_ikev2_new(&d.ike, NULL, &cbs, d.crypto, NULL)) != 0) {
+    fprintf(stderr, PROG ": IKEv2 engine: %s\n", m6ike_strerror(rv));
+    return 1;
+  }
+  if ((d.fd = open_socket(&d.opt, d.opt.port)) < 0) {
+    return 1;
+  }
+  /* RFC 7296 §2.23: after NAT detection IKE floats to port 4500 (charon
+   * with kernel-libipsec always does).  Only with the standard port. */
+  d.fd_natt = d.opt.port == 500 ? open_socket(&d.opt, NATT_PORT) : -1;
+  if (d.opt.port == 500 && d.fd_natt < 0) {
+    return 1;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+
+  if (d.opt.initiate) {
+    rv = m6ike_ikev2_initiate(d.ike, &pc, &cc, d.now, NULL);
+  } else {
+    rv = m6ike_ikev2_add_peer(d.ike, &pc, &cc, 1);
+  }
+  if (rv != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", d.opt.initiate ? "initiate" : "peer",
+            m6ike_strerror(rv));
+    return 1;
+  }
+  deadline = d.opt.timeout_s > 0
+                 ? d.now + (m6ike_tstamp)(d.opt.timeout_s * 1e9)
+                 : M6IKE_TSTAMP_UNSET;
+
+  for (;;) {
+    struct pollfd pfd[2] = {{d.fd, POLLIN, 0}, {d.fd_natt, POLLIN, 0}};
+    m6ike_tstamp wake;
+    int timeout_ms;
+    d.now = mono_now();
+    m6ike_ikev2_handle_expiry(d.ike, d.now);
+    m6ike_ipsec_handle_expiry(d.ipsec, d.now);
+    flush_out(&d);
+    if (d.opt.once && d.child_up) {
+      rv = 0;
+      break;
+    }
+    if (d.failed) {
+      fprintf(stderr, PROG ": %s\n", d.fail_reason);
+      rv = 1;
+      break;
+    }
+    if (stop_signal) {
+      rv = d.opt.once ? 1 : 0;
+      if (d.opt.once) {
+        fprintf(stderr, PROG ": stopped by signal %d before a CHILD_SA\n",
+                (int)stop_signal);
+      }
+      break;
+    }
+    if (d.now >= deadline) {
+      fprintf(stderr, PROG ": timeout after %g s without %s\n",
+              d.opt.timeout_s, d.opt.once ? "a CHILD_SA" : "stopping");
+      rv = d.opt.once ? 1 : 0;
+      break;
+    }
+    wake = m6ike_ikev2_get_expiry(d.ike);
+    if (m6ike_ipsec_get_expiry(d.ipsec) < wake) {
+      wake = m6ike_ipsec_get_expiry(d.ipsec);
+    }
+    if (deadline < wake) {
+      wake = deadline;
+    }
+    if (wake == M6IKE_TSTAMP_UNSET) {
+      timeout_ms = 1000;
+    } else if (wake <= d.now) {
+      timeout_ms = 0;
+    } else {
+      m6ike_tstamp ms = (wake - d.now + M6IKE_MILLISECONDS - 1) /
+                        M6IKE_MILLISECONDS;
+      timeout_ms = ms > 1000 ? 1000 : (int)ms;
+    }
+    if (poll(pfd, d.fd_natt >= 0 ? 2 : 1, timeout_ms) > 0) {
+      for (int k = 0; k < 2; k++) {
+        if (pfd[k].fd >= 0 && (pfd[k].revents & POLLIN)) {
+          receive(&d, pfd[k].fd, k == 0 ? d.opt.port : NATT_PORT);
+        }
+      }
+    }
+  }
+  close(d.fd);
+  if (d.fd_natt >= 0) {
+    close(d.fd_natt);
+  }
+  m6ike_ikev2_del(d.ike);
+  m6ike_ipsec_del(d.ipsec);
+  m6ike_crypto_del(d.crypto);
+  if (d.keylog_ike) {
+    fclose(d.keylog_ike);
+  }
+  if (d.keylog_esp) {
+    fclose(d.keylog_esp);
+  }
+  return rv;
+}
