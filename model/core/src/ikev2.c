@@ -674,6 +674,58 @@ int ike_sa_add_child(ike_sa *sa, child_sa *c) {
   return 0;
 }
 
+child_sa *ike_sa_find_child_spi_in(ike_sa *sa, uint32_t spi) {
+  for (child_sa *c = sa->children; c; c = c->next) {
+    if (c->info.spi_in == spi) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
+child_sa *ike_sa_find_child_spi_out(ike_sa *sa, uint32_t spi) {
+  for (child_sa *c = sa->children; c; c = c->next) {
+    if (c->info.spi_out == spi) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
+void ike_sa_remove_child(ike_sa *sa, child_sa *c, int reason) {
+  m6ike_ikev2 *ike = sa->ike;
+  child_sa **pp = &sa->children;
+  while (*pp && *pp != c) {
+    pp = &(*pp)->next;
+  }
+  if (*pp == NULL) {
+    return;
+  }
+  *pp = c->next;
+  ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+          "CHILD_SA %u deleted spi in %08x out %08x",
+          (unsigned)c->info.child_id, (unsigned)c->info.spi_in,
+          (unsigned)c->info.spi_out);
+  if (c->installed && ike->cbs.child_sa_down) {
+    ike->cbs.child_sa_down(&c->info, reason, ike->cbs.user_data);
+  }
+  memset(c, 0, sizeof *c);
+  ike_free(ike, c);
+}
+
+static child_sa *find_child(const m6ike_ikev2 *ike, uint32_t child_id,
+                            ike_sa **owner) {
+  for (ike_sa *sa = ike->all; sa; sa = sa->next) {
+    for (child_sa *c = sa->children; c; c = c->next) {
+      if (c->info.child_id == child_id) {
+        *owner = sa;
+        return c;
+      }
+    }
+  }
+  return NULL;
+}
+
 /* ---- building and sending messages ---------------------------------------- */
 
 static int is_encrypted(uint8_t exchange) {
@@ -909,6 +961,142 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
   return 0;
 }
 
+/* ---- requests the host asks for ------------------------------------------- */
+
+static int run_user_task(ike_sa *sa, ike_task *t, m6ike_tstamp now) {
+  m6ike_ikev2 *ike = sa->ike;
+  int rc;
+  if (t == NULL) {
+    return M6IKE_ERR_IKEV2_SA_NOMEM;
+  }
+  ike_sa_queue_task(sa, t);
+  rc = start_next(sa, now);
+  sweep(ike);
+  return rc < 0 ? (rc == M6IKE_ERR_NOMEM ? M6IKE_ERR_IKEV2_SA_NOMEM : rc) : 0;
+}
+
+static int usable_sa(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now,
+                     ike_sa **out) {
+  ike_sa *sa;
+  if (ike == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  sa = find_id(ike, sa_id);
+  if (sa == NULL) {
+    return M6IKE_ERR_IKEV2_NO_SA;
+  }
+  if (sa->dead) {
+    return M6IKE_ERR_IKEV2_BUSY;
+  }
+  if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
+    return M6IKE_ERR_INVALID_STATE;
+  }
+  *out = sa;
+  return 0;
+}
+
+int m6ike_ikev2_create_child(m6ike_ikev2 *ike, uint32_t sa_id,
+                             const m6ike_ikev2_child_cfg *cc,
+                             m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  if (cc == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if ((rc = check_child(cc)) != 0) {
+    return rc;
+  }
+  return run_user_task(
+      sa, task_child_create_new(sa, cc, M6IKE_IKEV2_CREATE_CHILD_SA), now);
+}
+
+static int child_op(m6ike_ikev2 *ike, uint32_t child_id, m6ike_tstamp now,
+                    ike_sa **psa, child_sa **pc) {
+  int rc;
+  if (ike == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  *pc = find_child(ike, child_id, psa);
+  if (*pc == NULL) {
+    return M6IKE_ERR_IKEV2_NO_SA;
+  }
+  rc = usable_sa(ike, (*psa)->id, now, psa);
+  if (rc == 0 && (*pc)->rekeyed) {
+    rc = M6IKE_ERR_IKEV2_BUSY;
+  }
+  return rc;
+}
+
+int m6ike_ikev2_rekey_child(m6ike_ikev2 *ike, uint32_t child_id,
+                            m6ike_tstamp now) {
+  ike_sa *sa;
+  child_sa *c;
+  int rc = child_op(ike, child_id, now, &sa, &c);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_child_rekey_new(sa, c), now);
+}
+
+int m6ike_ikev2_delete_child(m6ike_ikev2 *ike, uint32_t child_id,
+                             m6ike_tstamp now) {
+  ike_sa *sa;
+  child_sa *c;
+  int rc = child_op(ike, child_id, now, &sa, &c);
+  if (rc != 0) {
+    return rc;
+  }
+  c->rekeyed = 1; /* no further operations on it */
+  return run_user_task(sa, task_child_delete_new(sa, &c->info.spi_in, 1),
+                       now);
+}
+
+int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                           m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_ike_delete_new(sa), now);
+}
+
+int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_ike_dpd_new(sa), now);
+}
+
+int m6ike_ikev2_get_child_info(const m6ike_ikev2 *ike, uint32_t child_id,
+                               m6ike_ikev2_child_info *info) {
+  ike_sa *sa;
+  child_sa *c;
+  if (ike == NULL || info == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  c = find_child(ike, child_id, &sa);
+  if (c == NULL) {
+    return M6IKE_ERR_IKEV2_NO_SA;
+  }
+  *info = c->info;
+  return 0;
+}
+
+size_t m6ike_ikev2_child_count(const m6ike_ikev2 *ike, uint32_t sa_id) {
+  const ike_sa *sa = ike ? find_id(ike, sa_id) : NULL;
+  size_t n = 0;
+  for (const child_sa *c = sa ? sa->children : NULL; c; c = c->next) {
+    n++;
+  }
+  return n;
+}
+
 /* ---- receiving --------------------------------------------------------------- */
 
 /* Decrypts (if needed) and validates a message of sa. */
@@ -963,6 +1151,36 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
       a->next = b;
     }
     break;
+  case M6IKE_IKEV2_CREATE_CHILD_SA:
+    if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
+      *err = M6IKE_ERR_IKEV2_UNEXPECTED;
+      return NULL;
+    }
+    a = task_child_create_new(sa, NULL, M6IKE_IKEV2_CREATE_CHILD_SA);
+    break;
+  case M6IKE_IKEV2_INFORMATIONAL: {
+    int del_ike = 0, del_esp = 0;
+    if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
+      *err = M6IKE_ERR_IKEV2_UNEXPECTED;
+      return NULL;
+    }
+    for (unsigned i = 0; i < msg->count; i++) {
+      m6ike_ikev2_delete d;
+      if (msg->pl[i].type == M6IKE_IKEV2_PL_DELETE &&
+          m6ike_ikev2_decode_delete(&msg->pl[i], &d) == 0) {
+        del_ike |= d.proto == M6IKE_IKEV2_PROTO_IKE;
+        del_esp |= d.proto == M6IKE_IKEV2_PROTO_ESP;
+      }
+    }
+    if (del_ike) {
+      a = task_ike_delete_new(sa);
+    } else if (del_esp) {
+      a = task_child_delete_new(sa, NULL, 0);
+    } else {
+      a = task_ike_dpd_new(sa);
+    }
+    break;
+  }
   default:
     *err = M6IKE_ERR_IKEV2_UNEXPECTED;
     return NULL;
@@ -985,13 +1203,6 @@ static int handle_request(ike_sa *sa, m6ike_ikev2_msg *msg,
   in.now = now;
   tasks = responder_tasks(sa, msg, &err);
   if (tasks == NULL) {
-    if (err == M6IKE_ERR_IKEV2_UNEXPECTED && sa->state ==
-        M6IKE_IKEV2_SA_ESTABLISHED && msg->hdr.exchange ==
-        M6IKE_IKEV2_INFORMATIONAL) {
-      /* Liveness check / unhandled notifies: an empty response. */
-      return send_response(sa, msg->hdr.exchange, msg->hdr.msg_id, NULL,
-                           &in, now);
-    }
     return err;
   }
   for (ike_task *t = tasks; t; t = t->next) {
@@ -1056,6 +1267,9 @@ static int handle_response(ike_sa *sa, m6ike_ikev2_msg *msg,
   sa->req = NULL;
   sa->retrans_at = M6IKE_TSTAMP_UNSET;
   if (retry) {
+    if (sa->active_exchange != M6IKE_IKEV2_IKE_SA_INIT) {
+      sa->mid_out++; /* a new exchange with the same tasks */
+    }
     rc = send_request(sa, now);
     if (rc < 0) {
       ike_sa_kill(sa, rc);

@@ -79,7 +79,9 @@ typedef struct ike_keys {
 struct child_sa {
   child_sa *next;
   m6ike_ikev2_child_info info;
+  m6ike_ikev2_child_cfg cfg; /* the policy it was made from (rekeys) */
   int installed; /* child_sa_up accepted it */
+  int rekeyed;   /* replaced by a newer pair, deletion pending */
 };
 
 /* A received responder policy (m6ike_ikev2_add_peer). */
@@ -186,6 +188,10 @@ void ike_sa_queue_task(ike_sa *sa, ike_task *t);
 void ike_sa_kill(ike_sa *sa, int reason);
 /* Installs a CHILD_SA (child_sa_up); takes ownership of c. */
 int ike_sa_add_child(ike_sa *sa, child_sa *c);
+child_sa *ike_sa_find_child_spi_in(ike_sa *sa, uint32_t spi);
+child_sa *ike_sa_find_child_spi_out(ike_sa *sa, uint32_t spi);
+/* Unlinks, reports (child_sa_down with reason) and frees c. */
+void ike_sa_remove_child(ike_sa *sa, child_sa *c, int reason);
 /* Reports an established IKE SA (once). */
 void ike_sa_established(ike_sa *sa);
 /* The first error Notify (type < 16384) of msg: its type, or 0. */
@@ -268,5 +274,13 @@ ike_task *task_ike_auth_new(ike_sa *sa);
 /* cc: the config to request (initiator) or NULL (responder). */
 ike_task *task_child_create_new(ike_sa *sa, const m6ike_ikev2_child_cfg *cc,
                                 uint8_t exchange);
+/* CREATE_CHILD_SA with N(REKEY_SA) replacing old. */
+ike_task *task_child_rekey_new(ike_sa *sa, const child_sa *old);
+/* INFORMATIONAL (ikev2_task_info.c).  child_delete: the pairs with these
+ * inbound SPIs (initiator); none for the responder side. */
+ike_task *task_child_delete_new(ike_sa *sa, const uint32_t *spi_in,
+                                size_t n);
+ike_task *task_ike_delete_new(ike_sa *sa);
+ike_task *task_ike_dpd_new(ike_sa *sa);
 
 #endif /* M6IKE_IKEV2_INT_H */

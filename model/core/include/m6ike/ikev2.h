@@ -328,6 +328,40 @@ m6ike_tstamp m6ike_ikev2_get_expiry(const m6ike_ikev2 *ike);
  * expiry).  Returns 0 or M6IKE_ERR_INVALID_ARGUMENT. */
 int m6ike_ikev2_handle_expiry(m6ike_ikev2 *ike, m6ike_tstamp now);
 
+/* ---- exchanges on an established IKE SA ----------------------------------- */
+/*
+ * Each queues one exchange (window 1: it starts when the SA has no request
+ * in flight) and returns 0, or M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_IKEV2_NO_SA (no such IKE SA / CHILD_SA),
+ * M6IKE_ERR_INVALID_STATE (the IKE SA is not established),
+ * M6IKE_ERR_IKEV2_BUSY (being deleted, or the CHILD_SA is already being
+ * replaced or deleted), M6IKE_ERR_IKEV2_SA_NOMEM, M6IKE_ERR_RANDOM,
+ * M6IKE_ERR_IKEV2_CRYPTO.  Results come through the callbacks.
+ */
+
+/* CREATE_CHILD_SA for a new pair from cc (PFS if cc->esp[0].dh != 0; an
+ * INVALID_KE_PAYLOAD answer makes it retry with the group asked for, if
+ * offered).  Also M6IKE_ERR_IKEV2_BAD_CONFIG. */
+int m6ike_ikev2_create_child(m6ike_ikev2 *ike, uint32_t sa_id,
+                             const m6ike_ikev2_child_cfg *cc,
+                             m6ike_tstamp now);
+/* CREATE_CHILD_SA with N(REKEY_SA): a new pair (new SPIs, new keys, PFS as
+ * the pair's config says) with the same selectors; child_sa_up reports it,
+ * then the old pair is deleted with an INFORMATIONAL (child_sa_down,
+ * reason 0). */
+int m6ike_ikev2_rekey_child(m6ike_ikev2 *ike, uint32_t child_id,
+                            m6ike_tstamp now);
+/* INFORMATIONAL { D(ESP) }: child_sa_down (reason 0) on both sides. */
+int m6ike_ikev2_delete_child(m6ike_ikev2 *ike, uint32_t child_id,
+                             m6ike_tstamp now);
+/* INFORMATIONAL { D(IKE) }: the IKE SA and its CHILD_SAs go on both sides
+ * (ike_sa_down with reason 0). */
+int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                           m6ike_tstamp now);
+/* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
+ * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
+int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
+
 /* ---- accessors ------------------------------------------------------------ */
 
 typedef enum m6ike_ikev2_state {
@@ -341,6 +375,11 @@ int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
                              m6ike_ikev2_ike_info *info);
 /* The SA's state, or M6IKE_ERR_IKEV2_NO_SA. */
 int m6ike_ikev2_get_state(const m6ike_ikev2 *ike, uint32_t sa_id);
+/* 0 and *info filled, or M6IKE_ERR_IKEV2_NO_SA / _INVALID_ARGUMENT. */
+int m6ike_ikev2_get_child_info(const m6ike_ikev2 *ike, uint32_t child_id,
+                               m6ike_ikev2_child_info *info);
+/* Number of CHILD_SA pairs of an IKE SA (0 if none or no such SA). */
+size_t m6ike_ikev2_child_count(const m6ike_ikev2 *ike, uint32_t sa_id);
 /* Number of IKE SAs (any state). */
 size_t m6ike_ikev2_count(const m6ike_ikev2 *ike);
 
@@ -363,7 +402,7 @@ typedef struct m6ike_ikev2_stats {
   uint64_t dup_requests;     /* answered from the response cache */
   uint64_t dropped;          /* datagrams refused by read_pkt */
   uint64_t integrity_fail;   /* ... of which failed the ICV */
-  uint64_t ike_sas_up, ike_sas_failed, child_sas_up;
+  uint64_t ike_sas_up, ike_sas_failed, child_sas_up, child_sas_failed;
   uint64_t half_open;        /* current responder half-open SAs */
 } m6ike_ikev2_stats;
 

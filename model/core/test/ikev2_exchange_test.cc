@@ -1,0 +1,362 @@
+// ikev2 engine: CREATE_CHILD_SA and INFORMATIONAL on an established IKE SA.
+#include <gtest/gtest.h>
+
+#include "ikev2_harness.h"
+#include "m6ike/crypto_openssl.h"
+
+namespace {
+
+// An established IKE SA with its first CHILD_SA; returns the MN's SA id.
+uint32_t Establish(IkePair &p, Cfgs &s) {
+  uint32_t id = Start(p, s);
+  p.RunFor(2 * kSec);
+  EXPECT_EQ(1u, p.a.up.size());
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+  return id;
+}
+
+TEST(Ikev2Exchange, CreateChildWithoutPfs) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  size_t w = p.wire.size();
+  auto cc = s.mn_child;
+  cc.mode = M6IKE_IKEV2_MODE_TUNNEL;
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &cc, p.now));
+  p.RunFor(2 * kSec);
+  /* CREATE_CHILD_SA { SK{SA, Ni, TSi, TSr} } -->
+   *        <-- CREATE_CHILD_SA { SK{SA, Nr, TSi, TSr} } */
+  EXPECT_EQ("A:CREATE_CHILD_SA> B:CREATE_CHILD_SA<", p.Diagram(w));
+  EXPECT_EQ(2u, p.wire[w].mid); // after IKE_SA_INIT (0) and IKE_AUTH (1)
+  ASSERT_EQ(2u, p.a.up.size());
+  ASSERT_EQ(2u, p.b.up.size());
+  ExpectChildPair(p.a.up[1], p.b.up[1]);
+  EXPECT_NE(p.a.up[0].spi_in, p.a.up[1].spi_in);
+  EXPECT_NE(0, std::memcmp(p.a.up[0].enc_in, p.a.up[1].enc_in,
+                           p.a.up[0].enc_len));
+  EXPECT_EQ(0, p.a.up[1].alg.dh);
+  EXPECT_EQ(2u, m6ike_ikev2_child_count(p.a.ike, id));
+  m6ike_ikev2_child_info ci;
+  ASSERT_EQ(0, m6ike_ikev2_get_child_info(p.a.ike, p.a.up[1].child_id, &ci));
+  EXPECT_EQ(p.a.up[1].spi_in, ci.spi_in);
+}
+
+TEST(Ikev2Exchange, CreateChildWithPfsOpenSsl) {
+  m6ike_crypto *cr = nullptr;
+  ASSERT_EQ(0, m6ike_crypto_openssl_new(&cr, nullptr));
+  {
+    IkePair p(cr);
+    Cfgs s;
+    s.mn_child.esp[0].dh = M6IKE_DH_CURVE25519;
+    s.ha_child.esp[0].dh = M6IKE_DH_CURVE25519;
+    uint32_t id = Establish(p, s);
+    // In IKE_AUTH the DH transform is not negotiated.
+    EXPECT_EQ(0, p.a.up[0].alg.dh);
+    size_t w = p.wire.size();
+    ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now));
+    p.RunFor(2 * kSec);
+    /* CREATE_CHILD_SA { SK{SA, Ni, KEi, TSi, TSr} } -->
+     *     <-- CREATE_CHILD_SA { SK{SA, Nr, KEr, TSi, TSr} } */
+    EXPECT_EQ("A:CREATE_CHILD_SA> B:CREATE_CHILD_SA<", p.Diagram(w));
+    ASSERT_EQ(2u, p.a.up.size());
+    ASSERT_EQ(2u, p.b.up.size());
+    EXPECT_EQ(M6IKE_DH_CURVE25519, p.a.up[1].alg.dh);
+    EXPECT_EQ(M6IKE_DH_CURVE25519, p.b.up[1].alg.dh);
+    ExpectChildPair(p.a.up[1], p.b.up[1]);
+    // With a KE the request is larger by the 32-octet X25519 value.
+    EXPECT_GT(p.wire[w].len, 100u);
+  }
+  m6ike_crypto_del(cr);
+}
+
+// INVALID_KE_PAYLOAD inside CREATE_CHILD_SA: a new exchange with the group
+// the responder named.
+TEST(Ikev2Exchange, CreateChildInvalidKeRetry) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  s.mn_child.esp[0].dh = M6IKE_DH_CURVE25519;
+  s.mn_child.esp[1] = s.mn_child.esp[0];
+  s.mn_child.esp[1].dh = M6IKE_DH_ECP_256;
+  s.mn_child.n_esp = 2;
+  s.ha_child.esp[0].dh = M6IKE_DH_ECP_256;
+  uint32_t id = Establish(p, s);
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now));
+  p.RunFor(2 * kSec);
+  /* CREATE_CHILD_SA { SK{SA, Ni, KEi(31), TSi, TSr} } -->
+   *     <-- CREATE_CHILD_SA { SK{N(INVALID_KE_PAYLOAD(19))} }
+   * CREATE_CHILD_SA { SK{SA, Ni, KEi(19), TSi, TSr} } -->  (mid + 1)
+   *     <-- CREATE_CHILD_SA { SK{SA, Nr, KEr, TSi, TSr} } */
+  EXPECT_EQ("A:CREATE_CHILD_SA> B:CREATE_CHILD_SA< A:CREATE_CHILD_SA> "
+            "B:CREATE_CHILD_SA<",
+            p.Diagram(w));
+  EXPECT_EQ(p.wire[w].mid + 1, p.wire[w + 2].mid);
+  ASSERT_EQ(2u, p.a.up.size());
+  EXPECT_EQ(M6IKE_DH_ECP_256, p.a.up[1].alg.dh);
+  ExpectChildPair(p.a.up[1], p.b.up[1]);
+}
+
+TEST(Ikev2Exchange, CreateChildTsUnacceptable) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  auto cc = s.mn_child;
+  cc.ts_local[0] = Prefix("2001:db8:77::1", 128);
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &cc, p.now));
+  p.RunFor(2 * kSec);
+  EXPECT_EQ(1u, p.a.up.size());
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+  EXPECT_TRUE(p.a.HasLog("CHILD_SA failed: responder's notify 38"));
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(p.a.ike, &st);
+  EXPECT_EQ(1u, st.child_sas_failed);
+}
+
+TEST(Ikev2Exchange, RekeyChildThenOldDeleted) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  s.mn_child.esp[0].dh = s.ha_child.esp[0].dh = M6IKE_DH_MODP_2048;
+  uint32_t id = Establish(p, s);
+  m6ike_ikev2_child_info old_a = p.a.up[0], old_b = p.b.up[0];
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_rekey_child(p.a.ike, old_a.child_id, p.now));
+  p.RunFor(2 * kSec);
+  /* CREATE_CHILD_SA { SK{N(REKEY_SA), SA, Ni, KEi, TSi, TSr} } -->
+   *     <-- CREATE_CHILD_SA { SK{SA, Nr, KEr, TSi, TSr} }
+   * INFORMATIONAL { SK{D(ESP, old SPI)} } -->
+   *     <-- INFORMATIONAL { SK{D(ESP, old SPI)} } */
+  EXPECT_EQ("A:CREATE_CHILD_SA> B:CREATE_CHILD_SA< A:INFORMATIONAL> "
+            "B:INFORMATIONAL<",
+            p.Diagram(w));
+  ASSERT_EQ(2u, p.a.up.size());
+  ASSERT_EQ(2u, p.b.up.size());
+  ExpectChildPair(p.a.up[1], p.b.up[1]);
+  EXPECT_EQ(M6IKE_DH_MODP_2048, p.a.up[1].alg.dh);
+  EXPECT_NE(old_a.spi_in, p.a.up[1].spi_in);
+  // Same selectors and policy.
+  EXPECT_EQ(0, std::memcmp(old_a.ts_local, p.a.up[1].ts_local,
+                           sizeof old_a.ts_local));
+  EXPECT_EQ(old_b.reqid, p.b.up[1].reqid);
+  ASSERT_EQ(1u, p.a.down.size());
+  ASSERT_EQ(1u, p.b.down.size());
+  EXPECT_EQ(old_a.spi_in, p.a.down[0].spi_in);
+  EXPECT_EQ(old_b.spi_in, p.b.down[0].spi_in);
+  EXPECT_EQ(0, p.a.down_reasons[0]);
+  EXPECT_EQ(1u, m6ike_ikev2_child_count(p.a.ike, id));
+  EXPECT_EQ(M6IKE_ERR_IKEV2_NO_SA,
+            m6ike_ikev2_rekey_child(p.a.ike, old_a.child_id, p.now));
+}
+
+// The responder rekeys (CHILD_SAs belong to both ends).
+TEST(Ikev2Exchange, ResponderRekeysAndDeletes) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  Establish(p, s);
+  uint32_t child_b = p.b.up[0].child_id;
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_rekey_child(p.b.ike, child_b, p.now));
+  p.RunFor(2 * kSec);
+  EXPECT_EQ("B:CREATE_CHILD_SA> A:CREATE_CHILD_SA< B:INFORMATIONAL> "
+            "A:INFORMATIONAL<",
+            p.Diagram(w));
+  // The responder's own message IDs start at 0.
+  EXPECT_EQ(0u, p.wire[w].mid);
+  EXPECT_EQ(1u, p.wire[w + 2].mid);
+  ASSERT_EQ(2u, p.b.up.size());
+  ExpectChildPair(p.a.up[1], p.b.up[1]);
+  EXPECT_EQ(1u, p.a.down.size());
+  uint32_t new_b = p.b.up[1].child_id;
+  w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_delete_child(p.b.ike, new_b, p.now));
+  p.RunFor(2 * kSec);
+  EXPECT_EQ("B:INFORMATIONAL> A:INFORMATIONAL<", p.Diagram(w));
+  EXPECT_EQ(2u, p.a.down.size());
+  EXPECT_EQ(2u, p.b.down.size());
+}
+
+TEST(Ikev2Exchange, RekeyUnknownChildGetsChildSaNotFound) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  Establish(p, s);
+  uint32_t child_a = p.a.up[0].child_id;
+  // B forgets the pair behind A's back (delete seen by B only).
+  p.drop = [](const Wire &w) {
+    return w.exchange == M6IKE_IKEV2_INFORMATIONAL && w.response;
+  };
+  ASSERT_EQ(0, m6ike_ikev2_delete_child(p.a.ike, child_a, p.now));
+  p.RunFor(50 * kMs);
+  p.drop = nullptr;
+  EXPECT_EQ(1u, p.b.down.size());
+  EXPECT_EQ(0u, p.a.down.size());
+  p.RunFor(5 * kSec); // A's retransmission is answered from B's cache
+  EXPECT_EQ(1u, p.a.down.size());
+}
+
+TEST(Ikev2Exchange, DeleteChild) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_delete_child(p.a.ike, p.a.up[0].child_id, p.now));
+  p.RunFor(2 * kSec);
+  /* INFORMATIONAL { SK{D(ESP, SPI_A)} } -->
+   *       <-- INFORMATIONAL { SK{D(ESP, SPI_B)} } */
+  EXPECT_EQ("A:INFORMATIONAL> B:INFORMATIONAL<", p.Diagram(w));
+  ASSERT_EQ(1u, p.a.down.size());
+  ASSERT_EQ(1u, p.b.down.size());
+  EXPECT_EQ(p.a.down[0].spi_in, p.b.down[0].spi_out);
+  EXPECT_EQ(0u, m6ike_ikev2_child_count(p.a.ike, id));
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+  // The response names B's SPI of the pair.
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  EXPECT_EQ(1u, st.msgs_in[M6IKE_IKEV2_X_INFORMATIONAL]);
+  EXPECT_EQ(M6IKE_ERR_IKEV2_NO_SA,
+            m6ike_ikev2_delete_child(p.a.ike, 12345, p.now));
+}
+
+TEST(Ikev2Exchange, DeleteIkeSaTakesChildren) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now));
+  p.RunFor(kSec);
+  ASSERT_EQ(2u, p.b.up.size());
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_delete_ike(p.a.ike, id, p.now));
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+  p.RunFor(2 * kSec);
+  /* INFORMATIONAL { SK{D(IKE)} } -->  <-- INFORMATIONAL { SK{} } */
+  EXPECT_EQ("A:INFORMATIONAL> B:INFORMATIONAL<", p.Diagram(w));
+  EXPECT_EQ(0u, m6ike_ikev2_count(p.a.ike));
+  EXPECT_EQ(0u, m6ike_ikev2_count(p.b.ike));
+  EXPECT_EQ(2u, p.a.down.size());
+  EXPECT_EQ(2u, p.b.down.size());
+  ASSERT_EQ(1u, p.a.ike_down.size());
+  ASSERT_EQ(1u, p.b.ike_down.size());
+  EXPECT_EQ(0, p.a.ike_down[0].second);
+  EXPECT_EQ(0, p.b.ike_down[0].second);
+  // A late retransmission of the delete finds no SA: INVALID_IKE_SPI.
+  m6ike_ikev2_path pb{Addr(kHA), Addr(kCoA1), 500, 500};
+  EXPECT_EQ(M6IKE_ERR_IKEV2_UNKNOWN_SPI,
+            m6ike_ikev2_read_pkt(p.b.ike, &pb, p.wire[w].bytes.data(),
+                                 p.wire[w].bytes.size(), p.now));
+}
+
+TEST(Ikev2Exchange, ResponderDeletesIkeSa) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  Establish(p, s);
+  ASSERT_EQ(0, m6ike_ikev2_delete_ike(p.b.ike, p.b.ike_up[0].sa_id, p.now));
+  p.RunFor(2 * kSec);
+  EXPECT_EQ(0u, m6ike_ikev2_count(p.a.ike));
+  EXPECT_EQ(0u, m6ike_ikev2_count(p.b.ike));
+  EXPECT_EQ(1u, p.a.down.size());
+}
+
+TEST(Ikev2Exchange, LivenessCheck) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_liveness(p.a.ike, id, p.now));
+  p.RunFor(2 * kSec);
+  /* INFORMATIONAL { SK{} } -->  <-- INFORMATIONAL { SK{} } */
+  EXPECT_EQ("A:INFORMATIONAL> B:INFORMATIONAL<", p.Diagram(w));
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+  // The peer disappears: the check times out and the SA goes.
+  p.drop = [](const Wire &) { return true; };
+  w = p.wire.size();
+  m6ike_tstamp t0 = p.now;
+  ASSERT_EQ(0, m6ike_ikev2_liveness(p.a.ike, id, p.now));
+  p.RunFor(60 * kSec);
+  EXPECT_EQ(6u, p.wire.size() - w);
+  ASSERT_EQ(1u, p.a.ike_down.size());
+  EXPECT_EQ(M6IKE_ERR_IKEV2_TIMEOUT, p.a.ike_down[0].second);
+  EXPECT_EQ(1u, p.a.down.size());
+  EXPECT_EQ(M6IKE_ERR_IKEV2_TIMEOUT, p.a.down_reasons[0]);
+  EXPECT_EQ(t0 + 15500 * kMs, p.wire.back().t);
+}
+
+// Several requests queued at once run one after the other (window 1).
+TEST(Ikev2Exchange, QueuedRequestsRunInOrder) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now));
+  ASSERT_EQ(0, m6ike_ikev2_liveness(p.a.ike, id, p.now));
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now));
+  p.RunFor(2 * kSec);
+  EXPECT_EQ("A:CREATE_CHILD_SA> B:CREATE_CHILD_SA< A:INFORMATIONAL> "
+            "B:INFORMATIONAL< A:CREATE_CHILD_SA> B:CREATE_CHILD_SA<",
+            p.Diagram(w));
+  for (size_t i = 0; i < 6; i++) {
+    EXPECT_EQ(2u + i / 2, p.wire[w + i].mid);
+  }
+  EXPECT_EQ(3u, p.a.up.size());
+}
+
+TEST(Ikev2Exchange, OperationsNeedAnEstablishedSa) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Start(p, s);
+  EXPECT_EQ(M6IKE_ERR_INVALID_STATE,
+            m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now));
+  EXPECT_EQ(M6IKE_ERR_INVALID_STATE, m6ike_ikev2_liveness(p.a.ike, id, 0));
+  EXPECT_EQ(M6IKE_ERR_INVALID_STATE, m6ike_ikev2_delete_ike(p.a.ike, id, 0));
+  EXPECT_EQ(M6IKE_ERR_IKEV2_NO_SA, m6ike_ikev2_delete_ike(p.a.ike, 77, 0));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child,
+                                     M6IKE_TSTAMP_UNSET));
+  p.RunFor(kSec);
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_ikev2_create_child(p.a.ike, id, nullptr, p.now));
+  auto bad = s.mn_child;
+  bad.n_esp = 0;
+  EXPECT_EQ(M6IKE_ERR_IKEV2_BAD_CONFIG,
+            m6ike_ikev2_create_child(p.a.ike, id, &bad, p.now));
+  ASSERT_EQ(0, m6ike_ikev2_delete_ike(p.a.ike, id, p.now));
+  p.RunFor(5 * kMs); // request in flight, not yet answered
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+}
+
+TEST(Ikev2Exchange, FailingAllocationsOverRekeyAndDelete) {
+  for (size_t fail = 1;; fail++) {
+    FailingMem fm;
+    m6ike_crypto *cr = nullptr;
+    ASSERT_EQ(0, m6ike_crypto_null_new(&cr, &fm.mem));
+    bool done;
+    {
+      IkePair p(cr, nullptr, &fm.mem);
+      ASSERT_TRUE(p.Ok());
+      Cfgs s;
+      s.mn_child.esp[0].dh = s.ha_child.esp[0].dh = M6IKE_DH_CURVE25519;
+      uint32_t id = Establish(p, s);
+      fm.reset(fail); // fail from here on: the handshake is not the subject
+      int rc = m6ike_ikev2_rekey_child(p.a.ike, p.a.up[0].child_id, p.now);
+      if (rc == 0) {
+        p.RunFor(30 * kSec);
+        m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now);
+        p.RunFor(30 * kSec);
+        m6ike_ikev2_delete_ike(p.a.ike, id, p.now);
+        p.RunFor(30 * kSec);
+      } else {
+        EXPECT_EQ(M6IKE_ERR_IKEV2_SA_NOMEM, rc);
+      }
+      done = fm.calls < fail;
+      if (done) {
+        EXPECT_EQ(0u, m6ike_ikev2_count(p.a.ike));
+        EXPECT_EQ(0u, m6ike_ikev2_count(p.b.ike));
+        EXPECT_EQ(p.a.up.size(), p.a.down.size());
+        EXPECT_EQ(p.b.up.size(), p.b.down.size());
+      }
+    }
+    m6ike_crypto_del(cr);
+    EXPECT_EQ(0, fm.live) << "leak with allocation " << fail << " failing";
+    if (done) break;
+    ASSERT_LT(fail, 2000u);
+  }
+}
+
+} // namespace
