@@ -346,7 +346,7 @@ static int check_algs(const m6ike_ikev2_algs *a, size_t n, int ike) {
   return 0;
 }
 
-static int check_peer(const m6ike_ikev2_peer_cfg *pc) {
+int ike_check_peer(const m6ike_ikev2_peer_cfg *pc) {
   if (pc->auth_method != M6IKE_IKEV2_AUTH_PSK || pc->psk_len == 0 ||
       pc->psk_len > M6IKE_IKEV2_PSK_MAX || pc->local_id.type == 0 ||
       pc->local_id.len == 0 || pc->local_id.len > M6IKE_IKEV2_ID_MAX ||
@@ -356,7 +356,7 @@ static int check_peer(const m6ike_ikev2_peer_cfg *pc) {
   return check_algs(pc->ike, pc->n_ike, 1);
 }
 
-static int check_child(const m6ike_ikev2_child_cfg *cc) {
+int ike_check_child(const m6ike_ikev2_child_cfg *cc) {
   if ((cc->mode != M6IKE_IKEV2_MODE_TRANSPORT &&
        cc->mode != M6IKE_IKEV2_MODE_TUNNEL) ||
       cc->n_ts_local == 0 || cc->n_ts_local > M6IKE_IKEV2_MAX_TS ||
@@ -440,6 +440,11 @@ static void sa_free(ike_sa *sa, int report) {
   if (report && ike->cbs.ike_sa_down && (sa->initiator || sa->up_reported)) {
     ike->cbs.ike_sa_down(sa->id, sa->dead_reason, ike->cbs.user_data);
   }
+  if (report && sa->ho_pending) {
+    ike_ho_finish(ike, sa, sa->dead_reason ? sa->dead_reason
+                                           : M6IKE_ERR_IKEV2_DELETED,
+                  M6IKE_TSTAMP_UNSET);
+  }
   if (report && !sa->up_reported && sa->state == M6IKE_IKEV2_SA_CONNECTING &&
       sa->dead_reason != 0) {
     ike->stats.ike_sas_failed++;
@@ -511,11 +516,11 @@ int m6ike_ikev2_add_peer(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
   if (ike == NULL || pc == NULL || (n_children && children == NULL)) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if ((rc = check_peer(pc)) != 0) {
+  if ((rc = ike_check_peer(pc)) != 0) {
     return rc;
   }
   for (size_t i = 0; i < n_children; i++) {
-    if ((rc = check_child(&children[i])) != 0) {
+    if ((rc = ike_check_child(&children[i])) != 0) {
       return rc;
     }
   }
@@ -657,6 +662,13 @@ int ike_sa_add_child(ike_sa *sa, child_sa *c) {
   }
   c->info.local = sa->path.local;
   c->info.remote = sa->path.remote;
+  if (c->info.mode != M6IKE_IKEV2_MODE_TUNNEL) {
+    /* transport mode: the selectors' addresses are the SA's */
+    if (c->info.n_ts_local && c->info.n_ts_remote) {
+      memcpy(c->info.local.b, c->info.ts_local[0].start_addr, 16);
+      memcpy(c->info.remote.b, c->info.ts_remote[0].start_addr, 16);
+    }
+  }
   if (ike->cbs.child_sa_up &&
       ike->cbs.child_sa_up(&c->info, ike->cbs.user_data) != 0) {
     memset(c, 0, sizeof *c);
@@ -874,7 +886,8 @@ static int send_response(ike_sa *sa, uint8_t exchange, uint32_t mid,
   sa->resp_len = (size_t)len;
   sa->have_resp = 1;
   sa->mid_in = mid + 1;
-  enqueue(ike, &sa->path, sa->resp, sa->resp_len);
+  /* RFC 7296 §2.11: to where the request came from */
+  enqueue(ike, in->path ? in->path : &sa->path, sa->resp, sa->resp_len);
   return 0;
 }
 
@@ -899,18 +912,12 @@ static void send_stateless(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
 
 /* ---- initiate ------------------------------------------------------------------ */
 
-int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
-                         const m6ike_ikev2_child_cfg *cc, m6ike_tstamp now,
-                         uint32_t *sa_id) {
+int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                    const m6ike_ikev2_child_cfg *children, size_t n,
+                    m6ike_tstamp now, ike_sa **out) {
   ike_sa *sa;
-  ike_task *t1, *t2, *t3 = NULL;
+  ike_task *t;
   int rc;
-  if (ike == NULL || pc == NULL || now == M6IKE_TSTAMP_UNSET) {
-    return M6IKE_ERR_INVALID_ARGUMENT;
-  }
-  if ((rc = check_peer(pc)) != 0 || (cc && (rc = check_child(cc)) != 0)) {
-    return rc;
-  }
   if (ike->n_sas >= ike->cfg.max_ike_sas) {
     return M6IKE_ERR_IKEV2_LIMIT;
   }
@@ -922,33 +929,27 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
   sa->path = pc->path;
   if (sa->path.remote_port == 0) sa->path.remote_port = 500;
   if (sa->path.local_port == 0) sa->path.local_port = 500;
-  if (cc) {
-    sa->first_child = *cc;
-    sa->has_first_child = 1;
-  }
   if ((rc = new_ike_spi(ike, &sa->spi_i)) != 0) {
     sa_free(sa, 0);
     return rc;
   }
-  t1 = task_ike_init_new(sa);
-  t2 = task_ike_auth_new(sa);
-  if (cc) {
-    t3 = task_child_create_new(sa, cc, M6IKE_IKEV2_IKE_AUTH);
+  for (size_t i = 0; i < n + 2; i++) {
+    if (i == 0) {
+      t = task_ike_init_new(sa);
+    } else if (i == 1) {
+      t = task_ike_auth_new(sa);
+    } else {
+      t = task_child_create_new(sa, &children[i - 2],
+                                i == 2 ? M6IKE_IKEV2_IKE_AUTH
+                                       : M6IKE_IKEV2_CREATE_CHILD_SA);
+    }
+    if (t == NULL) {
+      sa_free(sa, 0);
+      return M6IKE_ERR_IKEV2_SA_NOMEM;
+    }
+    ike_sa_queue_task(sa, t);
   }
-  if (!t1 || !t2 || (cc && !t3)) {
-    if (t1) t1->ops->destroy(t1, sa);
-    if (t2) t2->ops->destroy(t2, sa);
-    if (t3) t3->ops->destroy(t3, sa);
-    sa_free(sa, 0);
-    return M6IKE_ERR_IKEV2_SA_NOMEM;
-  }
-  ike_sa_queue_task(sa, t1);
-  ike_sa_queue_task(sa, t2);
-  if (t3) ike_sa_queue_task(sa, t3);
   sa_link(sa);
-  if (sa_id) {
-    *sa_id = sa->id;
-  }
   ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id, "initiating IKE SA %016llx_i",
           (unsigned long long)sa->spi_i);
   rc = start_next(sa, now);
@@ -958,7 +959,49 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
     sa_free(sa, 0);
     return rc == M6IKE_ERR_NOMEM ? M6IKE_ERR_IKEV2_SA_NOMEM : rc;
   }
+  *out = sa;
   return 0;
+}
+
+int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                         const m6ike_ikev2_child_cfg *cc, m6ike_tstamp now,
+                         uint32_t *sa_id) {
+  ike_sa *sa;
+  int rc;
+  if (ike == NULL || pc == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if ((rc = ike_check_peer(pc)) != 0 ||
+      (cc && (rc = ike_check_child(cc)) != 0)) {
+    return rc;
+  }
+  rc = ike_initiate_sa(ike, pc, cc, cc ? 1 : 0, now, &sa);
+  if (rc == 0 && sa_id) {
+    *sa_id = sa->id;
+  }
+  return rc;
+}
+
+void ike_initial_contact(ike_sa *sa) {
+  for (ike_sa *s = sa->ike->all; s; s = s->next) {
+    if (s != sa && !s->dead && s->state == M6IKE_IKEV2_SA_ESTABLISHED &&
+        s->peer.remote_id.type == sa->peer.remote_id.type &&
+        s->peer.remote_id.len == sa->peer.remote_id.len &&
+        memcmp(s->peer.remote_id.data, sa->peer.remote_id.data,
+               s->peer.remote_id.len) == 0) {
+      ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, s->id,
+              "INITIAL_CONTACT on IKE SA %u: dropping this one",
+              (unsigned)sa->id);
+      ike_sa_kill(s, M6IKE_ERR_IKEV2_DELETED);
+    }
+  }
+}
+
+void ike_start_queued(m6ike_ikev2 *ike, ike_sa *sa, m6ike_tstamp now) {
+  if (sa) {
+    start_next(sa, now);
+  }
+  sweep(ike);
 }
 
 /* ---- requests the host asks for ------------------------------------------- */
@@ -1006,7 +1049,7 @@ int m6ike_ikev2_create_child(m6ike_ikev2 *ike, uint32_t sa_id,
   if (cc == NULL) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if ((rc = check_child(cc)) != 0) {
+  if ((rc = ike_check_child(cc)) != 0) {
     return rc;
   }
   return run_user_task(
@@ -1172,7 +1215,11 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
         del_esp |= d.proto == M6IKE_IKEV2_PROTO_ESP;
       }
     }
-    if (del_ike) {
+    m6ike_ikev2_notify n;
+    if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_M6IKE_SA_ADDRESS_UPDATE,
+                                &n) >= 0) {
+      a = task_m6ike_update_responder_new(sa);
+    } else if (del_ike) {
       a = task_ike_delete_new(sa);
     } else if (del_esp) {
       a = task_child_delete_new(sa, NULL, 0);
@@ -1286,6 +1333,7 @@ static int handle_response(ike_sa *sa, m6ike_ikev2_msg *msg,
   }
   sa->mid_out++;
   rc = start_next(sa, now);
+  ike_ho_check(sa, now);
   return rc < 0 ? rc : 0;
 }
 
@@ -1449,7 +1497,7 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
   /* A request on an existing SA. */
   if (sa->have_resp && msg->hdr.msg_id + 1 == sa->mid_in) {
     ike->stats.dup_requests++;
-    enqueue(ike, &sa->path, sa->resp, sa->resp_len);
+    enqueue(ike, path, sa->resp, sa->resp_len);
     return 0;
   }
   if (msg->hdr.msg_id != sa->mid_in) {

@@ -148,6 +148,11 @@ struct ike_sa {
   /* The first CHILD_SA's config (initiator) */
   m6ike_ikev2_child_cfg first_child;
   int has_first_child;
+
+  /* Mobility (ikev2_mobility.c) */
+  uint32_t mpi;      /* MSRD entry this SA serves, 0 = none */
+  m6ike_addr6 hoa;   /* the MN's home address, :: if unknown */
+  int ho_pending;    /* the engine's handover record waits for this SA */
 };
 
 #define IKE_HASH_BITS 10
@@ -168,6 +173,18 @@ struct m6ike_ikev2 {
   uint8_t *scratch; /* message build buffer, cfg.max_msg */
   uint8_t *plain;   /* decryption buffer, 65536 */
   m6ike_ikev2_stats stats;
+
+  /* PF_KEY / MSRD attachment (ikev2_mobility.c) */
+  m6ike_pfkey_bus *bus;
+  m6ike_pfkey_ep ep;
+  const m6ike_msrd_reader *msrd;
+  int attached;
+  m6ike_ikev2_mobility_cfg mob;
+  int have_mob;
+  uint32_t pfkey_seq;
+  m6ike_ikev2_handover ho;
+  int have_ho;
+  uint64_t ho_snap_msgs[M6IKE_IKEV2_X_COUNT], ho_snap_bytes;
 };
 
 /* ---- engine services for tasks (ikev2.c) ------------------------------ */
@@ -201,6 +218,33 @@ const m6ike_ikev2_payload *ike_find_pl(const m6ike_ikev2_msg *msg,
                                        uint8_t type);
 /* Maps a crypto backend code to an engine code. */
 int ike_crypto_err(int code);
+
+/* Creates an initiator IKE SA to pc->path with children[0] in IKE_AUTH and
+ * the others with CREATE_CHILD_SA; starts IKE_SA_INIT.  On error nothing
+ * remains.  Codes as m6ike_ikev2_initiate. */
+int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                    const m6ike_ikev2_child_cfg *children, size_t n,
+                    m6ike_tstamp now, ike_sa **out);
+/* Starts sa's next queued exchange (sa may be NULL), then frees the SAs
+ * that were killed (with their callbacks). */
+void ike_start_queued(m6ike_ikev2 *ike, ike_sa *sa, m6ike_tstamp now);
+/* Validation of configs (ikev2.c). */
+int ike_check_peer(const m6ike_ikev2_peer_cfg *pc);
+int ike_check_child(const m6ike_ikev2_child_cfg *cc);
+/* RFC 7296 §2.4 INITIAL_CONTACT received on sa: drop the other IKE SAs
+ * with the same remote identity (locally). */
+void ike_initial_contact(ike_sa *sa);
+/* Handover record hooks (ikev2_mobility.c). */
+void ike_ho_finish(m6ike_ikev2 *ike, ike_sa *sa, int result,
+                   m6ike_tstamp now);
+/* Calls ike_ho_finish if sa's pending handover is done (no exchange left). */
+void ike_ho_check(ike_sa *sa, m6ike_tstamp now);
+ike_task *task_m6ike_update_new(ike_sa *sa, uint32_t mpi,
+                                const m6ike_addr6 *coa);
+/* Responder side of M6IKE_SA_ADDRESS_UPDATE. */
+ike_task *task_m6ike_update_responder_new(ike_sa *sa);
+/* Moves the tunnel-mode CHILD_SAs' local or remote address (in place). */
+void ike_move_children(ike_sa *sa, const m6ike_addr6 *addr, int local);
 
 /* ---- keys and the SK payload (ikev2_keys.c) --------------------------- */
 /* SKEYSEED and the seven keys from the DH secret, nonces and SPIs; creates

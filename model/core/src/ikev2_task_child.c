@@ -350,6 +350,9 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   /* The first child policy whose selectors overlap the proposed ones. */
   for (size_t i = 0; i < nlist && ni > 0 && nr > 0; i++) {
     const m6ike_ikev2_child_cfg *x = &list[i];
+    if (x->mode != mode) {
+      continue;
+    }
     size_t a = ike_narrow_ts(tsi, (size_t)ni, x->ts_remote, x->n_ts_remote,
                              c->info.ts_remote, M6IKE_IKEV2_MAX_TS);
     size_t b = ike_narrow_ts(tsr, (size_t)nr, x->ts_local, x->n_ts_local,

@@ -43,6 +43,8 @@
 #include "m6ike/common.h"
 #include "m6ike/crypto.h"
 #include "m6ike/ikev2_msg.h"
+#include "m6ike/msrd.h"
+#include "m6ike/pfkey_bus.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,6 +151,9 @@ typedef struct m6ike_ikev2_peer_cfg {
   size_t psk_len;
   m6ike_ikev2_algs ike[M6IKE_IKEV2_MAX_PROPOSALS];
   size_t n_ike; /* >= 1; the initiator's KE uses ike[0].dh */
+  /* Initiator: send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4): the
+   * responder then drops every other IKE SA with our identity. */
+  uint8_t initial_contact;
 } m6ike_ikev2_peer_cfg;
 
 enum { M6IKE_IKEV2_MODE_TRANSPORT = 1, M6IKE_IKEV2_MODE_TUNNEL = 2 };
@@ -229,6 +234,16 @@ enum {
 };
 
 typedef struct m6ike_ikev2 m6ike_ikev2;
+
+/* Exchange types counted by the stats (RFC 7296 §3.1 numbers - 34). */
+enum {
+  M6IKE_IKEV2_X_IKE_SA_INIT = 0,
+  M6IKE_IKEV2_X_IKE_AUTH = 1,
+  M6IKE_IKEV2_X_CREATE_CHILD_SA = 2,
+  M6IKE_IKEV2_X_INFORMATIONAL = 3,
+  M6IKE_IKEV2_X_COUNT = 4
+};
+
 
 /*
  * Callbacks.  All may be NULL except rand.  They run synchronously inside
@@ -362,6 +377,93 @@ int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
  * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
 
+/* ---- the main paper's mechanism: PF_KEY + MSRD ------------------------------ */
+/*
+ * The engine is the key manager of a node.  attach_pfkey() makes it
+ * register for ESP on the bus endpoint ep (opened by the host with the
+ * KEY_MANAGER role) and keeps an MSRD reader for Reference lookups.  The
+ * host then calls m6ike_ikev2_process_pfkey() whenever the endpoint has
+ * messages (e.g. from the endpoint's notify callback, after it returns).
+ *
+ * SADB_ACQUIRE with the Reference extension (paper §III.C-E): the MPI is
+ * looked up in the MSRD (HoA, CoA, HA) and
+ *   - no IKE SA for this MPI yet: BOOTSTRAP (RFC 4877): an IKE SA from the
+ *     CoA to the HA, the HoA in TSi, the CHILD_SAs of the mobility config;
+ *   - an IKE SA exists and the CoA changed: DIRECT UPDATE: the IKE SA and
+ *     its tunnel-mode CHILD_SAs move to the new CoA in place (same SPIs,
+ *     keys and sequence numbers: child_sa_update), and one authenticated
+ *     INFORMATIONAL { N(M6IKE_SA_ADDRESS_UPDATE(MPI, CoA)) } tells the HA;
+ *     transport-mode pairs (HoA <-> HA) do not change;
+ *   - the CoA did not change: nothing.
+ * SADB_ACQUIRE without Reference (a stock daemon, the paper's Table I
+ * baseline): RENEGOTIATE: a new IKE SA from the ACQUIRE's source address
+ * to its destination with every CHILD_SA of the mobility config, sent with
+ * INITIAL_CONTACT so the HA drops the old SAs; the engine drops its own old
+ * IKE SA to that peer locally (its address is gone).
+ * A responder (HA) engine applies M6IKE_SA_ADDRESS_UPDATE received in an
+ * INFORMATIONAL request of an established IKE SA: the IKE SA's and the
+ * tunnel CHILD_SAs' remote address become the new CoA (child_sa_update).
+ */
+
+/* What a key manager negotiates for a mobile node.  peer: identities,
+ * credentials, IKE proposals and ports (the addresses come from the MSRD
+ * or the ACQUIRE).  In the children, a selector whose start and end are
+ * both :: is a placeholder: in ts_local for the HoA, in ts_remote for the
+ * HA address (RFC 4877: transport-mode BU/BA pairs between HoA and HA,
+ * tunnel-mode pairs HoA <-> anything).  children[0] is negotiated in
+ * IKE_AUTH, the others with CREATE_CHILD_SA. */
+#define M6IKE_IKEV2_MAX_MOBILE_CHILDREN 4
+typedef struct m6ike_ikev2_mobility_cfg {
+  m6ike_ikev2_peer_cfg peer;
+  m6ike_ikev2_child_cfg children[M6IKE_IKEV2_MAX_MOBILE_CHILDREN];
+  size_t n_children; /* 1.. */
+} m6ike_ikev2_mobility_cfg;
+
+/* Registers for ESP on ep (SADB_REGISTER) and keeps bus, ep and msrd
+ * (msrd may be NULL: then every Reference is treated as unknown).
+ * Returns 0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_INVALID_STATE (already
+ * attached) or the bus's send() codes. */
+int m6ike_ikev2_attach_pfkey(m6ike_ikev2 *ike, m6ike_pfkey_bus *bus,
+                             m6ike_pfkey_ep ep,
+                             const m6ike_msrd_reader *msrd);
+/* Sets (copies) the mobility config.  0, M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_IKEV2_BAD_CONFIG. */
+int m6ike_ikev2_set_mobility(m6ike_ikev2 *ike,
+                             const m6ike_ikev2_mobility_cfg *mc);
+/*
+ * Reads and handles every message queued on the endpoint.  Returns the
+ * number of ACQUIREs acted on (>= 0), or M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_IKEV2_NOT_READY (not attached, or an ACQUIRE arrived without
+ * a mobility config).  ACQUIREs that cannot be served are counted in the
+ * handover record (result) and logged, not returned.
+ */
+int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now);
+
+typedef enum m6ike_ikev2_ho_kind {
+  M6IKE_IKEV2_HO_NONE = 0,
+  M6IKE_IKEV2_HO_BOOTSTRAP = 1,     /* ACQUIRE+Reference, no IKE SA yet */
+  M6IKE_IKEV2_HO_DIRECT_UPDATE = 2, /* ACQUIRE+Reference, CoA changed */
+  M6IKE_IKEV2_HO_RENEGOTIATE = 3    /* ACQUIRE without Reference */
+} m6ike_ikev2_ho_kind;
+
+/* The last ACQUIRE-driven operation, for the paper's Table I.  msgs and
+ * bytes count the IKE messages this engine sent and received (whole
+ * engine) between the ACQUIRE and the end of the operation. */
+typedef struct m6ike_ikev2_handover {
+  m6ike_ikev2_ho_kind kind;
+  uint32_t mpi;   /* 0 without Reference */
+  uint32_t sa_id; /* the IKE SA used or created */
+  m6ike_tstamp started, completed; /* completed: UNSET while running */
+  int result;     /* 0, or the error that ended it */
+  uint32_t msgs[M6IKE_IKEV2_X_COUNT];
+  uint64_t bytes;
+} m6ike_ikev2_handover;
+
+/* Copies the last record; 0, or M6IKE_ERR_NOT_FOUND (none yet),
+ * M6IKE_ERR_INVALID_ARGUMENT. */
+int m6ike_ikev2_get_handover(const m6ike_ikev2 *ike,
+                             m6ike_ikev2_handover *out);
+
 /* ---- accessors ------------------------------------------------------------ */
 
 typedef enum m6ike_ikev2_state {
@@ -383,15 +485,6 @@ size_t m6ike_ikev2_child_count(const m6ike_ikev2 *ike, uint32_t sa_id);
 /* Number of IKE SAs (any state). */
 size_t m6ike_ikev2_count(const m6ike_ikev2 *ike);
 
-/* Exchange types counted by the stats (RFC 7296 §3.1 numbers - 34). */
-enum {
-  M6IKE_IKEV2_X_IKE_SA_INIT = 0,
-  M6IKE_IKEV2_X_IKE_AUTH = 1,
-  M6IKE_IKEV2_X_CREATE_CHILD_SA = 2,
-  M6IKE_IKEV2_X_INFORMATIONAL = 3,
-  M6IKE_IKEV2_X_COUNT = 4
-};
-
 /* Counters since creation (the Table I accounting takes differences). */
 typedef struct m6ike_ikev2_stats {
   uint64_t msgs_out[M6IKE_IKEV2_X_COUNT]; /* including retransmissions */
@@ -404,6 +497,9 @@ typedef struct m6ike_ikev2_stats {
   uint64_t integrity_fail;   /* ... of which failed the ICV */
   uint64_t ike_sas_up, ike_sas_failed, child_sas_up, child_sas_failed;
   uint64_t half_open;        /* current responder half-open SAs */
+  uint64_t acquires, acquires_ref;   /* SADB_ACQUIREs; with Reference */
+  uint64_t bootstraps, direct_updates, renegotiations;
+  uint64_t peer_updates;             /* M6IKE_SA_ADDRESS_UPDATEs applied */
 } m6ike_ikev2_stats;
 
 void m6ike_ikev2_get_stats(const m6ike_ikev2 *ike, m6ike_ikev2_stats *st);
