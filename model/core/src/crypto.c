@@ -746,11 +746,14 @@ int m6ike_crypto_cert_verify(m6ike_crypto_cert *cert, m6ike_sig_scheme scheme,
                              const m6ike_crypto_chunk *in, size_t nin,
                              const uint8_t *sig, size_t siglen) {
   if (cert == NULL || cert->ops == NULL || !chunks_ok(in, nin) ||
-      sig == NULL || siglen == 0) {
+      !buf_ok(sig, siglen)) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   if (m6ike_sig_scheme_hash(scheme) < 0) {
     return M6IKE_ERR_CRYPTO_UNSUPPORTED;
+  }
+  if (siglen == 0) {
+    return M6IKE_ERR_CRYPTO_BAD_SIGNATURE; /* e.g. an empty AUTH payload */
   }
   return cert->ops->cert_verify(cert, scheme, in, nin, sig, siglen);
 }

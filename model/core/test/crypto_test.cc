@@ -850,6 +850,14 @@ TEST_F(CryptoOpenSSL, SignVerifyEverySchemeRoundTrip) {
     EXPECT_EQ(m6ike_crypto_cert_verify(t.cert, t.scheme, in, 3, sig,
                                        siglen - 1),
               M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
+    EXPECT_EQ(m6ike_crypto_cert_verify(t.cert, t.scheme, in, 3, sig, 0),
+              M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
+    uint8_t longer[M6IKE_CRYPTO_MAX_SIG_LEN + 1];
+    std::memcpy(longer, sig, siglen);
+    longer[siglen] = 0;
+    EXPECT_EQ(m6ike_crypto_cert_verify(t.cert, t.scheme, in, 3, longer,
+                                       siglen + 1),
+              M6IKE_ERR_CRYPTO_BAD_SIGNATURE);
   }
   // The signature of another key does not verify.
   uint8_t sig[M6IKE_CRYPTO_MAX_SIG_LEN];

@@ -259,7 +259,9 @@ typedef struct m6ike_crypto_cert {
  * calling these, so a backend may assume them.  `impl` is
  * m6ike_crypto.impl.  A backend that lacks a feature returns
  * M6IKE_ERR_CRYPTO_UNSUPPORTED (or leaves the pointer NULL, which the
- * wrappers report the same way).
+ * wrappers report the same way).  cert_verify_chain is called with impl
+ * NULL (a cert does not lead back to its backend's impl); backends that
+ * need it keep a pointer in their cert struct.
  */
 typedef struct m6ike_crypto_ops {
   const char *name; /* "openssl", "null" */
@@ -508,11 +510,13 @@ int m6ike_crypto_privkey_load(m6ike_crypto_privkey **key,
                               size_t len);
 /* M6IKE_KEY_* of a loaded key. */
 int m6ike_crypto_privkey_type(const m6ike_crypto_privkey *key);
-/* Largest signature in octets (RSA modulus size; 64 for ECDSA raw; 72 +
- * 2 * (field octets - 32) for DER). */
+/* Signature buffer capacity the key needs for any of its schemes, in
+ * octets: RSA the modulus size; EC the largest DER Ecdsa-Sig-Value (72 for
+ * P-256), which also covers the 64-octet raw r || s. */
 size_t m6ike_crypto_privkey_sig_len(m6ike_crypto_privkey *key);
 /* Signs the concatenation of in[] with scheme.  *siglen: capacity of sig
- * on entry, signature length on return.
+ * on entry (at least m6ike_crypto_privkey_sig_len), signature length on
+ * return.
  * 0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_NOBUF,
  * M6IKE_ERR_CRYPTO_UNSUPPORTED, M6IKE_ERR_CRYPTO_KEY_MISMATCH (scheme is
  * for another key type, or ECDSA_P256_SHA256 with a non-P-256 key),
@@ -556,6 +560,8 @@ int m6ike_crypto_cert_san(m6ike_crypto_cert *cert, size_t index,
 int m6ike_crypto_cert_has_id(m6ike_crypto_cert *cert, int id_type,
                              const uint8_t *data, size_t len);
 /* Verifies sig over the concatenation of in[] with the cert's public key.
+ * A malformed, truncated or empty (siglen 0) signature is
+ * M6IKE_ERR_CRYPTO_BAD_SIGNATURE.
  * 0, M6IKE_ERR_CRYPTO_BAD_SIGNATURE, M6IKE_ERR_CRYPTO_KEY_MISMATCH,
  * M6IKE_ERR_CRYPTO_UNSUPPORTED, M6IKE_ERR_INVALID_ARGUMENT,
  * M6IKE_ERR_CRYPTO_VERIFY_FAILED, M6IKE_ERR_NOMEM. */
