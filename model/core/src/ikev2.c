@@ -1337,6 +1337,68 @@ static int handle_response(ike_sa *sa, m6ike_ikev2_msg *msg,
   return rc < 0 ? rc : 0;
 }
 
+/* RFC 7296 §2.6: cookie = version (1 octet, 0) | prf(secret, Ni | IPi |
+ * SPIi).  The secret is not rotated (a long-running daemon should). */
+static int make_cookie(m6ike_ikev2 *ike, const m6ike_ikev2_blob *ni,
+                       const m6ike_addr6 *ipi, uint64_t spi_i,
+                       uint8_t out[33]) {
+  uint8_t spi[8];
+  m6ike_crypto_chunk ch[3];
+  int rc;
+  if (!ike->have_cookie_secret) {
+    if ((rc = ike_random(ike, ike->cookie_secret, 32)) != 0) {
+      return rc;
+    }
+    ike->have_cookie_secret = 1;
+  }
+  m6ike_put_u64be(spi, spi_i);
+  ch[0].ptr = ni->data;
+  ch[0].len = ni->len;
+  ch[1].ptr = ipi->b;
+  ch[1].len = 16;
+  ch[2].ptr = spi;
+  ch[2].len = 8;
+  out[0] = 0;
+  rc = m6ike_crypto_prfv(ike->crypto, M6IKE_PRF_HMAC_SHA2_256,
+                         ike->cookie_secret, 32, ch, 3, out + 1);
+  return rc < 0 ? ike_crypto_err(rc) : 0;
+}
+
+/* Above the half-open threshold an IKE_SA_INIT request needs a valid
+ * COOKIE; without one it gets a stateless N(COOKIE).  0 = go on. */
+static int check_cookie(m6ike_ikev2 *ike, const m6ike_ikev2_msg *msg,
+                        const m6ike_ikev2_path *path) {
+  m6ike_ikev2_blob ni;
+  m6ike_ikev2_notify n;
+  uint8_t want[33];
+  const m6ike_ikev2_payload *np;
+  int rc;
+  if (ike->cfg.cookie_threshold == 0 ||
+      ike->stats.half_open < ike->cfg.cookie_threshold) {
+    return 0;
+  }
+  np = ike_find_pl(msg, M6IKE_IKEV2_PL_NONCE);
+  if (np == NULL || m6ike_ikev2_decode_nonce(np, &ni) < 0) {
+    return M6IKE_ERR_IKEV2_SYNTAX;
+  }
+  if ((rc = make_cookie(ike, &ni, &path->remote, msg->hdr.ispi, want)) < 0) {
+    return rc;
+  }
+  if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_COOKIE, &n) >= 0 &&
+      n.len == sizeof want && m6ike_crypto_memeq(n.data, want, sizeof want)) {
+    return 0;
+  }
+  {
+    m6ike_ikev2_hdr h = msg->hdr;
+    h.rspi = 0;
+    send_stateless(ike, path, &h, M6IKE_IKEV2_N_COOKIE, want, sizeof want);
+  }
+  ike_log(ike, M6IKE_IKEV2_LOG_INFO, 0,
+          "%u half-open SAs: IKE_SA_INIT answered with a COOKIE",
+          (unsigned)ike->stats.half_open);
+  return M6IKE_ERR_IKEV2_COOKIE;
+}
+
 /* A new IKE_SA_INIT request. */
 static int new_responder_sa(m6ike_ikev2 *ike, m6ike_ikev2_msg *msg,
                             const m6ike_ikev2_path *path, m6ike_tstamp now) {
@@ -1440,6 +1502,11 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
       if (n) {
         send_stateless(ike, path, &msg->hdr, n, NULL, 0);
       }
+      return rc;
+    }
+    rc = check_cookie(ike, msg, path);
+    if (rc < 0) {
+      ike->stats.dropped++;
       return rc;
     }
     ike->stats.msgs_in[x]++;
@@ -1610,6 +1677,8 @@ int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
   info->alg = sa->alg;
   info->local_id = sa->peer.local_id;
   info->remote_id = sa->peer.remote_id;
+  info->nat_local = sa->nat_local;
+  info->nat_remote = sa->nat_remote;
   return 0;
 }
 

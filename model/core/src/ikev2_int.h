@@ -122,6 +122,7 @@ struct ike_sa {
   size_t init_req_len, init_resp_len;
   uint8_t cookie[64];
   size_t cookie_len;
+  uint8_t nat_local, nat_remote; /* NAT detection results */
 
   /* Exchanges we initiate (window 1). */
   ike_task *queued;    /* not started */
@@ -173,6 +174,8 @@ struct m6ike_ikev2 {
   uint8_t *scratch; /* message build buffer, cfg.max_msg */
   uint8_t *plain;   /* decryption buffer, 65536 */
   m6ike_ikev2_stats stats;
+  uint8_t cookie_secret[32]; /* RFC 7296 §2.6, drawn on first use */
+  int have_cookie_secret;
 
   /* PF_KEY / MSRD attachment (ikev2_mobility.c) */
   m6ike_pfkey_bus *bus;
@@ -245,6 +248,10 @@ ike_task *task_m6ike_update_new(ike_sa *sa, uint32_t mpi,
 ike_task *task_m6ike_update_responder_new(ike_sa *sa);
 /* Moves the tunnel-mode CHILD_SAs' local or remote address (in place). */
 void ike_move_children(ike_sa *sa, const m6ike_addr6 *addr, int local);
+
+/* NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | address | port). */
+int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
+                 uint16_t port, uint8_t out[20]);
 
 /* ---- keys and the SK payload (ikev2_keys.c) --------------------------- */
 /* SKEYSEED and the seven keys from the DH secret, nonces and SPIs; creates

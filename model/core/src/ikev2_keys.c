@@ -351,3 +351,21 @@ int ike_child_keys(ike_sa *sa, child_sa *c, int we_initiated,
   memset(km, 0, sizeof km);
   return 0;
 }
+
+int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
+                 uint16_t port, uint8_t out[20]) {
+  uint8_t spis[16], p[2];
+  m6ike_crypto_chunk ch[3];
+  int rc;
+  m6ike_put_u64be(spis, sa->spi_i);
+  m6ike_put_u64be(spis + 8, spi_r);
+  m6ike_put_u16be(p, port);
+  ch[0].ptr = spis;
+  ch[0].len = 16;
+  ch[1].ptr = addr->b;
+  ch[1].len = 16;
+  ch[2].ptr = p;
+  ch[2].len = 2;
+  rc = m6ike_crypto_hash(sa->ike->crypto, M6IKE_HASH_SHA1, ch, 3, out);
+  return rc < 0 ? ike_crypto_err(rc) : 0;
+}

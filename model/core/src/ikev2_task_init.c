@@ -42,6 +42,65 @@ static int make_dh(ike_sa *sa, uint16_t group) {
   return 0;
 }
 
+/* N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) for the
+ * path we send on. */
+static int add_natd(ike_sa *sa, m6ike_ikev2_builder *b, uint64_t spi_r,
+                    const m6ike_ikev2_path *path) {
+  uint8_t h[20];
+  int rc = ike_nat_hash(sa, spi_r, &path->local, path->local_port, h);
+  if (rc < 0) {
+    return rc;
+  }
+  m6ike_ikev2_add_notify_data(b, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, h, 20);
+  rc = ike_nat_hash(sa, spi_r, &path->remote, path->remote_port, h);
+  if (rc < 0) {
+    return rc;
+  }
+  return m6ike_ikev2_add_notify_data(
+      b, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, 20);
+}
+
+/* Compares the peer's NAT detection data with the datagram's addresses
+ * (RFC 7296 §2.23).  Absent notifies: no NAT assumed. */
+static int check_natd(ike_sa *sa, const m6ike_ikev2_msg *m,
+                      const m6ike_ikev2_path *path, uint64_t spi_r) {
+  m6ike_ikev2_notify n;
+  uint8_t h[20];
+  int rc;
+  if (m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, &n) >=
+      0) {
+    int match = 0;
+    rc = ike_nat_hash(sa, spi_r, &path->remote, path->remote_port, h);
+    if (rc < 0) {
+      return rc;
+    }
+    /* several source notifies may be sent: any match is enough */
+    for (unsigned i = 0; i < m->count; i++) {
+      if (m->pl[i].type == M6IKE_IKEV2_PL_NOTIFY &&
+          m6ike_ikev2_decode_notify(&m->pl[i], &n) == 0 &&
+          n.type == M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP && n.len == 20 &&
+          memcmp(n.data, h, 20) == 0) {
+        match = 1;
+      }
+    }
+    sa->nat_remote = (uint8_t)!match;
+  }
+  if (m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP,
+                              &n) >= 0) {
+    rc = ike_nat_hash(sa, spi_r, &path->local, path->local_port, h);
+    if (rc < 0) {
+      return rc;
+    }
+    sa->nat_local = (uint8_t)!(n.len == 20 && memcmp(n.data, h, 20) == 0);
+  }
+  if (sa->nat_local || sa->nat_remote) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+            "NAT detected (%s%s)", sa->nat_local ? "in front of us " : "",
+            sa->nat_remote ? "in front of the peer" : "");
+  }
+  return 0;
+}
+
 static int add_ke(ike_sa *sa, m6ike_ikev2_builder *b) {
   uint8_t pub[M6IKE_CRYPTO_MAX_DH_PUBLIC_LEN];
   m6ike_ikev2_ke ke;
@@ -95,7 +154,8 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
   if ((rc = add_ke(sa, &o->b)) < 0) {
     return rc;
   }
-  return m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len);
+  m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len);
+  return add_natd(sa, &o->b, 0, &sa->path);
 }
 
 static int offered_group(const ike_sa *sa, uint16_t g) {
@@ -165,6 +225,9 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   memcpy(sa->nr, nonce.data, nonce.len);
   sa->nr_len = nonce.len;
   sa->spi_r = m->hdr.rspi;
+  if ((rc = check_natd(sa, m, in->path, sa->spi_r)) < 0) {
+    return rc;
+  }
   sa->init_resp = ike_alloc(sa->ike, m->len);
   if (sa->init_resp == NULL) {
     return M6IKE_ERR_IKEV2_SA_NOMEM;
@@ -237,6 +300,9 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   }
   sa->pe = pe;
   sa->peer = pe->pc;
+  if ((rc = check_natd(sa, m, in->path, 0)) < 0) {
+    return rc;
+  }
   memcpy(sa->ni, nonce.data, nonce.len);
   sa->ni_len = nonce.len;
   if ((rc = make_dh(sa, sa->alg.dh)) < 0) {
@@ -262,7 +328,8 @@ static int build_r(ike_task *t, ike_sa *sa, ike_out *o) {
   if ((rc = add_ke(sa, &o->b)) < 0) {
     return rc;
   }
-  return m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len);
+  m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len);
+  return add_natd(sa, &o->b, sa->spi_r, &sa->path);
 }
 
 static void destroy(ike_task *t, ike_sa *sa) { ike_free(sa->ike, t); }

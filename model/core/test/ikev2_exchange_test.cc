@@ -359,4 +359,103 @@ TEST(Ikev2Exchange, FailingAllocationsOverRekeyAndDelete) {
   }
 }
 
+// Above the half-open threshold the responder answers IKE_SA_INIT with a
+// stateless COOKIE; the initiator repeats the request with it.
+TEST(Ikev2Exchange, CookieAboveHalfOpenThreshold) {
+  m6ike_ikev2_config cfg;
+  m6ike_ikev2_config_default(&cfg);
+  cfg.cookie_threshold = 1;
+  IkePair p(m6ike_crypto_null(), &cfg);
+  Cfgs s;
+  ASSERT_EQ(0, m6ike_ikev2_add_peer(p.b.ike, &s.ha, &s.ha_child, 1));
+  // A first SA stays half-open at B: its IKE_AUTH request is lost.
+  p.drop = [](const Wire &w) {
+    return w.exchange == M6IKE_IKEV2_IKE_AUTH && !w.response;
+  };
+  ASSERT_EQ(0, m6ike_ikev2_initiate(p.a.ike, &s.mn, nullptr, 0, nullptr));
+  p.RunFor(100 * kMs);
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  ASSERT_EQ(1u, st.half_open);
+  p.drop = nullptr;
+  size_t n = p.wire.size();
+  uint32_t id = 0;
+  ASSERT_EQ(0, m6ike_ikev2_initiate(p.a.ike, &s.mn, &s.mn_child, p.now, &id));
+  p.RunFor(300 * kMs);
+  /* IKE_SA_INIT { SA, KEi, Ni } -->
+   *                       <-- IKE_SA_INIT { N(COOKIE) }     (no state)
+   * IKE_SA_INIT { N(COOKIE), SA, KEi, Ni } -->
+   *                       <-- IKE_SA_INIT { SA, KEr, Nr }
+   * IKE_AUTH ... */
+  EXPECT_EQ("A:IKE_SA_INIT> B:IKE_SA_INIT< A:IKE_SA_INIT> B:IKE_SA_INIT< "
+            "A:IKE_AUTH> B:IKE_AUTH<",
+            p.Diagram(n));
+  m6ike_ikev2_msg m;
+  ASSERT_GT(m6ike_ikev2_parse(&m, p.wire[n + 1].bytes.data(),
+                              p.wire[n + 1].bytes.size(), 0),
+            0);
+  m6ike_ikev2_notify cookie;
+  ASSERT_GE(m6ike_ikev2_find_notify(&m, M6IKE_IKEV2_N_COOKIE, &cookie), 0);
+  EXPECT_EQ(0u, m.hdr.rspi);
+  // The retry starts with the COOKIE notify (RFC 7296 §2.6).
+  ASSERT_GT(m6ike_ikev2_parse(&m, p.wire[n + 2].bytes.data(),
+                              p.wire[n + 2].bytes.size(), 0),
+            0);
+  EXPECT_EQ(M6IKE_IKEV2_PL_NOTIFY, m.pl[0].type);
+  EXPECT_EQ(M6IKE_IKEV2_SA_ESTABLISHED, m6ike_ikev2_get_state(p.a.ike, id));
+  EXPECT_EQ(1u, p.a.up.size());
+  // A request with a wrong cookie gets a fresh COOKIE and creates nothing.
+  std::vector<uint8_t> bad = p.wire[n + 2].bytes;
+  size_t before = m6ike_ikev2_count(p.b.ike);
+  // corrupt the cookie value (notify body starts 28 + 4 + 4 octets in)
+  bad[28 + 8 + 3] ^= 1;
+  bad[4] ^= 1; // another initiator SPI, so it is not a retransmission
+  m6ike_ikev2_path pb{Addr(kHA), Addr(kCoA1), 500, 500};
+  EXPECT_EQ(M6IKE_ERR_IKEV2_COOKIE,
+            m6ike_ikev2_read_pkt(p.b.ike, &pb, bad.data(), bad.size(),
+                                 p.now));
+  EXPECT_EQ(before, m6ike_ikev2_count(p.b.ike));
+}
+
+TEST(Ikev2Exchange, NatDetection) {
+  for (int nat = 0; nat < 2; nat++) {
+    IkePair p(m6ike_crypto_null());
+    Cfgs s;
+    if (nat) {
+      // A NAT66 rewrites the MN's CoA1 to a public address and back.
+      p.rewrite = [](int dir, m6ike_ikev2_path &path) {
+        m6ike_addr6 pub = Addr("2001:db8:99::1"), priv = Addr(kCoA1);
+        if (dir == M6IKE_VLINK_AB && m6ike_addr6_equal(&path.remote, &priv))
+          path.remote = pub;
+        if (dir == M6IKE_VLINK_BA && m6ike_addr6_equal(&path.local, &pub))
+          path.local = priv;
+      };
+    }
+    uint32_t id = Start(p, s);
+    p.RunFor(kSec);
+    ASSERT_EQ(1u, p.a.up.size());
+    m6ike_ikev2_ike_info a, b;
+    ASSERT_EQ(0, m6ike_ikev2_get_ike_info(p.a.ike, id, &a));
+    ASSERT_EQ(0, m6ike_ikev2_get_ike_info(p.b.ike, p.b.ike_up[0].sa_id, &b));
+    EXPECT_EQ(nat, a.nat_local);
+    EXPECT_EQ(0, a.nat_remote);
+    EXPECT_EQ(0, b.nat_local);
+    EXPECT_EQ(nat, b.nat_remote);
+    // Both IKE_SA_INIT messages carry the two NAT detection notifies.
+    for (int i = 0; i < 2; i++) {
+      m6ike_ikev2_msg m;
+      m6ike_ikev2_notify n;
+      ASSERT_GT(m6ike_ikev2_parse(&m, p.wire[i].bytes.data(),
+                                  p.wire[i].bytes.size(), 0),
+                0);
+      EXPECT_GE(m6ike_ikev2_find_notify(
+                    &m, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, &n),
+                0);
+      EXPECT_GE(m6ike_ikev2_find_notify(
+                    &m, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP, &n),
+                0);
+    }
+  }
+}
+
 } // namespace

@@ -110,6 +110,8 @@ class IkePair {
   std::vector<Wire> wire;
   // Return true to drop a datagram (fault injection by content).
   std::function<bool(const Wire &)> drop;
+  // Rewrites the path a receiver sees (a NAT between the nodes).
+  std::function<void(int dir, m6ike_ikev2_path &)> rewrite;
   int last_read_a = 0, last_read_b = 0;
   std::vector<int> reads_a, reads_b; // read_pkt results in order
 
@@ -195,6 +197,7 @@ class IkePair {
         std::memcpy(path.local.b, buf + 16, 16);
         std::memcpy(&path.remote_port, buf + 32, 2);
         std::memcpy(&path.local_port, buf + 34, 2);
+        if (rewrite) rewrite(dir, path);
         IkeNode &to = dir == M6IKE_VLINK_AB ? b : a;
         if (!to.ike) continue;
         int rc = m6ike_ikev2_read_pkt(to.ike, &path, buf + 36,

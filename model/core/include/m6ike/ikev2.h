@@ -200,6 +200,10 @@ typedef struct m6ike_ikev2_ike_info {
   m6ike_ikev2_path path;
   m6ike_ikev2_algs alg; /* the chosen transforms */
   m6ike_ikev2_ident local_id, remote_id;
+  /* RFC 7296 §2.23 NAT detection (IKE_SA_INIT): a NAT in front of us
+   * (our address was rewritten) / in front of the peer.  Reported only:
+   * the engine does not float to port 4500. */
+  uint8_t nat_local, nat_remote;
 } m6ike_ikev2_ike_info;
 
 #define M6IKE_IKEV2_KEY_MAX 64
