@@ -542,7 +542,7 @@ int m6ike_ikev2_add_peer(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
 
 /* ---- SA life cycle ----------------------------------------------------------- */
 
-static int new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi) {
+int ike_new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi) {
   uint8_t b[8];
   for (int i = 0; i < SPI_DRAWS; i++) {
     int rc = ike_random(ike, b, 8);
@@ -929,7 +929,7 @@ int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
   sa->path = pc->path;
   if (sa->path.remote_port == 0) sa->path.remote_port = 500;
   if (sa->path.local_port == 0) sa->path.local_port = 500;
-  if ((rc = new_ike_spi(ike, &sa->spi_i)) != 0) {
+  if ((rc = ike_new_ike_spi(ike, &sa->spi_i)) != 0) {
     sa_free(sa, 0);
     return rc;
   }
@@ -980,6 +980,52 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
     *sa_id = sa->id;
   }
   return rc;
+}
+
+int ike_sa_rekeyed(ike_sa *old, int initiator, uint64_t spi_i,
+                   uint64_t spi_r, const m6ike_ikev2_algs *alg,
+                   const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+                   size_t nr_len, const uint8_t *g_ir, size_t g_len,
+                   ike_sa **out) {
+  m6ike_ikev2 *ike = old->ike;
+  ike_sa *ns;
+  int rc;
+  if (ni_len > sizeof old->ni || nr_len > sizeof old->nr) {
+    return M6IKE_ERR_IKEV2_SYNTAX;
+  }
+  ns = sa_new(ike, initiator);
+  if (ns == NULL) {
+    return M6IKE_ERR_IKEV2_SA_NOMEM;
+  }
+  ns->spi_i = spi_i;
+  ns->spi_r = spi_r;
+  ns->peer = old->peer;
+  ns->pe = old->pe;
+  ns->path = old->path;
+  ns->alg = *alg;
+  ns->mpi = old->mpi;
+  ns->hoa = old->hoa;
+  memcpy(ns->ni, ni, ni_len);
+  ns->ni_len = ni_len;
+  memcpy(ns->nr, nr, nr_len);
+  ns->nr_len = nr_len;
+  rc = ike_keys_derive_rekey(ns, g_ir, g_len, old->alg.prf, old->k.sk_d,
+                             old->k.prf_len);
+  if (rc < 0) {
+    sa_free(ns, 0);
+    return rc;
+  }
+  ns->children = old->children;
+  old->children = NULL;
+  sa_link(ns);
+  for (child_sa *c = ns->children; c; c = c->next) {
+    c->info.sa_id = ns->id;
+  }
+  ike_log(ike, M6IKE_IKEV2_LOG_INFO, old->id, "IKE SA rekeyed as IKE SA %u",
+          (unsigned)ns->id);
+  ike_sa_established(ns);
+  *out = ns;
+  return 0;
 }
 
 void ike_initial_contact(ike_sa *sa) {
@@ -1107,6 +1153,16 @@ int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
   return run_user_task(sa, task_ike_delete_new(sa), now);
 }
 
+int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                          m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_ike_rekey_new(sa), now);
+}
+
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now) {
   ike_sa *sa;
   int rc = usable_sa(ike, sa_id, now, &sa);
@@ -1198,6 +1254,18 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
     if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
       *err = M6IKE_ERR_IKEV2_UNEXPECTED;
       return NULL;
+    }
+    {
+      const m6ike_ikev2_payload *sap = ike_find_pl(msg, M6IKE_IKEV2_PL_SA);
+      m6ike_ikev2_sa sap_d;
+      m6ike_ikev2_proposal p0;
+      size_t pos = 0;
+      if (sap && m6ike_ikev2_decode_sa(sap, &sap_d) == 0 &&
+          m6ike_ikev2_sa_next_proposal(&sap_d, &pos, &p0) &&
+          p0.proto == M6IKE_IKEV2_PROTO_IKE) {
+        a = task_ike_rekey_new(sa);
+        break;
+      }
     }
     a = task_child_create_new(sa, NULL, M6IKE_IKEV2_CREATE_CHILD_SA);
     break;
@@ -1416,7 +1484,7 @@ static int new_responder_sa(m6ike_ikev2 *ike, m6ike_ikev2_msg *msg,
   }
   sa->spi_i = msg->hdr.ispi;
   sa->path = *path;
-  if ((rc = new_ike_spi(ike, &sa->spi_r)) != 0) {
+  if ((rc = ike_new_ike_spi(ike, &sa->spi_r)) != 0) {
     sa_free(sa, 0);
     return rc;
   }

@@ -231,6 +231,17 @@ int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
 /* Starts sa's next queued exchange (sa may be NULL), then frees the SAs
  * that were killed (with their callbacks). */
 void ike_start_queued(m6ike_ikev2 *ike, ike_sa *sa, m6ike_tstamp now);
+/* A fresh local IKE SPI, unique in the engine. */
+int ike_new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi);
+/* IKE SA rekey: creates the SA replacing old (initiator: we started the
+ * rekey), derives its keys from old's SK_d, moves old's CHILD_SAs to it,
+ * links it and reports it up.  Ni/Nr are the rekey exchange's. */
+int ike_sa_rekeyed(ike_sa *old, int initiator, uint64_t spi_i,
+                   uint64_t spi_r, const m6ike_ikev2_algs *alg,
+                   const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+                   size_t nr_len, const uint8_t *g_ir, size_t g_len,
+                   ike_sa **out);
+ike_task *task_ike_rekey_new(ike_sa *sa);
 /* Validation of configs (ikev2.c). */
 int ike_check_peer(const m6ike_ikev2_peer_cfg *pc);
 int ike_check_child(const m6ike_ikev2_child_cfg *cc);
@@ -257,6 +268,10 @@ int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
 /* SKEYSEED and the seven keys from the DH secret, nonces and SPIs; creates
  * the SK cipher/integrity contexts and reports the key log line. */
 int ike_keys_derive(ike_sa *sa, const uint8_t *shared, size_t shared_len);
+/* The same for a rekeyed IKE SA: SKEYSEED from the old SA's SK_d. */
+int ike_keys_derive_rekey(ike_sa *sa, const uint8_t *shared,
+                          size_t shared_len, uint16_t old_prf,
+                          const uint8_t *old_skd, size_t old_skd_len);
 void ike_keys_clear(ike_sa *sa);
 /* Encrypts and authenticates a finished message in place. */
 int ike_sk_protect(ike_sa *sa, uint8_t *buf, size_t len,

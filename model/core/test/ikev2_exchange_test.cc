@@ -339,6 +339,9 @@ TEST(Ikev2Exchange, FailingAllocationsOverRekeyAndDelete) {
         p.RunFor(30 * kSec);
         m6ike_ikev2_create_child(p.a.ike, id, &s.mn_child, p.now);
         p.RunFor(30 * kSec);
+        m6ike_ikev2_rekey_ike(p.a.ike, id, p.now);
+        p.RunFor(30 * kSec);
+        m6ike_ikev2_delete_ike(p.a.ike, p.a.ike_up.back().sa_id, p.now);
         m6ike_ikev2_delete_ike(p.a.ike, id, p.now);
         p.RunFor(30 * kSec);
       } else {
@@ -357,6 +360,87 @@ TEST(Ikev2Exchange, FailingAllocationsOverRekeyAndDelete) {
     if (done) break;
     ASSERT_LT(fail, 2000u);
   }
+}
+
+TEST(Ikev2Exchange, RekeyIkeSaMovesChildren) {
+  for (int side = 0; side < 2; side++) {
+    IkePair p(m6ike_crypto_null());
+    Cfgs s;
+    uint32_t id = Establish(p, s);
+    IkeNode &ini = side ? p.b : p.a, &res = side ? p.a : p.b;
+    uint32_t old_i = ini.ike_up[0].sa_id, old_r = res.ike_up[0].sa_id;
+    size_t w = p.wire.size();
+    ASSERT_EQ(0, m6ike_ikev2_rekey_ike(ini.ike, old_i, p.now));
+    p.RunFor(2 * kSec);
+    /* CREATE_CHILD_SA { SK{SA(IKE, SPIi'), Ni, KEi} } -->
+     *       <-- CREATE_CHILD_SA { SK{SA(IKE, SPIr'), Nr, KEr} }
+     * INFORMATIONAL { SK{D(IKE)} } (old SA) -->
+     *       <-- INFORMATIONAL { SK{} } */
+    std::string x = side ? "B:CREATE_CHILD_SA> A:CREATE_CHILD_SA< "
+                           "B:INFORMATIONAL> A:INFORMATIONAL<"
+                         : "A:CREATE_CHILD_SA> B:CREATE_CHILD_SA< "
+                           "A:INFORMATIONAL> B:INFORMATIONAL<";
+    EXPECT_EQ(x, p.Diagram(w));
+    ASSERT_EQ(2u, ini.ike_up.size());
+    ASSERT_EQ(2u, res.ike_up.size());
+    const auto &ni = ini.ike_up[1], &nr = res.ike_up[1];
+    EXPECT_EQ(1, ni.initiator); // the rekey initiator is the new initiator
+    EXPECT_EQ(0, nr.initiator);
+    EXPECT_EQ(ni.spi_i, nr.spi_i);
+    EXPECT_EQ(ni.spi_r, nr.spi_r);
+    EXPECT_NE(ini.ike_up[0].spi_i, ni.spi_i);
+    // New keys: a new key-log line, the same on both sides.
+    ASSERT_EQ(2u, ini.keylog.size());
+    EXPECT_EQ(ini.keylog[1], res.keylog[1]);
+    EXPECT_NE(ini.keylog[0], ini.keylog[1]);
+    // The old SAs are gone (reason 0), the CHILD_SA survives untouched.
+    ASSERT_EQ(1u, ini.ike_down.size());
+    EXPECT_EQ(old_i, ini.ike_down[0].first);
+    EXPECT_EQ(0, ini.ike_down[0].second);
+    ASSERT_EQ(1u, res.ike_down.size());
+    EXPECT_EQ(old_r, res.ike_down[0].first);
+    EXPECT_TRUE(p.a.down.empty());
+    EXPECT_TRUE(p.b.down.empty());
+    EXPECT_EQ(1u, m6ike_ikev2_count(p.a.ike));
+    EXPECT_EQ(1u, m6ike_ikev2_child_count(ini.ike, ni.sa_id));
+    m6ike_ikev2_child_info ci;
+    ASSERT_EQ(0, m6ike_ikev2_get_child_info(ini.ike, ini.up[0].child_id, &ci));
+    EXPECT_EQ(ni.sa_id, ci.sa_id);
+    EXPECT_EQ(M6IKE_ERR_IKEV2_NO_SA, m6ike_ikev2_get_state(p.a.ike, id));
+    // The new SA works: a CHILD_SA rekey and a liveness check over it,
+    // with message IDs starting at 0.
+    w = p.wire.size();
+    ASSERT_EQ(0, m6ike_ikev2_rekey_child(ini.ike, ini.up[0].child_id, p.now));
+    p.RunFor(2 * kSec);
+    EXPECT_EQ(0u, p.wire[w].mid);
+    EXPECT_EQ(2u, ini.up.size());
+    ExpectChildPair(side ? p.a.up[1] : p.a.up[1], p.b.up[1]);
+    ASSERT_EQ(0, m6ike_ikev2_liveness(res.ike, nr.sa_id, p.now));
+    p.RunFor(2 * kSec);
+    EXPECT_EQ(1u, m6ike_ikev2_count(p.b.ike));
+  }
+}
+
+TEST(Ikev2Exchange, RekeyIkeSaOpenSsl) {
+  m6ike_crypto *cr = nullptr;
+  ASSERT_EQ(0, m6ike_crypto_openssl_new(&cr, nullptr));
+  {
+    IkePair p(cr);
+    Cfgs s;
+    s.mn.ike[0] = s.ha.ike[0] =
+        Algs(M6IKE_ENCR_AES_CBC, 128, M6IKE_PRF_HMAC_SHA2_256,
+             M6IKE_INTEG_HMAC_SHA2_256_128, M6IKE_DH_ECP_256);
+    uint32_t id = Establish(p, s);
+    ASSERT_EQ(0, m6ike_ikev2_rekey_ike(p.a.ike, id, p.now));
+    p.RunFor(2 * kSec);
+    ASSERT_EQ(2u, p.a.ike_up.size());
+    ASSERT_EQ(0, m6ike_ikev2_create_child(p.a.ike, p.a.ike_up[1].sa_id,
+                                          &s.mn_child, p.now));
+    p.RunFor(2 * kSec);
+    ASSERT_EQ(2u, p.a.up.size());
+    ExpectChildPair(p.a.up[1], p.b.up[1]);
+  }
+  m6ike_crypto_del(cr);
 }
 
 // Above the half-open threshold the responder answers IKE_SA_INIT with a

@@ -377,6 +377,14 @@ int m6ike_ikev2_delete_child(m6ike_ikev2 *ike, uint32_t child_id,
  * (ike_sa_down with reason 0). */
 int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
                            m6ike_tstamp now);
+/* IKE SA rekey (RFC 7296 §1.3.2, §2.18): CREATE_CHILD_SA { SA(IKE, new
+ * SPI), Ni, KEi } with the SA's DH group; the new IKE SA (a new sa_id,
+ * reported by ike_sa_up on both sides, message IDs from 0) takes over the
+ * CHILD_SAs (their sa_id changes; no child callbacks), then the old one is
+ * deleted with INFORMATIONAL { D(IKE) } (ike_sa_down, reason 0).
+ * Simultaneous rekeys (§2.8.2) are not resolved. */
+int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                          m6ike_tstamp now);
 /* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
  * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
