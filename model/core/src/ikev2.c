@@ -938,6 +938,16 @@ int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
       t = task_ike_init_new(sa);
     } else if (i == 1) {
       t = task_ike_auth_new(sa);
+      if (t && pc->cp_request) {
+        ike_task *cfg = task_ike_config_new(sa);
+        if (cfg == NULL) {
+          t->ops->destroy(t, sa);
+          t = NULL;
+        } else {
+          ike_sa_queue_task(sa, t);
+          t = cfg;
+        }
+      }
     } else {
       t = task_child_create_new(sa, &children[i - 2],
                                 i == 2 ? M6IKE_IKEV2_IKE_AUTH
@@ -1228,7 +1238,7 @@ static int open_msg(m6ike_ikev2 *ike, ike_sa *sa, m6ike_ikev2_msg *msg) {
  * with *err set (NOMEM, UNEXPECTED). */
 static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
                                  int *err) {
-  ike_task *a = NULL, *b = NULL;
+  ike_task *a = NULL, *b = NULL, *c = NULL;
   *err = 0;
   switch (msg->hdr.exchange) {
   case M6IKE_IKEV2_IKE_SA_INIT:
@@ -1240,14 +1250,17 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
       return NULL;
     }
     a = task_ike_auth_new(sa);
-    b = task_child_create_new(sa, NULL, M6IKE_IKEV2_IKE_AUTH);
-    if (!a || !b) {
+    b = task_ike_config_new(sa);
+    c = task_child_create_new(sa, NULL, M6IKE_IKEV2_IKE_AUTH);
+    if (!a || !b || !c) {
       if (a) a->ops->destroy(a, sa);
       if (b) b->ops->destroy(b, sa);
+      if (c) c->ops->destroy(c, sa);
       a = NULL;
     }
     if (a) {
       a->next = b;
+      b->next = c;
     }
     break;
   case M6IKE_IKEV2_CREATE_CHILD_SA:
@@ -1747,6 +1760,12 @@ int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
   info->remote_id = sa->peer.remote_id;
   info->nat_local = sa->nat_local;
   info->nat_remote = sa->nat_remote;
+  info->cp_got = sa->cp_got;
+  info->cp_addr = sa->cp_addr;
+  info->cp_addr_plen = sa->cp_addr_plen;
+  info->cp_prefix = sa->cp_prefix;
+  info->cp_prefix_plen = sa->cp_prefix_plen;
+  info->cp_prefix_lifetime = sa->cp_prefix_lifetime;
   return 0;
 }
 

@@ -123,6 +123,12 @@ struct ike_sa {
   uint8_t cookie[64];
   size_t cookie_len;
   uint8_t nat_local, nat_remote; /* NAT detection results */
+  /* Configuration payload results: initiator what it got, responder what
+   * it assigned (narrows TSi). */
+  uint8_t cp_got;
+  m6ike_addr6 cp_addr, cp_prefix;
+  uint8_t cp_addr_plen, cp_prefix_plen;
+  uint32_t cp_prefix_lifetime;
 
   /* Exchanges we initiate (window 1). */
   ike_task *queued;    /* not started */
@@ -337,6 +343,7 @@ int ike_ts_subset(const m6ike_ikev2_ts *a, size_t na, const m6ike_ikev2_ts *b,
 /* ---- tasks ------------------------------------------------------------ */
 ike_task *task_ike_init_new(ike_sa *sa);
 ike_task *task_ike_auth_new(ike_sa *sa);
+ike_task *task_ike_config_new(ike_sa *sa);
 /* cc: the config to request (initiator) or NULL (responder). */
 ike_task *task_child_create_new(ike_sa *sa, const m6ike_ikev2_child_cfg *cc,
                                 uint8_t exchange);

@@ -364,6 +364,19 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
       break;
     }
   }
+  if (cc && in_ike_auth(ct) && (sa->cp_got & M6IKE_IKEV2_CP_WANT_ADDR)) {
+    /* The address we just assigned is the peer's side (RFC 7296 §2.19). */
+    m6ike_ikev2_ts one;
+    size_t k;
+    m6ike_ikev2_ts_set6(&one, &sa->cp_addr, &sa->cp_addr, 0, 0, 65535);
+    k = ike_narrow_ts(c->info.ts_remote, c->info.n_ts_remote, &one, 1,
+                      tsi, M6IKE_IKEV2_MAX_TS);
+    memcpy(c->info.ts_remote, tsi, k * sizeof tsi[0]);
+    c->info.n_ts_remote = k;
+    if (k == 0) {
+      cc = NULL;
+    }
+  }
   if (cc == NULL) {
     ike_free(sa->ike, c);
     child_error(ct, M6IKE_IKEV2_N_TS_UNACCEPTABLE);

@@ -461,4 +461,83 @@ TEST(Ikev2Msrd, FailingAllocationsOverBootstrapAndHandover) {
   }
 }
 
+// RFC 4877 details: an RFC 822 identity, MH-type selectors (BU out, BA
+// in), and a dynamic home address and prefix through the CP payload.
+TEST(Ikev2Rfc4877, Rfc822IdentityAndMhTypeSelectors) {
+  IkePair p(m6ike_crypto_null());
+  ASSERT_TRUE(p.Ok());
+  m6ike_ikev2_peer_cfg mn =
+      PeerCfg("x", "ha.example", kCoA1, kHA, "correct horse");
+  m6ike_ikev2_peer_cfg ha =
+      PeerCfg("ha.example", "x", kHA, "::", "correct horse");
+  const char *email = "alice@home.example";
+  mn.local_id.type = ha.remote_id.type = M6IKE_IKEV2_ID_RFC822_ADDR;
+  mn.local_id.len = ha.remote_id.len = static_cast<uint8_t>(strlen(email));
+  std::memcpy(mn.local_id.data, email, mn.local_id.len);
+  std::memcpy(ha.remote_id.data, email, mn.local_id.len);
+  // MN: BU (MH type 5) from HoA to HA; HA: anything MH from the home
+  // prefix to it.
+  m6ike_ikev2_child_cfg mc{}, hc{};
+  m6ike_addr6 hoa = Addr(kHoA), haa = Addr(kHA);
+  mc = ChildCfg(M6IKE_IKEV2_MODE_TRANSPORT, Prefix("::", 0), Prefix("::", 0));
+  m6ike_ikev2_ts_set_mh(&mc.ts_local[0], &hoa, 5);
+  m6ike_ikev2_ts_set6(&mc.ts_remote[0], &haa, &haa, 135, 0, 65535);
+  hc = ChildCfg(M6IKE_IKEV2_MODE_TRANSPORT, Sel(kHA, kHA, 135),
+                PrefixProto("2001:db8:1::", 64, 135));
+  ASSERT_EQ(0, m6ike_ikev2_add_peer(p.b.ike, &ha, &hc, 1));
+  ASSERT_EQ(0, m6ike_ikev2_initiate(p.a.ike, &mn, &mc, 0, nullptr));
+  p.RunFor(kSec);
+  ASSERT_EQ(1u, p.b.up.size());
+  ASSERT_EQ(1u, p.b.ike_up.size());
+  EXPECT_EQ(M6IKE_IKEV2_ID_RFC822_ADDR, p.b.ike_up[0].remote_id.type);
+  uint8_t t = 0;
+  // The HA's view: the peer's side is the HoA with MH type BU only.
+  EXPECT_TRUE(m6ike_ikev2_ts_get_mh(&p.b.up[0].ts_remote[0], &t));
+  EXPECT_EQ(5, t);
+  EXPECT_TRUE(AddrIs(p.b.up[0].ts_remote[0].start_addr, kHoA));
+  EXPECT_EQ(M6IKE_IKEV2_MODE_TRANSPORT, p.b.up[0].mode);
+}
+
+TEST(Ikev2Rfc4877, DynamicHomeAddressThroughCp) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  s.mn.cp_request = M6IKE_IKEV2_CP_WANT_ADDR | M6IKE_IKEV2_CP_WANT_HOME_PREFIX;
+  s.mn_child.ts_local[0] = Prefix("::", 0); // HoA not known yet
+  s.ha.cp_addr = Addr("2001:db8:1::77");
+  s.ha.cp_addr_plen = 64;
+  s.ha.cp_prefix = Addr("2001:db8:1::");
+  s.ha.cp_prefix_plen = 64;
+  s.ha.cp_prefix_lifetime = 3600;
+  uint32_t id = Start(p, s);
+  p.RunFor(kSec);
+  /* IKE_AUTH { SK{IDi, AUTH, CP(CFG_REQUEST){INTERNAL_IP6_ADDRESS,
+   *                MIP6_HOME_PREFIX}, SA, TSi(::/0), TSr} } -->
+   *   <-- IKE_AUTH { SK{IDr, AUTH, CP(CFG_REPLY){2001:db8:1::77/64,
+   *                    2001:db8:1::/64 3600 s}, SA, TSi(::77), TSr} } */
+  EXPECT_EQ("A:IKE_SA_INIT> B:IKE_SA_INIT< A:IKE_AUTH> B:IKE_AUTH<",
+            p.Diagram());
+  m6ike_ikev2_ike_info info;
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(p.a.ike, id, &info));
+  EXPECT_EQ(M6IKE_IKEV2_CP_WANT_ADDR | M6IKE_IKEV2_CP_WANT_HOME_PREFIX,
+            info.cp_got);
+  EXPECT_TRUE(Eq(info.cp_addr, "2001:db8:1::77"));
+  EXPECT_EQ(64, info.cp_addr_plen);
+  EXPECT_TRUE(Eq(info.cp_prefix, "2001:db8:1::"));
+  EXPECT_EQ(64, info.cp_prefix_plen);
+  EXPECT_EQ(3600u, info.cp_prefix_lifetime);
+  ASSERT_EQ(1u, p.a.up.size());
+  // TSi narrowed to the assigned address.
+  EXPECT_TRUE(AddrIs(p.a.up[0].ts_local[0].start_addr, "2001:db8:1::77"));
+  EXPECT_TRUE(AddrIs(p.a.up[0].ts_local[0].end_addr, "2001:db8:1::77"));
+  // Without a CP request nothing is assigned.
+  IkePair q(m6ike_crypto_null());
+  Cfgs s2;
+  s2.ha.cp_addr = Addr("2001:db8:1::77");
+  uint32_t id2 = Start(q, s2);
+  q.RunFor(kSec);
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(q.a.ike, id2, &info));
+  EXPECT_EQ(0, info.cp_got);
+  EXPECT_TRUE(AddrIs(q.a.up[0].ts_local[0].start_addr, kHoA));
+}
+
 } // namespace

@@ -154,7 +154,21 @@ typedef struct m6ike_ikev2_peer_cfg {
   /* Initiator: send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4): the
    * responder then drops every other IKE SA with our identity. */
   uint8_t initial_contact;
+  /* Configuration payload (RFC 7296 §2.19; RFC 5026 / RFC 4877 dynamic
+   * HoA).  Initiator: cp_request asks, in IKE_AUTH, for an address
+   * (INTERNAL_IP6_ADDRESS) and/or a home prefix (MIP6_HOME_PREFIX); the
+   * answer is in m6ike_ikev2_ike_info.  Responder: the values it hands out
+   * (:: = none); an assigned address also narrows the CHILD_SAs' TSi. */
+  uint8_t cp_request; /* M6IKE_IKEV2_CP_WANT_* bits */
+  m6ike_addr6 cp_addr;
+  uint8_t cp_addr_plen;
+  m6ike_addr6 cp_prefix;
+  uint8_t cp_prefix_plen;
+  uint32_t cp_prefix_lifetime;
 } m6ike_ikev2_peer_cfg;
+
+#define M6IKE_IKEV2_CP_WANT_ADDR 0x01u
+#define M6IKE_IKEV2_CP_WANT_HOME_PREFIX 0x02u
 
 enum { M6IKE_IKEV2_MODE_TRANSPORT = 1, M6IKE_IKEV2_MODE_TUNNEL = 2 };
 
@@ -204,6 +218,16 @@ typedef struct m6ike_ikev2_ike_info {
    * (our address was rewritten) / in front of the peer.  Reported only:
    * the engine does not float to port 4500. */
   uint8_t nat_local, nat_remote;
+  /* Initiator: what the CFG_REPLY assigned (M6IKE_IKEV2_CP_WANT_* bits in
+   * cp_got for the fields that are valid).  Filled after the whole
+   * IKE_AUTH response was processed: read it with get_ike_info() (the
+   * ike_sa_up callback runs before the CP payload is handled). */
+  uint8_t cp_got;
+  m6ike_addr6 cp_addr;
+  uint8_t cp_addr_plen;
+  m6ike_addr6 cp_prefix;
+  uint8_t cp_prefix_plen;
+  uint32_t cp_prefix_lifetime;
 } m6ike_ikev2_ike_info;
 
 #define M6IKE_IKEV2_KEY_MAX 64
