@@ -346,7 +346,7 @@ static int check_algs(const m6ike_ikev2_algs *a, size_t n, int ike) {
   return 0;
 }
 
-static int check_peer(const m6ike_ikev2_peer_cfg *pc) {
+int ike_check_peer(const m6ike_ikev2_peer_cfg *pc) {
   if (pc->auth_method != M6IKE_IKEV2_AUTH_PSK || pc->psk_len == 0 ||
       pc->psk_len > M6IKE_IKEV2_PSK_MAX || pc->local_id.type == 0 ||
       pc->local_id.len == 0 || pc->local_id.len > M6IKE_IKEV2_ID_MAX ||
@@ -356,7 +356,7 @@ static int check_peer(const m6ike_ikev2_peer_cfg *pc) {
   return check_algs(pc->ike, pc->n_ike, 1);
 }
 
-static int check_child(const m6ike_ikev2_child_cfg *cc) {
+int ike_check_child(const m6ike_ikev2_child_cfg *cc) {
   if ((cc->mode != M6IKE_IKEV2_MODE_TRANSPORT &&
        cc->mode != M6IKE_IKEV2_MODE_TUNNEL) ||
       cc->n_ts_local == 0 || cc->n_ts_local > M6IKE_IKEV2_MAX_TS ||
@@ -440,6 +440,11 @@ static void sa_free(ike_sa *sa, int report) {
   if (report && ike->cbs.ike_sa_down && (sa->initiator || sa->up_reported)) {
     ike->cbs.ike_sa_down(sa->id, sa->dead_reason, ike->cbs.user_data);
   }
+  if (report && sa->ho_pending) {
+    ike_ho_finish(ike, sa, sa->dead_reason ? sa->dead_reason
+                                           : M6IKE_ERR_IKEV2_DELETED,
+                  M6IKE_TSTAMP_UNSET);
+  }
   if (report && !sa->up_reported && sa->state == M6IKE_IKEV2_SA_CONNECTING &&
       sa->dead_reason != 0) {
     ike->stats.ike_sas_failed++;
@@ -511,11 +516,11 @@ int m6ike_ikev2_add_peer(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
   if (ike == NULL || pc == NULL || (n_children && children == NULL)) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if ((rc = check_peer(pc)) != 0) {
+  if ((rc = ike_check_peer(pc)) != 0) {
     return rc;
   }
   for (size_t i = 0; i < n_children; i++) {
-    if ((rc = check_child(&children[i])) != 0) {
+    if ((rc = ike_check_child(&children[i])) != 0) {
       return rc;
     }
   }
@@ -537,7 +542,7 @@ int m6ike_ikev2_add_peer(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
 
 /* ---- SA life cycle ----------------------------------------------------------- */
 
-static int new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi) {
+int ike_new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi) {
   uint8_t b[8];
   for (int i = 0; i < SPI_DRAWS; i++) {
     int rc = ike_random(ike, b, 8);
@@ -657,6 +662,13 @@ int ike_sa_add_child(ike_sa *sa, child_sa *c) {
   }
   c->info.local = sa->path.local;
   c->info.remote = sa->path.remote;
+  if (c->info.mode != M6IKE_IKEV2_MODE_TUNNEL) {
+    /* transport mode: the selectors' addresses are the SA's */
+    if (c->info.n_ts_local && c->info.n_ts_remote) {
+      memcpy(c->info.local.b, c->info.ts_local[0].start_addr, 16);
+      memcpy(c->info.remote.b, c->info.ts_remote[0].start_addr, 16);
+    }
+  }
   if (ike->cbs.child_sa_up &&
       ike->cbs.child_sa_up(&c->info, ike->cbs.user_data) != 0) {
     memset(c, 0, sizeof *c);
@@ -672,6 +684,58 @@ int ike_sa_add_child(ike_sa *sa, child_sa *c) {
           (unsigned)c->info.child_id, (unsigned)c->info.spi_in,
           (unsigned)c->info.spi_out);
   return 0;
+}
+
+child_sa *ike_sa_find_child_spi_in(ike_sa *sa, uint32_t spi) {
+  for (child_sa *c = sa->children; c; c = c->next) {
+    if (c->info.spi_in == spi) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
+child_sa *ike_sa_find_child_spi_out(ike_sa *sa, uint32_t spi) {
+  for (child_sa *c = sa->children; c; c = c->next) {
+    if (c->info.spi_out == spi) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
+void ike_sa_remove_child(ike_sa *sa, child_sa *c, int reason) {
+  m6ike_ikev2 *ike = sa->ike;
+  child_sa **pp = &sa->children;
+  while (*pp && *pp != c) {
+    pp = &(*pp)->next;
+  }
+  if (*pp == NULL) {
+    return;
+  }
+  *pp = c->next;
+  ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+          "CHILD_SA %u deleted spi in %08x out %08x",
+          (unsigned)c->info.child_id, (unsigned)c->info.spi_in,
+          (unsigned)c->info.spi_out);
+  if (c->installed && ike->cbs.child_sa_down) {
+    ike->cbs.child_sa_down(&c->info, reason, ike->cbs.user_data);
+  }
+  memset(c, 0, sizeof *c);
+  ike_free(ike, c);
+}
+
+static child_sa *find_child(const m6ike_ikev2 *ike, uint32_t child_id,
+                            ike_sa **owner) {
+  for (ike_sa *sa = ike->all; sa; sa = sa->next) {
+    for (child_sa *c = sa->children; c; c = c->next) {
+      if (c->info.child_id == child_id) {
+        *owner = sa;
+        return c;
+      }
+    }
+  }
+  return NULL;
 }
 
 /* ---- building and sending messages ---------------------------------------- */
@@ -822,7 +886,8 @@ static int send_response(ike_sa *sa, uint8_t exchange, uint32_t mid,
   sa->resp_len = (size_t)len;
   sa->have_resp = 1;
   sa->mid_in = mid + 1;
-  enqueue(ike, &sa->path, sa->resp, sa->resp_len);
+  /* RFC 7296 §2.11: to where the request came from */
+  enqueue(ike, in->path ? in->path : &sa->path, sa->resp, sa->resp_len);
   return 0;
 }
 
@@ -847,18 +912,12 @@ static void send_stateless(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
 
 /* ---- initiate ------------------------------------------------------------------ */
 
-int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
-                         const m6ike_ikev2_child_cfg *cc, m6ike_tstamp now,
-                         uint32_t *sa_id) {
+int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                    const m6ike_ikev2_child_cfg *children, size_t n,
+                    m6ike_tstamp now, ike_sa **out) {
   ike_sa *sa;
-  ike_task *t1, *t2, *t3 = NULL;
+  ike_task *t;
   int rc;
-  if (ike == NULL || pc == NULL || now == M6IKE_TSTAMP_UNSET) {
-    return M6IKE_ERR_INVALID_ARGUMENT;
-  }
-  if ((rc = check_peer(pc)) != 0 || (cc && (rc = check_child(cc)) != 0)) {
-    return rc;
-  }
   if (ike->n_sas >= ike->cfg.max_ike_sas) {
     return M6IKE_ERR_IKEV2_LIMIT;
   }
@@ -870,33 +929,37 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
   sa->path = pc->path;
   if (sa->path.remote_port == 0) sa->path.remote_port = 500;
   if (sa->path.local_port == 0) sa->path.local_port = 500;
-  if (cc) {
-    sa->first_child = *cc;
-    sa->has_first_child = 1;
-  }
-  if ((rc = new_ike_spi(ike, &sa->spi_i)) != 0) {
+  if ((rc = ike_new_ike_spi(ike, &sa->spi_i)) != 0) {
     sa_free(sa, 0);
     return rc;
   }
-  t1 = task_ike_init_new(sa);
-  t2 = task_ike_auth_new(sa);
-  if (cc) {
-    t3 = task_child_create_new(sa, cc, M6IKE_IKEV2_IKE_AUTH);
+  for (size_t i = 0; i < n + 2; i++) {
+    if (i == 0) {
+      t = task_ike_init_new(sa);
+    } else if (i == 1) {
+      t = task_ike_auth_new(sa);
+      if (t && pc->cp_request) {
+        ike_task *cfg = task_ike_config_new(sa);
+        if (cfg == NULL) {
+          t->ops->destroy(t, sa);
+          t = NULL;
+        } else {
+          ike_sa_queue_task(sa, t);
+          t = cfg;
+        }
+      }
+    } else {
+      t = task_child_create_new(sa, &children[i - 2],
+                                i == 2 ? M6IKE_IKEV2_IKE_AUTH
+                                       : M6IKE_IKEV2_CREATE_CHILD_SA);
+    }
+    if (t == NULL) {
+      sa_free(sa, 0);
+      return M6IKE_ERR_IKEV2_SA_NOMEM;
+    }
+    ike_sa_queue_task(sa, t);
   }
-  if (!t1 || !t2 || (cc && !t3)) {
-    if (t1) t1->ops->destroy(t1, sa);
-    if (t2) t2->ops->destroy(t2, sa);
-    if (t3) t3->ops->destroy(t3, sa);
-    sa_free(sa, 0);
-    return M6IKE_ERR_IKEV2_SA_NOMEM;
-  }
-  ike_sa_queue_task(sa, t1);
-  ike_sa_queue_task(sa, t2);
-  if (t3) ike_sa_queue_task(sa, t3);
   sa_link(sa);
-  if (sa_id) {
-    *sa_id = sa->id;
-  }
   ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id, "initiating IKE SA %016llx_i",
           (unsigned long long)sa->spi_i);
   rc = start_next(sa, now);
@@ -906,7 +969,241 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
     sa_free(sa, 0);
     return rc == M6IKE_ERR_NOMEM ? M6IKE_ERR_IKEV2_SA_NOMEM : rc;
   }
+  *out = sa;
   return 0;
+}
+
+int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                         const m6ike_ikev2_child_cfg *cc, m6ike_tstamp now,
+                         uint32_t *sa_id) {
+  ike_sa *sa;
+  int rc;
+  if (ike == NULL || pc == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if ((rc = ike_check_peer(pc)) != 0 ||
+      (cc && (rc = ike_check_child(cc)) != 0)) {
+    return rc;
+  }
+  rc = ike_initiate_sa(ike, pc, cc, cc ? 1 : 0, now, &sa);
+  if (rc == 0 && sa_id) {
+    *sa_id = sa->id;
+  }
+  return rc;
+}
+
+int ike_sa_rekeyed(ike_sa *old, int initiator, uint64_t spi_i,
+                   uint64_t spi_r, const m6ike_ikev2_algs *alg,
+                   const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+                   size_t nr_len, const uint8_t *g_ir, size_t g_len,
+                   ike_sa **out) {
+  m6ike_ikev2 *ike = old->ike;
+  ike_sa *ns;
+  int rc;
+  if (ni_len > sizeof old->ni || nr_len > sizeof old->nr) {
+    return M6IKE_ERR_IKEV2_SYNTAX;
+  }
+  ns = sa_new(ike, initiator);
+  if (ns == NULL) {
+    return M6IKE_ERR_IKEV2_SA_NOMEM;
+  }
+  ns->spi_i = spi_i;
+  ns->spi_r = spi_r;
+  ns->peer = old->peer;
+  ns->pe = old->pe;
+  ns->path = old->path;
+  ns->alg = *alg;
+  ns->mpi = old->mpi;
+  ns->hoa = old->hoa;
+  memcpy(ns->ni, ni, ni_len);
+  ns->ni_len = ni_len;
+  memcpy(ns->nr, nr, nr_len);
+  ns->nr_len = nr_len;
+  rc = ike_keys_derive_rekey(ns, g_ir, g_len, old->alg.prf, old->k.sk_d,
+                             old->k.prf_len);
+  if (rc < 0) {
+    sa_free(ns, 0);
+    return rc;
+  }
+  ns->children = old->children;
+  old->children = NULL;
+  sa_link(ns);
+  for (child_sa *c = ns->children; c; c = c->next) {
+    c->info.sa_id = ns->id;
+  }
+  ike_log(ike, M6IKE_IKEV2_LOG_INFO, old->id, "IKE SA rekeyed as IKE SA %u",
+          (unsigned)ns->id);
+  ike_sa_established(ns);
+  *out = ns;
+  return 0;
+}
+
+void ike_initial_contact(ike_sa *sa) {
+  for (ike_sa *s = sa->ike->all; s; s = s->next) {
+    if (s != sa && !s->dead && s->state == M6IKE_IKEV2_SA_ESTABLISHED &&
+        s->peer.remote_id.type == sa->peer.remote_id.type &&
+        s->peer.remote_id.len == sa->peer.remote_id.len &&
+        memcmp(s->peer.remote_id.data, sa->peer.remote_id.data,
+               s->peer.remote_id.len) == 0) {
+      ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, s->id,
+              "INITIAL_CONTACT on IKE SA %u: dropping this one",
+              (unsigned)sa->id);
+      ike_sa_kill(s, M6IKE_ERR_IKEV2_DELETED);
+    }
+  }
+}
+
+void ike_start_queued(m6ike_ikev2 *ike, ike_sa *sa, m6ike_tstamp now) {
+  if (sa) {
+    start_next(sa, now);
+  }
+  sweep(ike);
+}
+
+/* ---- requests the host asks for ------------------------------------------- */
+
+static int run_user_task(ike_sa *sa, ike_task *t, m6ike_tstamp now) {
+  m6ike_ikev2 *ike = sa->ike;
+  int rc;
+  if (t == NULL) {
+    return M6IKE_ERR_IKEV2_SA_NOMEM;
+  }
+  ike_sa_queue_task(sa, t);
+  rc = start_next(sa, now);
+  sweep(ike);
+  return rc < 0 ? (rc == M6IKE_ERR_NOMEM ? M6IKE_ERR_IKEV2_SA_NOMEM : rc) : 0;
+}
+
+static int usable_sa(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now,
+                     ike_sa **out) {
+  ike_sa *sa;
+  if (ike == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  sa = find_id(ike, sa_id);
+  if (sa == NULL) {
+    return M6IKE_ERR_IKEV2_NO_SA;
+  }
+  if (sa->dead) {
+    return M6IKE_ERR_IKEV2_BUSY;
+  }
+  if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
+    return M6IKE_ERR_INVALID_STATE;
+  }
+  *out = sa;
+  return 0;
+}
+
+int m6ike_ikev2_create_child(m6ike_ikev2 *ike, uint32_t sa_id,
+                             const m6ike_ikev2_child_cfg *cc,
+                             m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  if (cc == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if ((rc = ike_check_child(cc)) != 0) {
+    return rc;
+  }
+  return run_user_task(
+      sa, task_child_create_new(sa, cc, M6IKE_IKEV2_CREATE_CHILD_SA), now);
+}
+
+static int child_op(m6ike_ikev2 *ike, uint32_t child_id, m6ike_tstamp now,
+                    ike_sa **psa, child_sa **pc) {
+  int rc;
+  if (ike == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  *pc = find_child(ike, child_id, psa);
+  if (*pc == NULL) {
+    return M6IKE_ERR_IKEV2_NO_SA;
+  }
+  rc = usable_sa(ike, (*psa)->id, now, psa);
+  if (rc == 0 && (*pc)->rekeyed) {
+    rc = M6IKE_ERR_IKEV2_BUSY;
+  }
+  return rc;
+}
+
+int m6ike_ikev2_rekey_child(m6ike_ikev2 *ike, uint32_t child_id,
+                            m6ike_tstamp now) {
+  ike_sa *sa;
+  child_sa *c;
+  int rc = child_op(ike, child_id, now, &sa, &c);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_child_rekey_new(sa, c), now);
+}
+
+int m6ike_ikev2_delete_child(m6ike_ikev2 *ike, uint32_t child_id,
+                             m6ike_tstamp now) {
+  ike_sa *sa;
+  child_sa *c;
+  int rc = child_op(ike, child_id, now, &sa, &c);
+  if (rc != 0) {
+    return rc;
+  }
+  c->rekeyed = 1; /* no further operations on it */
+  return run_user_task(sa, task_child_delete_new(sa, &c->info.spi_in, 1),
+                       now);
+}
+
+int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                           m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_ike_delete_new(sa), now);
+}
+
+int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                          m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_ike_rekey_new(sa), now);
+}
+
+int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_ike_dpd_new(sa), now);
+}
+
+int m6ike_ikev2_get_child_info(const m6ike_ikev2 *ike, uint32_t child_id,
+                               m6ike_ikev2_child_info *info) {
+  ike_sa *sa;
+  child_sa *c;
+  if (ike == NULL || info == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  c = find_child(ike, child_id, &sa);
+  if (c == NULL) {
+    return M6IKE_ERR_IKEV2_NO_SA;
+  }
+  *info = c->info;
+  return 0;
+}
+
+size_t m6ike_ikev2_child_count(const m6ike_ikev2 *ike, uint32_t sa_id) {
+  const ike_sa *sa = ike ? find_id(ike, sa_id) : NULL;
+  size_t n = 0;
+  for (const child_sa *c = sa ? sa->children : NULL; c; c = c->next) {
+    n++;
+  }
+  return n;
 }
 
 /* ---- receiving --------------------------------------------------------------- */
@@ -941,7 +1238,7 @@ static int open_msg(m6ike_ikev2 *ike, ike_sa *sa, m6ike_ikev2_msg *msg) {
  * with *err set (NOMEM, UNEXPECTED). */
 static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
                                  int *err) {
-  ike_task *a = NULL, *b = NULL;
+  ike_task *a = NULL, *b = NULL, *c = NULL;
   *err = 0;
   switch (msg->hdr.exchange) {
   case M6IKE_IKEV2_IKE_SA_INIT:
@@ -953,16 +1250,65 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
       return NULL;
     }
     a = task_ike_auth_new(sa);
-    b = task_child_create_new(sa, NULL, M6IKE_IKEV2_IKE_AUTH);
-    if (!a || !b) {
+    b = task_ike_config_new(sa);
+    c = task_child_create_new(sa, NULL, M6IKE_IKEV2_IKE_AUTH);
+    if (!a || !b || !c) {
       if (a) a->ops->destroy(a, sa);
       if (b) b->ops->destroy(b, sa);
+      if (c) c->ops->destroy(c, sa);
       a = NULL;
     }
     if (a) {
       a->next = b;
+      b->next = c;
     }
     break;
+  case M6IKE_IKEV2_CREATE_CHILD_SA:
+    if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
+      *err = M6IKE_ERR_IKEV2_UNEXPECTED;
+      return NULL;
+    }
+    {
+      const m6ike_ikev2_payload *sap = ike_find_pl(msg, M6IKE_IKEV2_PL_SA);
+      m6ike_ikev2_sa sap_d;
+      m6ike_ikev2_proposal p0;
+      size_t pos = 0;
+      if (sap && m6ike_ikev2_decode_sa(sap, &sap_d) == 0 &&
+          m6ike_ikev2_sa_next_proposal(&sap_d, &pos, &p0) &&
+          p0.proto == M6IKE_IKEV2_PROTO_IKE) {
+        a = task_ike_rekey_new(sa);
+        break;
+      }
+    }
+    a = task_child_create_new(sa, NULL, M6IKE_IKEV2_CREATE_CHILD_SA);
+    break;
+  case M6IKE_IKEV2_INFORMATIONAL: {
+    int del_ike = 0, del_esp = 0;
+    if (sa->state != M6IKE_IKEV2_SA_ESTABLISHED) {
+      *err = M6IKE_ERR_IKEV2_UNEXPECTED;
+      return NULL;
+    }
+    for (unsigned i = 0; i < msg->count; i++) {
+      m6ike_ikev2_delete d;
+      if (msg->pl[i].type == M6IKE_IKEV2_PL_DELETE &&
+          m6ike_ikev2_decode_delete(&msg->pl[i], &d) == 0) {
+        del_ike |= d.proto == M6IKE_IKEV2_PROTO_IKE;
+        del_esp |= d.proto == M6IKE_IKEV2_PROTO_ESP;
+      }
+    }
+    m6ike_ikev2_notify n;
+    if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_M6IKE_SA_ADDRESS_UPDATE,
+                                &n) >= 0) {
+      a = task_m6ike_update_responder_new(sa);
+    } else if (del_ike) {
+      a = task_ike_delete_new(sa);
+    } else if (del_esp) {
+      a = task_child_delete_new(sa, NULL, 0);
+    } else {
+      a = task_ike_dpd_new(sa);
+    }
+    break;
+  }
   default:
     *err = M6IKE_ERR_IKEV2_UNEXPECTED;
     return NULL;
@@ -985,13 +1331,6 @@ static int handle_request(ike_sa *sa, m6ike_ikev2_msg *msg,
   in.now = now;
   tasks = responder_tasks(sa, msg, &err);
   if (tasks == NULL) {
-    if (err == M6IKE_ERR_IKEV2_UNEXPECTED && sa->state ==
-        M6IKE_IKEV2_SA_ESTABLISHED && msg->hdr.exchange ==
-        M6IKE_IKEV2_INFORMATIONAL) {
-      /* Liveness check / unhandled notifies: an empty response. */
-      return send_response(sa, msg->hdr.exchange, msg->hdr.msg_id, NULL,
-                           &in, now);
-    }
     return err;
   }
   for (ike_task *t = tasks; t; t = t->next) {
@@ -1056,6 +1395,9 @@ static int handle_response(ike_sa *sa, m6ike_ikev2_msg *msg,
   sa->req = NULL;
   sa->retrans_at = M6IKE_TSTAMP_UNSET;
   if (retry) {
+    if (sa->active_exchange != M6IKE_IKEV2_IKE_SA_INIT) {
+      sa->mid_out++; /* a new exchange with the same tasks */
+    }
     rc = send_request(sa, now);
     if (rc < 0) {
       ike_sa_kill(sa, rc);
@@ -1072,7 +1414,70 @@ static int handle_response(ike_sa *sa, m6ike_ikev2_msg *msg,
   }
   sa->mid_out++;
   rc = start_next(sa, now);
+  ike_ho_check(sa, now);
   return rc < 0 ? rc : 0;
+}
+
+/* RFC 7296 §2.6: cookie = version (1 octet, 0) | prf(secret, Ni | IPi |
+ * SPIi).  The secret is not rotated (a long-running daemon should). */
+static int make_cookie(m6ike_ikev2 *ike, const m6ike_ikev2_blob *ni,
+                       const m6ike_addr6 *ipi, uint64_t spi_i,
+                       uint8_t out[33]) {
+  uint8_t spi[8];
+  m6ike_crypto_chunk ch[3];
+  int rc;
+  if (!ike->have_cookie_secret) {
+    if ((rc = ike_random(ike, ike->cookie_secret, 32)) != 0) {
+      return rc;
+    }
+    ike->have_cookie_secret = 1;
+  }
+  m6ike_put_u64be(spi, spi_i);
+  ch[0].ptr = ni->data;
+  ch[0].len = ni->len;
+  ch[1].ptr = ipi->b;
+  ch[1].len = 16;
+  ch[2].ptr = spi;
+  ch[2].len = 8;
+  out[0] = 0;
+  rc = m6ike_crypto_prfv(ike->crypto, M6IKE_PRF_HMAC_SHA2_256,
+                         ike->cookie_secret, 32, ch, 3, out + 1);
+  return rc < 0 ? ike_crypto_err(rc) : 0;
+}
+
+/* Above the half-open threshold an IKE_SA_INIT request needs a valid
+ * COOKIE; without one it gets a stateless N(COOKIE).  0 = go on. */
+static int check_cookie(m6ike_ikev2 *ike, const m6ike_ikev2_msg *msg,
+                        const m6ike_ikev2_path *path) {
+  m6ike_ikev2_blob ni;
+  m6ike_ikev2_notify n;
+  uint8_t want[33];
+  const m6ike_ikev2_payload *np;
+  int rc;
+  if (ike->cfg.cookie_threshold == 0 ||
+      ike->stats.half_open < ike->cfg.cookie_threshold) {
+    return 0;
+  }
+  np = ike_find_pl(msg, M6IKE_IKEV2_PL_NONCE);
+  if (np == NULL || m6ike_ikev2_decode_nonce(np, &ni) < 0) {
+    return M6IKE_ERR_IKEV2_SYNTAX;
+  }
+  if ((rc = make_cookie(ike, &ni, &path->remote, msg->hdr.ispi, want)) < 0) {
+    return rc;
+  }
+  if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_COOKIE, &n) >= 0 &&
+      n.len == sizeof want && m6ike_crypto_memeq(n.data, want, sizeof want)) {
+    return 0;
+  }
+  {
+    m6ike_ikev2_hdr h = msg->hdr;
+    h.rspi = 0;
+    send_stateless(ike, path, &h, M6IKE_IKEV2_N_COOKIE, want, sizeof want);
+  }
+  ike_log(ike, M6IKE_IKEV2_LOG_INFO, 0,
+          "%u half-open SAs: IKE_SA_INIT answered with a COOKIE",
+          (unsigned)ike->stats.half_open);
+  return M6IKE_ERR_IKEV2_COOKIE;
 }
 
 /* A new IKE_SA_INIT request. */
@@ -1092,7 +1497,7 @@ static int new_responder_sa(m6ike_ikev2 *ike, m6ike_ikev2_msg *msg,
   }
   sa->spi_i = msg->hdr.ispi;
   sa->path = *path;
-  if ((rc = new_ike_spi(ike, &sa->spi_r)) != 0) {
+  if ((rc = ike_new_ike_spi(ike, &sa->spi_r)) != 0) {
     sa_free(sa, 0);
     return rc;
   }
@@ -1180,6 +1585,11 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
       }
       return rc;
     }
+    rc = check_cookie(ike, msg, path);
+    if (rc < 0) {
+      ike->stats.dropped++;
+      return rc;
+    }
     ike->stats.msgs_in[x]++;
     ike->stats.bytes_in[x] += len;
     rc = new_responder_sa(ike, msg, path, now);
@@ -1235,7 +1645,7 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
   /* A request on an existing SA. */
   if (sa->have_resp && msg->hdr.msg_id + 1 == sa->mid_in) {
     ike->stats.dup_requests++;
-    enqueue(ike, &sa->path, sa->resp, sa->resp_len);
+    enqueue(ike, path, sa->resp, sa->resp_len);
     return 0;
   }
   if (msg->hdr.msg_id != sa->mid_in) {
@@ -1243,7 +1653,7 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
     return M6IKE_ERR_IKEV2_MSGID;
   }
   rc = open_msg(ike, sa, msg);
-  if (rc >= 0 && sa->nat_detected &&
+  if (rc >= 0 && (sa->nat_local || sa->nat_remote) &&
       (path->local_port != sa->path.local_port ||
        path->remote_port != sa->path.remote_port)) {
     /* RFC 7296 §2.23: behind a NAT, answer where the latest authenticated
@@ -1356,6 +1766,14 @@ int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
   info->alg = sa->alg;
   info->local_id = sa->peer.local_id;
   info->remote_id = sa->peer.remote_id;
+  info->nat_local = sa->nat_local;
+  info->nat_remote = sa->nat_remote;
+  info->cp_got = sa->cp_got;
+  info->cp_addr = sa->cp_addr;
+  info->cp_addr_plen = sa->cp_addr_plen;
+  info->cp_prefix = sa->cp_prefix;
+  info->cp_prefix_plen = sa->cp_prefix_plen;
+  info->cp_prefix_lifetime = sa->cp_prefix_lifetime;
   return 0;
 }
 

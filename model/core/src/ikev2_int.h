@@ -79,7 +79,9 @@ typedef struct ike_keys {
 struct child_sa {
   child_sa *next;
   m6ike_ikev2_child_info info;
+  m6ike_ikev2_child_cfg cfg; /* the policy it was made from (rekeys) */
   int installed; /* child_sa_up accepted it */
+  int rekeyed;   /* replaced by a newer pair, deletion pending */
 };
 
 /* A received responder policy (m6ike_ikev2_add_peer). */
@@ -101,10 +103,6 @@ struct ike_sa {
   int half_open; /* responder, counted in stats.half_open */
   uint64_t spi_i, spi_r;
   m6ike_ikev2_path path;
-  /* NAT detection (RFC 7296 §2.23): the peer sent NAT_DETECTION_*_IP
-   * notifies; and a hash did not match (a NAT, or a peer faking one to
-   * force UDP encapsulation), so IKE floats to port 4500. */
-  int nat_d_peer, nat_detected;
 
   m6ike_ikev2_peer_cfg peer;       /* initiator: copy; responder: chosen */
   const peer_entry *pe;            /* responder: the matched policy */
@@ -124,6 +122,13 @@ struct ike_sa {
   size_t init_req_len, init_resp_len;
   uint8_t cookie[64];
   size_t cookie_len;
+  uint8_t nat_local, nat_remote; /* NAT detection results */
+  /* Configuration payload results: initiator what it got, responder what
+   * it assigned (narrows TSi). */
+  uint8_t cp_got;
+  m6ike_addr6 cp_addr, cp_prefix;
+  uint8_t cp_addr_plen, cp_prefix_plen;
+  uint32_t cp_prefix_lifetime;
 
   /* Exchanges we initiate (window 1). */
   ike_task *queued;    /* not started */
@@ -150,6 +155,11 @@ struct ike_sa {
   /* The first CHILD_SA's config (initiator) */
   m6ike_ikev2_child_cfg first_child;
   int has_first_child;
+
+  /* Mobility (ikev2_mobility.c) */
+  uint32_t mpi;      /* MSRD entry this SA serves, 0 = none */
+  m6ike_addr6 hoa;   /* the MN's home address, :: if unknown */
+  int ho_pending;    /* the engine's handover record waits for this SA */
 };
 
 #define IKE_HASH_BITS 10
@@ -170,6 +180,20 @@ struct m6ike_ikev2 {
   uint8_t *scratch; /* message build buffer, cfg.max_msg */
   uint8_t *plain;   /* decryption buffer, 65536 */
   m6ike_ikev2_stats stats;
+  uint8_t cookie_secret[32]; /* RFC 7296 §2.6, drawn on first use */
+  int have_cookie_secret;
+
+  /* PF_KEY / MSRD attachment (ikev2_mobility.c) */
+  m6ike_pfkey_bus *bus;
+  m6ike_pfkey_ep ep;
+  const m6ike_msrd_reader *msrd;
+  int attached;
+  m6ike_ikev2_mobility_cfg mob;
+  int have_mob;
+  uint32_t pfkey_seq;
+  m6ike_ikev2_handover ho;
+  int have_ho;
+  uint64_t ho_snap_msgs[M6IKE_IKEV2_X_COUNT], ho_snap_bytes;
 };
 
 /* ---- engine services for tasks (ikev2.c) ------------------------------ */
@@ -190,6 +214,10 @@ void ike_sa_queue_task(ike_sa *sa, ike_task *t);
 void ike_sa_kill(ike_sa *sa, int reason);
 /* Installs a CHILD_SA (child_sa_up); takes ownership of c. */
 int ike_sa_add_child(ike_sa *sa, child_sa *c);
+child_sa *ike_sa_find_child_spi_in(ike_sa *sa, uint32_t spi);
+child_sa *ike_sa_find_child_spi_out(ike_sa *sa, uint32_t spi);
+/* Unlinks, reports (child_sa_down with reason) and frees c. */
+void ike_sa_remove_child(ike_sa *sa, child_sa *c, int reason);
 /* Reports an established IKE SA (once). */
 void ike_sa_established(ike_sa *sa);
 /* The first error Notify (type < 16384) of msg: its type, or 0. */
@@ -200,10 +228,56 @@ const m6ike_ikev2_payload *ike_find_pl(const m6ike_ikev2_msg *msg,
 /* Maps a crypto backend code to an engine code. */
 int ike_crypto_err(int code);
 
+/* Creates an initiator IKE SA to pc->path with children[0] in IKE_AUTH and
+ * the others with CREATE_CHILD_SA; starts IKE_SA_INIT.  On error nothing
+ * remains.  Codes as m6ike_ikev2_initiate. */
+int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
+                    const m6ike_ikev2_child_cfg *children, size_t n,
+                    m6ike_tstamp now, ike_sa **out);
+/* Starts sa's next queued exchange (sa may be NULL), then frees the SAs
+ * that were killed (with their callbacks). */
+void ike_start_queued(m6ike_ikev2 *ike, ike_sa *sa, m6ike_tstamp now);
+/* A fresh local IKE SPI, unique in the engine. */
+int ike_new_ike_spi(m6ike_ikev2 *ike, uint64_t *spi);
+/* IKE SA rekey: creates the SA replacing old (initiator: we started the
+ * rekey), derives its keys from old's SK_d, moves old's CHILD_SAs to it,
+ * links it and reports it up.  Ni/Nr are the rekey exchange's. */
+int ike_sa_rekeyed(ike_sa *old, int initiator, uint64_t spi_i,
+                   uint64_t spi_r, const m6ike_ikev2_algs *alg,
+                   const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+                   size_t nr_len, const uint8_t *g_ir, size_t g_len,
+                   ike_sa **out);
+ike_task *task_ike_rekey_new(ike_sa *sa);
+/* Validation of configs (ikev2.c). */
+int ike_check_peer(const m6ike_ikev2_peer_cfg *pc);
+int ike_check_child(const m6ike_ikev2_child_cfg *cc);
+/* RFC 7296 §2.4 INITIAL_CONTACT received on sa: drop the other IKE SAs
+ * with the same remote identity (locally). */
+void ike_initial_contact(ike_sa *sa);
+/* Handover record hooks (ikev2_mobility.c). */
+void ike_ho_finish(m6ike_ikev2 *ike, ike_sa *sa, int result,
+                   m6ike_tstamp now);
+/* Calls ike_ho_finish if sa's pending handover is done (no exchange left). */
+void ike_ho_check(ike_sa *sa, m6ike_tstamp now);
+ike_task *task_m6ike_update_new(ike_sa *sa, uint32_t mpi,
+                                const m6ike_addr6 *coa);
+/* Responder side of M6IKE_SA_ADDRESS_UPDATE. */
+ike_task *task_m6ike_update_responder_new(ike_sa *sa);
+/* Moves the tunnel-mode CHILD_SAs' local or remote address (in place). */
+void ike_move_children(ike_sa *sa, const m6ike_addr6 *addr, int local);
+
+/* NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | address | port). */
+int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
+                 uint16_t port, uint8_t out[20]);
+
 /* ---- keys and the SK payload (ikev2_keys.c) --------------------------- */
 /* SKEYSEED and the seven keys from the DH secret, nonces and SPIs; creates
  * the SK cipher/integrity contexts and reports the key log line. */
 int ike_keys_derive(ike_sa *sa, const uint8_t *shared, size_t shared_len);
+/* The same for a rekeyed IKE SA: SKEYSEED from the old SA's SK_d. */
+int ike_keys_derive_rekey(ike_sa *sa, const uint8_t *shared,
+                          size_t shared_len, uint16_t old_prf,
+                          const uint8_t *old_skd, size_t old_skd_len);
 void ike_keys_clear(ike_sa *sa);
 /* Encrypts and authenticates a finished message in place. */
 int ike_sk_protect(ike_sa *sa, uint8_t *buf, size_t len,
@@ -269,8 +343,17 @@ int ike_ts_subset(const m6ike_ikev2_ts *a, size_t na, const m6ike_ikev2_ts *b,
 /* ---- tasks ------------------------------------------------------------ */
 ike_task *task_ike_init_new(ike_sa *sa);
 ike_task *task_ike_auth_new(ike_sa *sa);
+ike_task *task_ike_config_new(ike_sa *sa);
 /* cc: the config to request (initiator) or NULL (responder). */
 ike_task *task_child_create_new(ike_sa *sa, const m6ike_ikev2_child_cfg *cc,
                                 uint8_t exchange);
+/* CREATE_CHILD_SA with N(REKEY_SA) replacing old. */
+ike_task *task_child_rekey_new(ike_sa *sa, const child_sa *old);
+/* INFORMATIONAL (ikev2_task_info.c).  child_delete: the pairs with these
+ * inbound SPIs (initiator); none for the responder side. */
+ike_task *task_child_delete_new(ike_sa *sa, const uint32_t *spi_in,
+                                size_t n);
+ike_task *task_ike_delete_new(ike_sa *sa);
+ike_task *task_ike_dpd_new(ike_sa *sa);
 
 #endif /* M6IKE_IKEV2_INT_H */

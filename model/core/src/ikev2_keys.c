@@ -92,6 +92,12 @@ static void keylog(ike_sa *sa) {
 }
 
 int ike_keys_derive(ike_sa *sa, const uint8_t *shared, size_t shared_len) {
+  return ike_keys_derive_rekey(sa, shared, shared_len, 0, NULL, 0);
+}
+
+int ike_keys_derive_rekey(ike_sa *sa, const uint8_t *shared,
+                          size_t shared_len, uint16_t old_prf,
+                          const uint8_t *old_skd, size_t old_skd_len) {
   m6ike_ikev2 *ike = sa->ike;
   const m6ike_crypto *cr = ike->crypto;
   uint8_t nonces[128 + 16], skeyseed[M6IKE_CRYPTO_MAX_PRF_LEN];
@@ -109,9 +115,21 @@ int ike_keys_derive(ike_sa *sa, const uint8_t *shared, size_t shared_len) {
   ike_keys_clear(sa);
   memcpy(nonces, sa->ni, sa->ni_len);
   memcpy(nonces + sa->ni_len, sa->nr, sa->nr_len);
-  /* SKEYSEED = prf(Ni | Nr, g^ir) */
-  rc = m6ike_crypto_prf(cr, sa->alg.prf, nonces, nn, shared, shared_len,
-                        skeyseed);
+  if (old_skd) {
+    /* Rekey (RFC 7296 §2.18): SKEYSEED = prf(SK_d (old), g^ir (new) | Ni |
+     * Nr), with the old IKE SA's PRF (as strongSwan does). */
+    m6ike_crypto_chunk ch[2];
+    ch[0].ptr = shared;
+    ch[0].len = shared_len;
+    ch[1].ptr = nonces;
+    ch[1].len = nn;
+    rc = m6ike_crypto_prfv(cr, old_prf, old_skd, old_skd_len, ch, 2,
+                           skeyseed);
+  } else {
+    /* SKEYSEED = prf(Ni | Nr, g^ir) */
+    rc = m6ike_crypto_prf(cr, sa->alg.prf, nonces, nn, shared, shared_len,
+                          skeyseed);
+  }
   if (rc < 0) {
     return ike_crypto_err(rc);
   }
@@ -350,4 +368,22 @@ int ike_child_keys(ike_sa *sa, child_sa *c, int we_initiated,
   memcpy(in->integ_in, we_initiated ? ri : ii, i);
   memset(km, 0, sizeof km);
   return 0;
+}
+
+int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
+                 uint16_t port, uint8_t out[20]) {
+  uint8_t spis[16], p[2];
+  m6ike_crypto_chunk ch[3];
+  int rc;
+  m6ike_put_u64be(spis, sa->spi_i);
+  m6ike_put_u64be(spis + 8, spi_r);
+  m6ike_put_u16be(p, port);
+  ch[0].ptr = spis;
+  ch[0].len = 16;
+  ch[1].ptr = addr->b;
+  ch[1].len = 16;
+  ch[2].ptr = p;
+  ch[2].len = 2;
+  rc = m6ike_crypto_hash(sa->ike->crypto, M6IKE_HASH_SHA1, ch, 3, out);
+  return rc < 0 ? ike_crypto_err(rc) : 0;
 }

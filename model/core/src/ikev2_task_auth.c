@@ -97,7 +97,12 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
   if (rc < 0) {
     return rc;
   }
-  return add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDI, auth, alen);
+  rc = add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDI, auth, alen);
+  if (sa->peer.initial_contact) {
+    rc = m6ike_ikev2_add_notify_data(&o->b, M6IKE_IKEV2_N_INITIAL_CONTACT,
+                                     NULL, 0);
+  }
+  return rc;
 }
 
 static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
@@ -178,6 +183,13 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
     return rc;
   }
   ike_sa_established(sa);
+  {
+    m6ike_ikev2_notify n;
+    if (m6ike_ikev2_find_notify(in->msg, M6IKE_IKEV2_N_INITIAL_CONTACT, &n) >=
+        0) {
+      ike_initial_contact(sa);
+    }
+  }
   return TASK_DONE;
 }
 

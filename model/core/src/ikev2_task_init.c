@@ -42,6 +42,65 @@ static int make_dh(ike_sa *sa, uint16_t group) {
   return 0;
 }
 
+/* N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) for the
+ * path we send on. */
+static int add_natd(ike_sa *sa, m6ike_ikev2_builder *b, uint64_t spi_r,
+                    const m6ike_ikev2_path *path) {
+  uint8_t h[20];
+  int rc = ike_nat_hash(sa, spi_r, &path->local, path->local_port, h);
+  if (rc < 0) {
+    return rc;
+  }
+  m6ike_ikev2_add_notify_data(b, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, h, 20);
+  rc = ike_nat_hash(sa, spi_r, &path->remote, path->remote_port, h);
+  if (rc < 0) {
+    return rc;
+  }
+  return m6ike_ikev2_add_notify_data(
+      b, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, 20);
+}
+
+/* Compares the peer's NAT detection data with the datagram's addresses
+ * (RFC 7296 §2.23).  Absent notifies: no NAT assumed. */
+static int check_natd(ike_sa *sa, const m6ike_ikev2_msg *m,
+                      const m6ike_ikev2_path *path, uint64_t spi_r) {
+  m6ike_ikev2_notify n;
+  uint8_t h[20];
+  int rc;
+  if (m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, &n) >=
+      0) {
+    int match = 0;
+    rc = ike_nat_hash(sa, spi_r, &path->remote, path->remote_port, h);
+    if (rc < 0) {
+      return rc;
+    }
+    /* several source notifies may be sent: any match is enough */
+    for (unsigned i = 0; i < m->count; i++) {
+      if (m->pl[i].type == M6IKE_IKEV2_PL_NOTIFY &&
+          m6ike_ikev2_decode_notify(&m->pl[i], &n) == 0 &&
+          n.type == M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP && n.len == 20 &&
+          memcmp(n.data, h, 20) == 0) {
+        match = 1;
+      }
+    }
+    sa->nat_remote = (uint8_t)!match;
+  }
+  if (m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP,
+                              &n) >= 0) {
+    rc = ike_nat_hash(sa, spi_r, &path->local, path->local_port, h);
+    if (rc < 0) {
+      return rc;
+    }
+    sa->nat_local = (uint8_t)!(n.len == 20 && memcmp(n.data, h, 20) == 0);
+  }
+  if (sa->nat_local || sa->nat_remote) {
+    ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+            "NAT detected (%s%s)", sa->nat_local ? "in front of us " : "",
+            sa->nat_remote ? "in front of the peer" : "");
+  }
+  return 0;
+}
+
 static int add_ke(ike_sa *sa, m6ike_ikev2_builder *b) {
   uint8_t pub[M6IKE_CRYPTO_MAX_DH_PUBLIC_LEN];
   m6ike_ikev2_ke ke;
@@ -69,83 +128,9 @@ static int finish_keys(ike_sa *sa, const m6ike_ikev2_ke *ke) {
   return rc;
 }
 
-/* ---- NAT detection (RFC 7296 §2.23) --------------------------------------
- *
- * NAT_DETECTION_SOURCE_IP / _DESTINATION_IP carry
- * SHA-1(SPIi | SPIr | IP address | port) of the sender's and the
- * receiver's address as the sender sees them (SPIr zero in the request).
- * A mismatch on receipt means a NAT in between -- or, as charon does when
- * it wants UDP-encapsulated ESP, a peer that fakes one -- and IKE moves to
- * port 4500 after IKE_SA_INIT. */
+/* After NAT detection IKE moves to port 4500 (RFC 7296 §2.23); charon
+ * with kernel-libipsec fakes a NAT to force this and UDP-encapsulated ESP. */
 #define NATT_PORT 4500
-
-static int nat_hash(const ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *a,
-                    uint16_t port, uint8_t out[20]) {
-  uint8_t spis[16], p[2];
-  m6ike_crypto_chunk in[3];
-  m6ike_put_u64be(spis, sa->spi_i);
-  m6ike_put_u64be(spis + 8, spi_r);
-  m6ike_put_u16be(p, port);
-  in[0].ptr = spis;
-  in[0].len = sizeof spis;
-  in[1].ptr = a->b;
-  in[1].len = 16;
-  in[2].ptr = p;
-  in[2].len = 2;
-  return m6ike_crypto_hash(sa->ike->crypto, M6IKE_HASH_SHA1, in, 3, out) < 0
-             ? M6IKE_ERR_IKEV2_CRYPTO
-             : 0;
-}
-
-/* Adds our two NAT_D notifies for path (local = ours). */
-static int add_nat_d(const ike_sa *sa, m6ike_ikev2_builder *b,
-                     uint64_t spi_r, const m6ike_ikev2_path *path) {
-  uint8_t h[20];
-  int rc;
-  if ((rc = nat_hash(sa, spi_r, &path->local, path->local_port, h)) < 0) {
-    return rc;
-  }
-  m6ike_ikev2_add_notify_data(b, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP, h,
-                              sizeof h);
-  if ((rc = nat_hash(sa, spi_r, &path->remote, path->remote_port, h)) < 0) {
-    return rc;
-  }
-  return m6ike_ikev2_add_notify_data(
-      b, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof h);
-}
-
-/* Checks the peer's NAT_D notifies in m against path (as we received it).
- * Sets sa->nat_d_peer and sa->nat_detected. */
-static int check_nat_d(ike_sa *sa, const m6ike_ikev2_msg *m, uint64_t spi_r,
-                       const m6ike_ikev2_path *path) {
-  m6ike_ikev2_notify src, dst;
-  uint8_t h[20];
-  int rc;
-  if (m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_SOURCE_IP,
-                              &src) < 0 ||
-      m6ike_ikev2_find_notify(m, M6IKE_IKEV2_N_NAT_DETECTION_DESTINATION_IP,
-                              &dst) < 0) {
-    return 0; /* the peer does not do NAT-T */
-  }
-  sa->nat_d_peer = 1;
-  if ((rc = nat_hash(sa, spi_r, &path->remote, path->remote_port, h)) < 0) {
-    return rc;
-  }
-  if (src.len != sizeof h || !m6ike_crypto_memeq(src.data, h, sizeof h)) {
-    sa->nat_detected = 1; /* the peer is behind a NAT (or says so) */
-  }
-  if ((rc = nat_hash(sa, spi_r, &path->local, path->local_port, h)) < 0) {
-    return rc;
-  }
-  if (dst.len != sizeof h || !m6ike_crypto_memeq(dst.data, h, sizeof h)) {
-    sa->nat_detected = 1; /* we are behind a NAT */
-  }
-  if (sa->nat_detected) {
-    ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, sa->id,
-            "NAT detected: IKE moves to port %u", NATT_PORT);
-  }
-  return 0;
-}
 
 /* ---- initiator ---------------------------------------------------------- */
 
@@ -173,10 +158,8 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
   if ((rc = add_ke(sa, &o->b)) < 0) {
     return rc;
   }
-  if ((rc = m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len)) < 0) {
-    return rc;
-  }
-  return add_nat_d(sa, &o->b, 0, &sa->path);
+  m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len);
+  return add_natd(sa, &o->b, 0, &sa->path);
 }
 
 static int offered_group(const ike_sa *sa, uint16_t g) {
@@ -246,10 +229,10 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   memcpy(sa->nr, nonce.data, nonce.len);
   sa->nr_len = nonce.len;
   sa->spi_r = m->hdr.rspi;
-  if ((rc = check_nat_d(sa, m, sa->spi_r, in->path)) < 0) {
+  if ((rc = check_natd(sa, m, in->path, sa->spi_r)) < 0) {
     return rc;
   }
-  if (sa->nat_detected && sa->path.local_port != NATT_PORT) {
+  if ((sa->nat_local || sa->nat_remote) && sa->path.local_port != NATT_PORT) {
     sa->path.local_port = NATT_PORT;
     sa->path.remote_port = NATT_PORT;
   }
@@ -325,7 +308,7 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   }
   sa->pe = pe;
   sa->peer = pe->pc;
-  if ((rc = check_nat_d(sa, m, 0, in->path)) < 0) {
+  if ((rc = check_natd(sa, m, in->path, 0)) < 0) {
     return rc;
   }
   memcpy(sa->ni, nonce.data, nonce.len);
@@ -353,11 +336,8 @@ static int build_r(ike_task *t, ike_sa *sa, ike_out *o) {
   if ((rc = add_ke(sa, &o->b)) < 0) {
     return rc;
   }
-  if ((rc = m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len)) < 0) {
-    return rc;
-  }
-  /* Only to a peer that does NAT-T itself (RFC 7296 §2.23). */
-  return sa->nat_d_peer ? add_nat_d(sa, &o->b, sa->spi_r, &sa->path) : 0;
+  m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len);
+  return add_natd(sa, &o->b, sa->spi_r, &sa->path);
 }
 
 static void destroy(ike_task *t, ike_sa *sa) { ike_free(sa->ike, t); }

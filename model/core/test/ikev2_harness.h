@@ -9,6 +9,8 @@
 #ifndef M6IKE_IKEV2_HARNESS_H
 #define M6IKE_IKEV2_HARNESS_H
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <functional>
 #include <string>
@@ -108,6 +110,8 @@ class IkePair {
   std::vector<Wire> wire;
   // Return true to drop a datagram (fault injection by content).
   std::function<bool(const Wire &)> drop;
+  // Rewrites the path a receiver sees (a NAT between the nodes).
+  std::function<void(int dir, m6ike_ikev2_path &)> rewrite;
   int last_read_a = 0, last_read_b = 0;
   std::vector<int> reads_a, reads_b; // read_pkt results in order
 
@@ -193,6 +197,7 @@ class IkePair {
         std::memcpy(path.local.b, buf + 16, 16);
         std::memcpy(&path.remote_port, buf + 32, 2);
         std::memcpy(&path.local_port, buf + 34, 2);
+        if (rewrite) rewrite(dir, path);
         IkeNode &to = dir == M6IKE_VLINK_AB ? b : a;
         if (!to.ike) continue;
         int rc = m6ike_ikev2_read_pkt(to.ike, &path, buf + 36,
@@ -291,5 +296,43 @@ inline m6ike_ikev2_child_cfg ChildCfg(uint8_t mode, m6ike_ikev2_ts local,
 #define kHA "2001:db8:1::1"
 #define kCoA1 "2001:db8:2::100"
 #define kCoA2 "2001:db8:3::100"
+
+// MN (A) and HA (B) policies used by most tests.
+struct Cfgs {
+  m6ike_ikev2_peer_cfg mn = PeerCfg("mn.example", "ha.example", kCoA1, kHA,
+                                    "correct horse");
+  m6ike_ikev2_peer_cfg ha = PeerCfg("ha.example", "mn.example", kHA, "::",
+                                    "correct horse");
+  // MN: its HoA to anything; HA: anything to the home prefix.
+  m6ike_ikev2_child_cfg mn_child = ChildCfg(
+      M6IKE_IKEV2_MODE_TUNNEL, Prefix(kHoA, 128), Prefix("::", 0));
+  m6ike_ikev2_child_cfg ha_child = ChildCfg(
+      M6IKE_IKEV2_MODE_TUNNEL, Prefix("::", 0), Prefix("2001:db8:1::", 64));
+};
+
+inline uint32_t Start(IkePair &p, Cfgs &s) {
+  EXPECT_EQ(0, m6ike_ikev2_add_peer(p.b.ike, &s.ha, &s.ha_child, 1));
+  uint32_t id = 0;
+  EXPECT_EQ(0, m6ike_ikev2_initiate(p.a.ike, &s.mn, &s.mn_child, p.now, &id));
+  EXPECT_NE(0u, id);
+  return id;
+}
+
+inline void ExpectChildPair(const m6ike_ikev2_child_info &i,
+                     const m6ike_ikev2_child_info &r) {
+  EXPECT_EQ(i.spi_in, r.spi_out);
+  EXPECT_EQ(i.spi_out, r.spi_in);
+  EXPECT_EQ(i.enc_len, r.enc_len);
+  EXPECT_EQ(i.integ_len, r.integ_len);
+  EXPECT_EQ(0, std::memcmp(i.enc_out, r.enc_in, i.enc_len));
+  EXPECT_EQ(0, std::memcmp(i.enc_in, r.enc_out, i.enc_len));
+  EXPECT_EQ(0, std::memcmp(i.integ_out, r.integ_in, i.integ_len));
+  EXPECT_EQ(0, std::memcmp(i.integ_in, r.integ_out, i.integ_len));
+  EXPECT_NE(0, std::memcmp(i.enc_out, i.enc_in, i.enc_len));
+  EXPECT_EQ(i.mode, r.mode);
+  EXPECT_TRUE(m6ike_addr6_equal(&i.local, &r.remote));
+  EXPECT_TRUE(m6ike_addr6_equal(&i.remote, &r.local));
+}
+
 
 #endif

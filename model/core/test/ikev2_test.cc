@@ -8,42 +8,6 @@
 
 namespace {
 
-struct Cfgs {
-  m6ike_ikev2_peer_cfg mn = PeerCfg("mn.example", "ha.example", kCoA1, kHA,
-                                    "correct horse");
-  m6ike_ikev2_peer_cfg ha = PeerCfg("ha.example", "mn.example", kHA, "::",
-                                    "correct horse");
-  // MN: its HoA to anything; HA: anything to the home prefix.
-  m6ike_ikev2_child_cfg mn_child = ChildCfg(
-      M6IKE_IKEV2_MODE_TUNNEL, Prefix(kHoA, 128), Prefix("::", 0));
-  m6ike_ikev2_child_cfg ha_child = ChildCfg(
-      M6IKE_IKEV2_MODE_TUNNEL, Prefix("::", 0), Prefix("2001:db8:1::", 64));
-};
-
-uint32_t Start(IkePair &p, Cfgs &s) {
-  EXPECT_EQ(0, m6ike_ikev2_add_peer(p.b.ike, &s.ha, &s.ha_child, 1));
-  uint32_t id = 0;
-  EXPECT_EQ(0, m6ike_ikev2_initiate(p.a.ike, &s.mn, &s.mn_child, p.now, &id));
-  EXPECT_NE(0u, id);
-  return id;
-}
-
-void ExpectChildPair(const m6ike_ikev2_child_info &i,
-                     const m6ike_ikev2_child_info &r) {
-  EXPECT_EQ(i.spi_in, r.spi_out);
-  EXPECT_EQ(i.spi_out, r.spi_in);
-  EXPECT_EQ(i.enc_len, r.enc_len);
-  EXPECT_EQ(i.integ_len, r.integ_len);
-  EXPECT_EQ(0, std::memcmp(i.enc_out, r.enc_in, i.enc_len));
-  EXPECT_EQ(0, std::memcmp(i.enc_in, r.enc_out, i.enc_len));
-  EXPECT_EQ(0, std::memcmp(i.integ_out, r.integ_in, i.integ_len));
-  EXPECT_EQ(0, std::memcmp(i.integ_in, r.integ_out, i.integ_len));
-  EXPECT_NE(0, std::memcmp(i.enc_out, i.enc_in, i.enc_len));
-  EXPECT_EQ(i.mode, r.mode);
-  EXPECT_TRUE(m6ike_addr6_equal(&i.local, &r.remote));
-  EXPECT_TRUE(m6ike_addr6_equal(&i.remote, &r.local));
-}
-
 void HandshakeWith(const m6ike_crypto *cr, m6ike_ikev2_algs ike,
                    m6ike_ikev2_algs esp) {
   IkePair p(cr);

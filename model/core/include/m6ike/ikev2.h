@@ -43,6 +43,8 @@
 #include "m6ike/common.h"
 #include "m6ike/crypto.h"
 #include "m6ike/ikev2_msg.h"
+#include "m6ike/msrd.h"
+#include "m6ike/pfkey_bus.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,7 +151,24 @@ typedef struct m6ike_ikev2_peer_cfg {
   size_t psk_len;
   m6ike_ikev2_algs ike[M6IKE_IKEV2_MAX_PROPOSALS];
   size_t n_ike; /* >= 1; the initiator's KE uses ike[0].dh */
+  /* Initiator: send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4): the
+   * responder then drops every other IKE SA with our identity. */
+  uint8_t initial_contact;
+  /* Configuration payload (RFC 7296 §2.19; RFC 5026 / RFC 4877 dynamic
+   * HoA).  Initiator: cp_request asks, in IKE_AUTH, for an address
+   * (INTERNAL_IP6_ADDRESS) and/or a home prefix (MIP6_HOME_PREFIX); the
+   * answer is in m6ike_ikev2_ike_info.  Responder: the values it hands out
+   * (:: = none); an assigned address also narrows the CHILD_SAs' TSi. */
+  uint8_t cp_request; /* M6IKE_IKEV2_CP_WANT_* bits */
+  m6ike_addr6 cp_addr;
+  uint8_t cp_addr_plen;
+  m6ike_addr6 cp_prefix;
+  uint8_t cp_prefix_plen;
+  uint32_t cp_prefix_lifetime;
 } m6ike_ikev2_peer_cfg;
+
+#define M6IKE_IKEV2_CP_WANT_ADDR 0x01u
+#define M6IKE_IKEV2_CP_WANT_HOME_PREFIX 0x02u
 
 enum { M6IKE_IKEV2_MODE_TRANSPORT = 1, M6IKE_IKEV2_MODE_TUNNEL = 2 };
 
@@ -195,6 +214,20 @@ typedef struct m6ike_ikev2_ike_info {
   m6ike_ikev2_path path;
   m6ike_ikev2_algs alg; /* the chosen transforms */
   m6ike_ikev2_ident local_id, remote_id;
+  /* RFC 7296 §2.23 NAT detection (IKE_SA_INIT): a NAT in front of us
+   * (our address was rewritten) / in front of the peer.  Reported only:
+   * the engine does not float to port 4500. */
+  uint8_t nat_local, nat_remote;
+  /* Initiator: what the CFG_REPLY assigned (M6IKE_IKEV2_CP_WANT_* bits in
+   * cp_got for the fields that are valid).  Filled after the whole
+   * IKE_AUTH response was processed: read it with get_ike_info() (the
+   * ike_sa_up callback runs before the CP payload is handled). */
+  uint8_t cp_got;
+  m6ike_addr6 cp_addr;
+  uint8_t cp_addr_plen;
+  m6ike_addr6 cp_prefix;
+  uint8_t cp_prefix_plen;
+  uint32_t cp_prefix_lifetime;
 } m6ike_ikev2_ike_info;
 
 #define M6IKE_IKEV2_KEY_MAX 64
@@ -229,6 +262,16 @@ enum {
 };
 
 typedef struct m6ike_ikev2 m6ike_ikev2;
+
+/* Exchange types counted by the stats (RFC 7296 §3.1 numbers - 34). */
+enum {
+  M6IKE_IKEV2_X_IKE_SA_INIT = 0,
+  M6IKE_IKEV2_X_IKE_AUTH = 1,
+  M6IKE_IKEV2_X_CREATE_CHILD_SA = 2,
+  M6IKE_IKEV2_X_INFORMATIONAL = 3,
+  M6IKE_IKEV2_X_COUNT = 4
+};
+
 
 /*
  * Callbacks.  All may be NULL except rand.  They run synchronously inside
@@ -328,6 +371,135 @@ m6ike_tstamp m6ike_ikev2_get_expiry(const m6ike_ikev2 *ike);
  * expiry).  Returns 0 or M6IKE_ERR_INVALID_ARGUMENT. */
 int m6ike_ikev2_handle_expiry(m6ike_ikev2 *ike, m6ike_tstamp now);
 
+/* ---- exchanges on an established IKE SA ----------------------------------- */
+/*
+ * Each queues one exchange (window 1: it starts when the SA has no request
+ * in flight) and returns 0, or M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_IKEV2_NO_SA (no such IKE SA / CHILD_SA),
+ * M6IKE_ERR_INVALID_STATE (the IKE SA is not established),
+ * M6IKE_ERR_IKEV2_BUSY (being deleted, or the CHILD_SA is already being
+ * replaced or deleted), M6IKE_ERR_IKEV2_SA_NOMEM, M6IKE_ERR_RANDOM,
+ * M6IKE_ERR_IKEV2_CRYPTO.  Results come through the callbacks.
+ */
+
+/* CREATE_CHILD_SA for a new pair from cc (PFS if cc->esp[0].dh != 0; an
+ * INVALID_KE_PAYLOAD answer makes it retry with the group asked for, if
+ * offered).  Also M6IKE_ERR_IKEV2_BAD_CONFIG. */
+int m6ike_ikev2_create_child(m6ike_ikev2 *ike, uint32_t sa_id,
+                             const m6ike_ikev2_child_cfg *cc,
+                             m6ike_tstamp now);
+/* CREATE_CHILD_SA with N(REKEY_SA): a new pair (new SPIs, new keys, PFS as
+ * the pair's config says) with the same selectors; child_sa_up reports it,
+ * then the old pair is deleted with an INFORMATIONAL (child_sa_down,
+ * reason 0). */
+int m6ike_ikev2_rekey_child(m6ike_ikev2 *ike, uint32_t child_id,
+                            m6ike_tstamp now);
+/* INFORMATIONAL { D(ESP) }: child_sa_down (reason 0) on both sides. */
+int m6ike_ikev2_delete_child(m6ike_ikev2 *ike, uint32_t child_id,
+                             m6ike_tstamp now);
+/* INFORMATIONAL { D(IKE) }: the IKE SA and its CHILD_SAs go on both sides
+ * (ike_sa_down with reason 0). */
+int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                           m6ike_tstamp now);
+/* IKE SA rekey (RFC 7296 §1.3.2, §2.18): CREATE_CHILD_SA { SA(IKE, new
+ * SPI), Ni, KEi } with the SA's DH group; the new IKE SA (a new sa_id,
+ * reported by ike_sa_up on both sides, message IDs from 0) takes over the
+ * CHILD_SAs (their sa_id changes; no child callbacks), then the old one is
+ * deleted with INFORMATIONAL { D(IKE) } (ike_sa_down, reason 0).
+ * Simultaneous rekeys (§2.8.2) are not resolved. */
+int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
+                          m6ike_tstamp now);
+/* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
+ * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
+int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
+
+/* ---- the main paper's mechanism: PF_KEY + MSRD ------------------------------ */
+/*
+ * The engine is the key manager of a node.  attach_pfkey() makes it
+ * register for ESP on the bus endpoint ep (opened by the host with the
+ * KEY_MANAGER role) and keeps an MSRD reader for Reference lookups.  The
+ * host then calls m6ike_ikev2_process_pfkey() whenever the endpoint has
+ * messages (e.g. from the endpoint's notify callback, after it returns).
+ *
+ * SADB_ACQUIRE with the Reference extension (paper §III.C-E): the MPI is
+ * looked up in the MSRD (HoA, CoA, HA) and
+ *   - no IKE SA for this MPI yet: BOOTSTRAP (RFC 4877): an IKE SA from the
+ *     CoA to the HA, the HoA in TSi, the CHILD_SAs of the mobility config;
+ *   - an IKE SA exists and the CoA changed: DIRECT UPDATE: the IKE SA and
+ *     its tunnel-mode CHILD_SAs move to the new CoA in place (same SPIs,
+ *     keys and sequence numbers: child_sa_update), and one authenticated
+ *     INFORMATIONAL { N(M6IKE_SA_ADDRESS_UPDATE(MPI, CoA)) } tells the HA;
+ *     transport-mode pairs (HoA <-> HA) do not change;
+ *   - the CoA did not change: nothing.
+ * SADB_ACQUIRE without Reference (a stock daemon, the paper's Table I
+ * baseline): RENEGOTIATE: a new IKE SA from the ACQUIRE's source address
+ * to its destination with every CHILD_SA of the mobility config, sent with
+ * INITIAL_CONTACT so the HA drops the old SAs; the engine drops its own old
+ * IKE SA to that peer locally (its address is gone).
+ * A responder (HA) engine applies M6IKE_SA_ADDRESS_UPDATE received in an
+ * INFORMATIONAL request of an established IKE SA: the IKE SA's and the
+ * tunnel CHILD_SAs' remote address become the new CoA (child_sa_update).
+ */
+
+/* What a key manager negotiates for a mobile node.  peer: identities,
+ * credentials, IKE proposals and ports (the addresses come from the MSRD
+ * or the ACQUIRE).  In the children, a selector whose start and end are
+ * both :: is a placeholder: in ts_local for the HoA, in ts_remote for the
+ * HA address (RFC 4877: transport-mode BU/BA pairs between HoA and HA,
+ * tunnel-mode pairs HoA <-> anything).  children[0] is negotiated in
+ * IKE_AUTH, the others with CREATE_CHILD_SA. */
+#define M6IKE_IKEV2_MAX_MOBILE_CHILDREN 4
+typedef struct m6ike_ikev2_mobility_cfg {
+  m6ike_ikev2_peer_cfg peer;
+  m6ike_ikev2_child_cfg children[M6IKE_IKEV2_MAX_MOBILE_CHILDREN];
+  size_t n_children; /* 1.. */
+} m6ike_ikev2_mobility_cfg;
+
+/* Registers for ESP on ep (SADB_REGISTER) and keeps bus, ep and msrd
+ * (msrd may be NULL: then every Reference is treated as unknown).
+ * Returns 0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_INVALID_STATE (already
+ * attached) or the bus's send() codes. */
+int m6ike_ikev2_attach_pfkey(m6ike_ikev2 *ike, m6ike_pfkey_bus *bus,
+                             m6ike_pfkey_ep ep,
+                             const m6ike_msrd_reader *msrd);
+/* Sets (copies) the mobility config.  0, M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_IKEV2_BAD_CONFIG. */
+int m6ike_ikev2_set_mobility(m6ike_ikev2 *ike,
+                             const m6ike_ikev2_mobility_cfg *mc);
+/*
+ * Reads and handles every message queued on the endpoint.  Returns the
+ * number of ACQUIREs acted on (>= 0), or M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_IKEV2_NOT_READY (not attached, or an ACQUIRE arrived without
+ * a mobility config).  ACQUIREs that cannot be served are counted in the
+ * handover record (result) and logged, not returned.
+ */
+int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now);
+
+typedef enum m6ike_ikev2_ho_kind {
+  M6IKE_IKEV2_HO_NONE = 0,
+  M6IKE_IKEV2_HO_BOOTSTRAP = 1,     /* ACQUIRE+Reference, no IKE SA yet */
+  M6IKE_IKEV2_HO_DIRECT_UPDATE = 2, /* ACQUIRE+Reference, CoA changed */
+  M6IKE_IKEV2_HO_RENEGOTIATE = 3    /* ACQUIRE without Reference */
+} m6ike_ikev2_ho_kind;
+
+/* The last ACQUIRE-driven operation, for the paper's Table I.  msgs and
+ * bytes count the IKE messages this engine sent and received (whole
+ * engine) between the ACQUIRE and the end of the operation. */
+typedef struct m6ike_ikev2_handover {
+  m6ike_ikev2_ho_kind kind;
+  uint32_t mpi;   /* 0 without Reference */
+  uint32_t sa_id; /* the IKE SA used or created */
+  m6ike_tstamp started, completed; /* completed: UNSET while running */
+  int result;     /* 0, or the error that ended it */
+  uint32_t msgs[M6IKE_IKEV2_X_COUNT];
+  uint64_t bytes;
+} m6ike_ikev2_handover;
+
+/* Copies the last record; 0, or M6IKE_ERR_NOT_FOUND (none yet),
+ * M6IKE_ERR_INVALID_ARGUMENT. */
+int m6ike_ikev2_get_handover(const m6ike_ikev2 *ike,
+                             m6ike_ikev2_handover *out);
+
 /* ---- accessors ------------------------------------------------------------ */
 
 typedef enum m6ike_ikev2_state {
@@ -341,17 +513,13 @@ int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
                              m6ike_ikev2_ike_info *info);
 /* The SA's state, or M6IKE_ERR_IKEV2_NO_SA. */
 int m6ike_ikev2_get_state(const m6ike_ikev2 *ike, uint32_t sa_id);
+/* 0 and *info filled, or M6IKE_ERR_IKEV2_NO_SA / _INVALID_ARGUMENT. */
+int m6ike_ikev2_get_child_info(const m6ike_ikev2 *ike, uint32_t child_id,
+                               m6ike_ikev2_child_info *info);
+/* Number of CHILD_SA pairs of an IKE SA (0 if none or no such SA). */
+size_t m6ike_ikev2_child_count(const m6ike_ikev2 *ike, uint32_t sa_id);
 /* Number of IKE SAs (any state). */
 size_t m6ike_ikev2_count(const m6ike_ikev2 *ike);
-
-/* Exchange types counted by the stats (RFC 7296 §3.1 numbers - 34). */
-enum {
-  M6IKE_IKEV2_X_IKE_SA_INIT = 0,
-  M6IKE_IKEV2_X_IKE_AUTH = 1,
-  M6IKE_IKEV2_X_CREATE_CHILD_SA = 2,
-  M6IKE_IKEV2_X_INFORMATIONAL = 3,
-  M6IKE_IKEV2_X_COUNT = 4
-};
 
 /* Counters since creation (the Table I accounting takes differences). */
 typedef struct m6ike_ikev2_stats {
@@ -363,8 +531,11 @@ typedef struct m6ike_ikev2_stats {
   uint64_t dup_requests;     /* answered from the response cache */
   uint64_t dropped;          /* datagrams refused by read_pkt */
   uint64_t integrity_fail;   /* ... of which failed the ICV */
-  uint64_t ike_sas_up, ike_sas_failed, child_sas_up;
+  uint64_t ike_sas_up, ike_sas_failed, child_sas_up, child_sas_failed;
   uint64_t half_open;        /* current responder half-open SAs */
+  uint64_t acquires, acquires_ref;   /* SADB_ACQUIREs; with Reference */
+  uint64_t bootstraps, direct_updates, renegotiations;
+  uint64_t peer_updates;             /* M6IKE_SA_ADDRESS_UPDATEs applied */
 } m6ike_ikev2_stats;
 
 void m6ike_ikev2_get_stats(const m6ike_ikev2 *ike, m6ike_ikev2_stats *st);
