@@ -436,6 +436,11 @@ int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
  * to its destination with every CHILD_SA of the mobility config, sent with
  * INITIAL_CONTACT so the HA drops the old SAs; the engine drops its own old
  * IKE SA to that peer locally (its address is gone).
+ * SADB_X_MIGRATE (seeds 002/003; the kernel has already moved its own
+ * SAs): the tunnel-mode CHILD_SAs whose endpoints are an old pair of the
+ * X_POLICY take the new pair (child_sa_update); with KMADDRESS the IKE SA
+ * owning them moves to the KMADDRESS addresses; without it the IKE SA stays
+ * where it was (the ambiguity seed 002 describes).  No IKE message is sent.
  * A responder (HA) engine applies M6IKE_SA_ADDRESS_UPDATE received in an
  * INFORMATIONAL request of an established IKE SA: the IKE SA's and the
  * tunnel CHILD_SAs' remote address become the new CoA (child_sa_update).
@@ -468,7 +473,7 @@ int m6ike_ikev2_set_mobility(m6ike_ikev2 *ike,
                              const m6ike_ikev2_mobility_cfg *mc);
 /*
  * Reads and handles every message queued on the endpoint.  Returns the
- * number of ACQUIREs acted on (>= 0), or M6IKE_ERR_INVALID_ARGUMENT,
+ * number of ACQUIREs and MIGRATEs acted on (>= 0), or M6IKE_ERR_INVALID_ARGUMENT,
  * M6IKE_ERR_IKEV2_NOT_READY (not attached, or an ACQUIRE arrived without
  * a mobility config).  ACQUIREs that cannot be served are counted in the
  * handover record (result) and logged, not returned.
@@ -536,6 +541,8 @@ typedef struct m6ike_ikev2_stats {
   uint64_t acquires, acquires_ref;   /* SADB_ACQUIREs; with Reference */
   uint64_t bootstraps, direct_updates, renegotiations;
   uint64_t peer_updates;             /* M6IKE_SA_ADDRESS_UPDATEs applied */
+  uint64_t migrates, migrate_ike_moved; /* SADB_X_MIGRATEs; with KMADDRESS
+                                           (the IKE SA moved) */
 } m6ike_ikev2_stats;
 
 void m6ike_ikev2_get_stats(const m6ike_ikev2 *ike, m6ike_ikev2_stats *st);
