@@ -98,6 +98,10 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
     return rc;
   }
   rc = add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDI, auth, alen);
+  if (sa->peer.mobike) {
+    rc = m6ike_ikev2_add_notify_data(&o->b, M6IKE_IKEV2_N_MOBIKE_SUPPORTED,
+                                     NULL, 0);
+  }
   if (sa->peer.initial_contact) {
     rc = m6ike_ikev2_add_notify_data(&o->b, M6IKE_IKEV2_N_INITIAL_CONTACT,
                                      NULL, 0);
@@ -123,6 +127,9 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   if (rc < 0) {
     return rc;
   }
+  sa->mobike = (uint8_t)(sa->peer.mobike &&
+                         m6ike_ikev2_find_notify(
+                             in->msg, M6IKE_IKEV2_N_MOBIKE_SUPPORTED, &n) >= 0);
   ike_sa_established(sa);
   return TASK_DONE;
 }
@@ -182,6 +189,13 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   if (rc < 0) {
     return rc;
   }
+  {
+    m6ike_ikev2_notify n;
+    sa->peer_mobike = (uint8_t)(m6ike_ikev2_find_notify(
+                                    in->msg, M6IKE_IKEV2_N_MOBIKE_SUPPORTED,
+                                    &n) >= 0);
+    sa->mobike = (uint8_t)(sa->peer_mobike && sa->peer.mobike);
+  }
   ike_sa_established(sa);
   {
     m6ike_ikev2_notify n;
@@ -195,7 +209,12 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
 
 static int build_r(ike_task *t, ike_sa *sa, ike_out *o) {
   auth_task *at = (auth_task *)t;
-  return add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDR, at->auth, at->auth_len);
+  int rc = add_id_and_auth(sa, o, M6IKE_IKEV2_PL_IDR, at->auth, at->auth_len);
+  if (sa->mobike) {
+    rc = m6ike_ikev2_add_notify_data(&o->b, M6IKE_IKEV2_N_MOBIKE_SUPPORTED,
+                                     NULL, 0);
+  }
+  return rc;
 }
 
 static void destroy(ike_task *t, ike_sa *sa) {

@@ -159,6 +159,9 @@ typedef struct m6ike_ikev2_peer_cfg {
    * (INTERNAL_IP6_ADDRESS) and/or a home prefix (MIP6_HOME_PREFIX); the
    * answer is in m6ike_ikev2_ike_info.  Responder: the values it hands out
    * (:: = none); an assigned address also narrows the CHILD_SAs' TSi. */
+  /* MOBIKE (RFC 4555): offer MOBIKE_SUPPORTED in IKE_AUTH; no_nats: put
+   * NO_NATS_ALLOWED in UPDATE_SA_ADDRESSES requests. */
+  uint8_t mobike, no_nats;
   uint8_t cp_request; /* M6IKE_IKEV2_CP_WANT_* bits */
   m6ike_addr6 cp_addr;
   uint8_t cp_addr_plen;
@@ -218,6 +221,7 @@ typedef struct m6ike_ikev2_ike_info {
    * (our address was rewritten) / in front of the peer.  Reported only:
    * the engine does not float to port 4500. */
   uint8_t nat_local, nat_remote;
+  uint8_t mobike; /* both sides sent MOBIKE_SUPPORTED */
   /* Initiator: what the CFG_REPLY assigned (M6IKE_IKEV2_CP_WANT_* bits in
    * cp_got for the fields that are valid).  Filled after the whole
    * IKE_AUTH response was processed: read it with get_ike_info() (the
@@ -409,6 +413,17 @@ int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
  * Simultaneous rekeys (§2.8.2) are not resolved. */
 int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
                           m6ike_tstamp now);
+/* MOBIKE (RFC 4555 §3.5): the original initiator of an IKE SA with MOBIKE
+ * moves it to a new local address: the IKE SA and its tunnel-mode
+ * CHILD_SAs are moved at once (child_sa_update), then INFORMATIONAL
+ * { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_*), N(COOKIE2)
+ * [, N(NO_NATS_ALLOWED)] } is sent from the new address; the responder
+ * moves its side to the request's source address and echoes COOKIE2 (a
+ * response without the right COOKIE2 is logged and ignored).  Also
+ * M6IKE_ERR_INVALID_STATE if MOBIKE was not negotiated or we are not the
+ * original initiator. */
+int m6ike_ikev2_mobike_update(m6ike_ikev2 *ike, uint32_t sa_id,
+                              const m6ike_addr6 *local, m6ike_tstamp now);
 /* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
  * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
@@ -541,6 +556,7 @@ typedef struct m6ike_ikev2_stats {
   uint64_t acquires, acquires_ref;   /* SADB_ACQUIREs; with Reference */
   uint64_t bootstraps, direct_updates, renegotiations;
   uint64_t peer_updates;             /* M6IKE_SA_ADDRESS_UPDATEs applied */
+  uint64_t mobike_updates;           /* UPDATE_SA_ADDRESSES applied */
   uint64_t migrates, migrate_ike_moved; /* SADB_X_MIGRATEs; with KMADDRESS
                                            (the IKE SA moved) */
 } m6ike_ikev2_stats;
