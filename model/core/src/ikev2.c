@@ -347,7 +347,15 @@ static int check_algs(const m6ike_ikev2_algs *a, size_t n, int ike) {
 }
 
 int ike_check_peer(const m6ike_ikev2_peer_cfg *pc) {
-  if (pc->auth_method != M6IKE_IKEV2_AUTH_PSK || pc->psk_len == 0 ||
+  int psk = pc->auth_method == M6IKE_IKEV2_AUTH_PSK;
+  int sig = pc->auth_method == M6IKE_IKEV2_AUTH_RSA_SIG ||
+            pc->auth_method == M6IKE_IKEV2_AUTH_ECDSA_256 ||
+            pc->auth_method == M6IKE_IKEV2_AUTH_DIGITAL_SIG;
+  if (!(psk || sig) || (sig && (pc->key == NULL || pc->cert == NULL)) ||
+      (pc->auth_method == M6IKE_IKEV2_AUTH_DIGITAL_SIG &&
+       m6ike_sig_scheme_hash((m6ike_sig_scheme)pc->sig_scheme) < 0) ||
+      (pc->n_cas && pc->cas == NULL) ||
+      ((psk || pc->n_cas == 0) && pc->psk_len == 0) ||
       pc->psk_len > M6IKE_IKEV2_PSK_MAX || pc->local_id.type == 0 ||
       pc->local_id.len == 0 || pc->local_id.len > M6IKE_IKEV2_ID_MAX ||
       pc->remote_id.len > M6IKE_IKEV2_ID_MAX) {

@@ -298,6 +298,12 @@ int ike_sk_unprotect(ike_sa *sa, m6ike_ikev2_msg *msg, uint8_t *plain);
 /* Opens SK with this SA's IV length. */
 int ike_sk_begin(ike_sa *sa, m6ike_ikev2_builder *b);
 int ike_sk_end(ike_sa *sa, m6ike_ikev2_builder *b, m6ike_ikev2_sk_region *r);
+/* The three chunks of {Initiator,Responder}SignedOctets (RFC 7296 §2.15):
+ * RealMessage, the other side's nonce, prf(SK_p*, RestOfIDPayload) (into
+ * maced, M6IKE_CRYPTO_MAX_PRF_LEN). */
+int ike_signed_octets(ike_sa *sa, int initiator_side, const uint8_t *id_body,
+                      size_t id_len, uint8_t *maced,
+                      m6ike_crypto_chunk ch[3]);
 /* AUTH payload data for PSK (RFC 7296 §2.15).  initiator_side: whose
  * AUTH (1 = the original initiator's).  id_body: ID payload body. */
 int ike_auth_psk(ike_sa *sa, int initiator_side, const uint8_t *id_body,

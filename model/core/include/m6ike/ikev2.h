@@ -146,9 +146,26 @@ typedef struct m6ike_ikev2_ident {
 typedef struct m6ike_ikev2_peer_cfg {
   m6ike_ikev2_path path;
   m6ike_ikev2_ident local_id, remote_id;
-  uint8_t auth_method; /* M6IKE_IKEV2_AUTH_PSK (signatures: later) */
+  /* How we authenticate: M6IKE_IKEV2_AUTH_PSK (psk), or with key and
+   * cert: M6IKE_IKEV2_AUTH_RSA_SIG (RSA PKCS#1 v1.5 SHA-1),
+   * M6IKE_IKEV2_AUTH_ECDSA_256 (P-256, SHA-256, RFC 4754) or
+   * M6IKE_IKEV2_AUTH_DIGITAL_SIG (RFC 7427, scheme sig_scheme). */
+  uint8_t auth_method;
   uint8_t psk[M6IKE_IKEV2_PSK_MAX];
   size_t psk_len;
+  uint8_t sig_scheme; /* m6ike_sig_scheme, for DIGITAL_SIG */
+  /* Our private key and certificate (sent in a CERT payload), and the CAs
+   * a peer's certificate must chain to: objects of the engine's crypto
+   * backend, not owned by the engine (they must outlive it).  The peer is
+   * verified with signatures when n_cas > 0 (its certificate must hold its
+   * IDi/IDr), else with the PSK. */
+  m6ike_crypto_privkey *key;
+  m6ike_crypto_cert *cert;
+  m6ike_crypto_cert *const *cas;
+  size_t n_cas;
+  int64_t cert_time; /* unix time for validity checks; 0 or
+                        M6IKE_CRYPTO_TIME_ANY: not checked (the core has
+                        no clock) */
   m6ike_ikev2_algs ike[M6IKE_IKEV2_MAX_PROPOSALS];
   size_t n_ike; /* >= 1; the initiator's KE uses ike[0].dh */
   /* Initiator: send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4): the
