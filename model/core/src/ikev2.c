@@ -347,7 +347,15 @@ static int check_algs(const m6ike_ikev2_algs *a, size_t n, int ike) {
 }
 
 int ike_check_peer(const m6ike_ikev2_peer_cfg *pc) {
-  if (pc->auth_method != M6IKE_IKEV2_AUTH_PSK || pc->psk_len == 0 ||
+  int psk = pc->auth_method == M6IKE_IKEV2_AUTH_PSK;
+  int sig = pc->auth_method == M6IKE_IKEV2_AUTH_RSA_SIG ||
+            pc->auth_method == M6IKE_IKEV2_AUTH_ECDSA_256 ||
+            pc->auth_method == M6IKE_IKEV2_AUTH_DIGITAL_SIG;
+  if (!(psk || sig) || (sig && (pc->key == NULL || pc->cert == NULL)) ||
+      (pc->auth_method == M6IKE_IKEV2_AUTH_DIGITAL_SIG &&
+       m6ike_sig_scheme_hash((m6ike_sig_scheme)pc->sig_scheme) < 0) ||
+      (pc->n_cas && pc->cas == NULL) ||
+      ((psk || pc->n_cas == 0) && pc->psk_len == 0) ||
       pc->psk_len > M6IKE_IKEV2_PSK_MAX || pc->local_id.type == 0 ||
       pc->local_id.len == 0 || pc->local_id.len > M6IKE_IKEV2_ID_MAX ||
       pc->remote_id.len > M6IKE_IKEV2_ID_MAX) {
@@ -1163,6 +1171,24 @@ int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
   return run_user_task(sa, task_ike_delete_new(sa), now);
 }
 
+int m6ike_ikev2_mobike_update(m6ike_ikev2 *ike, uint32_t sa_id,
+                              const m6ike_addr6 *local, m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  if (local == NULL || m6ike_addr6_is_unspecified(local)) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (!sa->mobike || !sa->initiator) {
+    return M6IKE_ERR_INVALID_STATE;
+  }
+  sa->path.local = *local;
+  ike_move_children(sa, local, 1);
+  return run_user_task(sa, task_mobike_new(sa), now);
+}
+
 int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
                           m6ike_tstamp now) {
   ike_sa *sa;
@@ -1300,6 +1326,9 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
     if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_M6IKE_SA_ADDRESS_UPDATE,
                                 &n) >= 0) {
       a = task_m6ike_update_responder_new(sa);
+    } else if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_UPDATE_SA_ADDRESSES,
+                                       &n) >= 0) {
+      a = task_mobike_new(sa);
     } else if (del_ike) {
       a = task_ike_delete_new(sa);
     } else if (del_esp) {
@@ -1768,6 +1797,7 @@ int m6ike_ikev2_get_ike_info(const m6ike_ikev2 *ike, uint32_t sa_id,
   info->remote_id = sa->peer.remote_id;
   info->nat_local = sa->nat_local;
   info->nat_remote = sa->nat_remote;
+  info->mobike = sa->mobike;
   info->cp_got = sa->cp_got;
   info->cp_addr = sa->cp_addr;
   info->cp_addr_plen = sa->cp_addr_plen;

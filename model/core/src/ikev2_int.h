@@ -123,6 +123,7 @@ struct ike_sa {
   uint8_t cookie[64];
   size_t cookie_len;
   uint8_t nat_local, nat_remote; /* NAT detection results */
+  uint8_t mobike, peer_mobike;    /* MOBIKE negotiated / offered by peer */
   /* Configuration payload results: initiator what it got, responder what
    * it assigned (narrows TSi). */
   uint8_t cp_got;
@@ -248,6 +249,8 @@ int ike_sa_rekeyed(ike_sa *old, int initiator, uint64_t spi_i,
                    size_t nr_len, const uint8_t *g_ir, size_t g_len,
                    ike_sa **out);
 ike_task *task_ike_rekey_new(ike_sa *sa);
+/* MOBIKE UPDATE_SA_ADDRESSES (ikev2_task_mobike.c). */
+ike_task *task_mobike_new(ike_sa *sa);
 /* Validation of configs (ikev2.c). */
 int ike_check_peer(const m6ike_ikev2_peer_cfg *pc);
 int ike_check_child(const m6ike_ikev2_child_cfg *cc);
@@ -270,6 +273,12 @@ void ike_move_children(ike_sa *sa, const m6ike_addr6 *addr, int local);
 int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
                  uint16_t port, uint8_t out[20]);
 
+/* NAT detection notifies for path / their check (ikev2_task_init.c). */
+int ike_add_natd(ike_sa *sa, m6ike_ikev2_builder *b, uint64_t spi_r,
+                 const m6ike_ikev2_path *path);
+int ike_check_natd(ike_sa *sa, const m6ike_ikev2_msg *m,
+                   const m6ike_ikev2_path *path, uint64_t spi_r);
+
 /* ---- keys and the SK payload (ikev2_keys.c) --------------------------- */
 /* SKEYSEED and the seven keys from the DH secret, nonces and SPIs; creates
  * the SK cipher/integrity contexts and reports the key log line. */
@@ -289,6 +298,12 @@ int ike_sk_unprotect(ike_sa *sa, m6ike_ikev2_msg *msg, uint8_t *plain);
 /* Opens SK with this SA's IV length. */
 int ike_sk_begin(ike_sa *sa, m6ike_ikev2_builder *b);
 int ike_sk_end(ike_sa *sa, m6ike_ikev2_builder *b, m6ike_ikev2_sk_region *r);
+/* The three chunks of {Initiator,Responder}SignedOctets (RFC 7296 §2.15):
+ * RealMessage, the other side's nonce, prf(SK_p*, RestOfIDPayload) (into
+ * maced, M6IKE_CRYPTO_MAX_PRF_LEN). */
+int ike_signed_octets(ike_sa *sa, int initiator_side, const uint8_t *id_body,
+                      size_t id_len, uint8_t *maced,
+                      m6ike_crypto_chunk ch[3]);
 /* AUTH payload data for PSK (RFC 7296 §2.15).  initiator_side: whose
  * AUTH (1 = the original initiator's).  id_body: ID payload body. */
 int ike_auth_psk(ike_sa *sa, int initiator_side, const uint8_t *id_body,

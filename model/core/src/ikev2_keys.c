@@ -282,6 +282,28 @@ int ike_sk_unprotect(ike_sa *sa, m6ike_ikev2_msg *msg, uint8_t *plain) {
   return rc < 0 ? rc : 0;
 }
 
+int ike_signed_octets(ike_sa *sa, int initiator_side, const uint8_t *id_body,
+                      size_t id_len, uint8_t *maced,
+                      m6ike_crypto_chunk ch[3]) {
+  int rc;
+  if (!sa->have_keys || !sa->init_req || !sa->init_resp) {
+    return M6IKE_ERR_IKEV2_UNEXPECTED;
+  }
+  rc = m6ike_crypto_prf(sa->ike->crypto, sa->alg.prf,
+                        initiator_side ? sa->k.sk_pi : sa->k.sk_pr,
+                        sa->k.prf_len, id_body, id_len, maced);
+  if (rc < 0) {
+    return ike_crypto_err(rc);
+  }
+  ch[0].ptr = initiator_side ? sa->init_req : sa->init_resp;
+  ch[0].len = initiator_side ? sa->init_req_len : sa->init_resp_len;
+  ch[1].ptr = initiator_side ? sa->nr : sa->ni;
+  ch[1].len = initiator_side ? sa->nr_len : sa->ni_len;
+  ch[2].ptr = maced;
+  ch[2].len = sa->k.prf_len;
+  return 0;
+}
+
 int ike_auth_psk(ike_sa *sa, int initiator_side, const uint8_t *id_body,
                  size_t id_len, uint8_t *out, size_t *out_len) {
   static const char pad[] = "Key Pad for IKEv2";

@@ -417,6 +417,90 @@ static int without_reference(m6ike_ikev2 *ike, const m6ike_pfkey_msg *msg,
   return 0;
 }
 
+/* ---- PF_KEY MIGRATE (seed 003) and MIGRATE + KMADDRESS (seed 002) ------- */
+
+static int sockaddr6(const m6ike_pfkey_sockaddr *sa, m6ike_addr6 *out) {
+  if (sa->family != M6IKE_PFKEY_AF_INET6) {
+    return 0;
+  }
+  memcpy(out->b, sa->addr, 16);
+  return 1;
+}
+
+/*
+ * The kernel already moved its SAs and policies; the key manager brings its
+ * own image up to date: every tunnel-mode CHILD_SA whose endpoints are an
+ * (old) pair of the X_POLICY gets the (new) pair (child_sa_update).  With
+ * KMADDRESS the IKE SA owning them moves to the KMADDRESS addresses; without
+ * it nothing tells the key manager where its IKE SA should go, so the IKE
+ * SA stays on the old addresses (the ambiguity of seed 002).
+ */
+static int handle_migrate(m6ike_ikev2 *ike, const m6ike_pfkey_msg *msg,
+                          m6ike_tstamp now) {
+  m6ike_pfkey_policy pol;
+  m6ike_pfkey_kmaddress km;
+  int have_km = m6ike_pfkey_get_kmaddress(msg, &km) == 0;
+  m6ike_addr6 km_local, km_remote;
+  int moved = 0;
+  (void)now;
+  memset(&km_local, 0, sizeof km_local);
+  memset(&km_remote, 0, sizeof km_remote);
+  ike->stats.migrates++;
+  if (m6ike_pfkey_get_policy(msg, &pol) != 0) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (have_km && !(sockaddr6(&km.local, &km_local) &&
+                   sockaddr6(&km.remote, &km_remote))) {
+    have_km = 0;
+  }
+  for (size_t i = 0; i + 1 < pol.n_requests; i += 2) {
+    m6ike_pfkey_ipsecrequest o, n;
+    m6ike_addr6 os, od, ns, nd;
+    if (m6ike_pfkey_policy_request(&pol, i, &o) != 0 ||
+        m6ike_pfkey_policy_request(&pol, i + 1, &n) != 0 || !o.has_addrs ||
+        !n.has_addrs || !sockaddr6(&o.src, &os) || !sockaddr6(&o.dst, &od) ||
+        !sockaddr6(&n.src, &ns) || !sockaddr6(&n.dst, &nd)) {
+      continue;
+    }
+    for (ike_sa *sa = ike->all; sa; sa = sa->next) {
+      int hit = 0;
+      if (sa->dead) {
+        continue;
+      }
+      for (child_sa *c = sa->children; c; c = c->next) {
+        if (c->info.mode != M6IKE_IKEV2_MODE_TUNNEL ||
+            (o.reqid && c->info.reqid && o.reqid != c->info.reqid) ||
+            !m6ike_addr6_equal(&c->info.local, &os) ||
+            !m6ike_addr6_equal(&c->info.remote, &od)) {
+          continue;
+        }
+        c->info.local = ns;
+        c->info.remote = nd;
+        hit = 1;
+        moved++;
+        if (ike->cbs.child_sa_update) {
+          ike->cbs.child_sa_update(&c->info, ike->cbs.user_data);
+        }
+      }
+      if (!hit) {
+        continue;
+      }
+      if (have_km) {
+        sa->path.local = km_local;
+        sa->path.remote = km_remote;
+        ike->stats.migrate_ike_moved++;
+        ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+                "MIGRATE + KMADDRESS: CHILD_SAs and the IKE SA moved");
+      } else {
+        ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+                "MIGRATE without KMADDRESS: CHILD_SAs moved, the IKE SA "
+                "stays on its old addresses");
+      }
+    }
+  }
+  return moved;
+}
+
 int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now) {
   int n, acted = 0;
   if (ike == NULL || now == M6IKE_TSTAMP_UNSET) {
@@ -432,8 +516,16 @@ int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now) {
     int rc;
     if (m6ike_pfkey_decode(&msg, ike->plain, (size_t)n,
                            M6IKE_PFKEY_DEC_LENIENT) < 0 ||
-        msg.hdr.type != M6IKE_SADB_ACQUIRE || msg.hdr.msg_errno != 0) {
-      continue; /* REGISTER replies, errors, EXPIRE/MIGRATE: not yet */
+        msg.hdr.msg_errno != 0) {
+      continue;
+    }
+    if (msg.hdr.type == M6IKE_SADB_X_MIGRATE) {
+      handle_migrate(ike, &msg, now);
+      acted++;
+      continue;
+    }
+    if (msg.hdr.type != M6IKE_SADB_ACQUIRE) {
+      continue; /* REGISTER replies, EXPIRE: not handled */
     }
     ike->stats.acquires++;
     if (!ike->have_mob) {

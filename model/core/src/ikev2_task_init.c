@@ -44,7 +44,7 @@ static int make_dh(ike_sa *sa, uint16_t group) {
 
 /* N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) for the
  * path we send on. */
-static int add_natd(ike_sa *sa, m6ike_ikev2_builder *b, uint64_t spi_r,
+int ike_add_natd(ike_sa *sa, m6ike_ikev2_builder *b, uint64_t spi_r,
                     const m6ike_ikev2_path *path) {
   uint8_t h[20];
   int rc = ike_nat_hash(sa, spi_r, &path->local, path->local_port, h);
@@ -62,7 +62,7 @@ static int add_natd(ike_sa *sa, m6ike_ikev2_builder *b, uint64_t spi_r,
 
 /* Compares the peer's NAT detection data with the datagram's addresses
  * (RFC 7296 §2.23).  Absent notifies: no NAT assumed. */
-static int check_natd(ike_sa *sa, const m6ike_ikev2_msg *m,
+int ike_check_natd(ike_sa *sa, const m6ike_ikev2_msg *m,
                       const m6ike_ikev2_path *path, uint64_t spi_r) {
   m6ike_ikev2_notify n;
   uint8_t h[20];
@@ -159,7 +159,7 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
     return rc;
   }
   m6ike_ikev2_add_nonce(&o->b, sa->ni, sa->ni_len);
-  return add_natd(sa, &o->b, 0, &sa->path);
+  return ike_add_natd(sa, &o->b, 0, &sa->path);
 }
 
 static int offered_group(const ike_sa *sa, uint16_t g) {
@@ -229,7 +229,7 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   memcpy(sa->nr, nonce.data, nonce.len);
   sa->nr_len = nonce.len;
   sa->spi_r = m->hdr.rspi;
-  if ((rc = check_natd(sa, m, in->path, sa->spi_r)) < 0) {
+  if ((rc = ike_check_natd(sa, m, in->path, sa->spi_r)) < 0) {
     return rc;
   }
   if ((sa->nat_local || sa->nat_remote) && sa->path.local_port != NATT_PORT) {
@@ -308,7 +308,7 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   }
   sa->pe = pe;
   sa->peer = pe->pc;
-  if ((rc = check_natd(sa, m, in->path, 0)) < 0) {
+  if ((rc = ike_check_natd(sa, m, in->path, 0)) < 0) {
     return rc;
   }
   memcpy(sa->ni, nonce.data, nonce.len);
@@ -337,7 +337,7 @@ static int build_r(ike_task *t, ike_sa *sa, ike_out *o) {
     return rc;
   }
   m6ike_ikev2_add_nonce(&o->b, sa->nr, sa->nr_len);
-  return add_natd(sa, &o->b, sa->spi_r, &sa->path);
+  return ike_add_natd(sa, &o->b, sa->spi_r, &sa->path);
 }
 
 static void destroy(ike_task *t, ike_sa *sa) { ike_free(sa->ike, t); }

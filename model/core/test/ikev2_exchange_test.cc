@@ -443,6 +443,84 @@ TEST(Ikev2Exchange, RekeyIkeSaOpenSsl) {
   m6ike_crypto_del(cr);
 }
 
+bool Eq(const m6ike_addr6 &a, const char *t) {
+  m6ike_addr6 b = Addr(t);
+  return m6ike_addr6_equal(&a, &b) != 0;
+}
+
+TEST(Ikev2Mobike, UpdateSaAddresses) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  s.mn.mobike = s.ha.mobike = 1;
+  s.mn.no_nats = 1;
+  uint32_t id = Establish(p, s);
+  m6ike_ikev2_ike_info ia;
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(p.a.ike, id, &ia));
+  EXPECT_EQ(1, ia.mobike);
+  EXPECT_EQ(1, p.b.ike_up[0].mobike);
+  size_t n = p.wire.size();
+  m6ike_addr6 coa2 = Addr(kCoA2);
+  ASSERT_EQ(0, m6ike_ikev2_mobike_update(p.a.ike, id, &coa2, p.now));
+  ASSERT_EQ(1u, p.a.updated.size()); // moved at once
+  p.RunFor(kSec);
+  /* INFORMATIONAL { SK{N(UPDATE_SA_ADDRESSES), N(NAT_D_S), N(NAT_D_D),
+   *                    N(COOKIE2), N(NO_NATS_ALLOWED)} }  CoA2 --> HA
+   *       <-- INFORMATIONAL { SK{N(NAT_D_S), N(NAT_D_D), N(COOKIE2)} } */
+  EXPECT_EQ("A:INFORMATIONAL> B:INFORMATIONAL<", p.Diagram(n));
+  EXPECT_TRUE(Eq(p.wire[n].path.local, kCoA2));
+  EXPECT_TRUE(Eq(p.wire[n + 1].path.remote, kCoA2));
+  ASSERT_EQ(1u, p.b.updated.size());
+  EXPECT_TRUE(Eq(p.b.updated[0].remote, kCoA2));
+  EXPECT_EQ(p.b.up[0].spi_in, p.b.updated[0].spi_in);
+  m6ike_ikev2_ike_info ib;
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(p.b.ike, p.b.ike_up[0].sa_id, &ib));
+  EXPECT_TRUE(Eq(ib.path.remote, kCoA2));
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  EXPECT_EQ(1u, st.mobike_updates);
+  EXPECT_FALSE(p.a.HasLog("COOKIE2"));
+  // Only the original initiator moves the SA.
+  EXPECT_EQ(M6IKE_ERR_INVALID_STATE,
+            m6ike_ikev2_mobike_update(p.b.ike, ib.sa_id, &coa2, p.now));
+}
+
+TEST(Ikev2Mobike, NoNatsAllowedRefusesANat) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  s.mn.mobike = s.ha.mobike = 1;
+  s.mn.no_nats = 1;
+  uint32_t id = Establish(p, s);
+  // From CoA2 on, a NAT66 rewrites it.
+  p.rewrite = [](int dir, m6ike_ikev2_path &path) {
+    m6ike_addr6 pub = Addr("2001:db8:99::1"), priv = Addr(kCoA2);
+    if (dir == M6IKE_VLINK_AB && m6ike_addr6_equal(&path.remote, &priv))
+      path.remote = pub;
+    if (dir == M6IKE_VLINK_BA && m6ike_addr6_equal(&path.local, &pub))
+      path.local = priv;
+  };
+  m6ike_addr6 coa2 = Addr(kCoA2);
+  ASSERT_EQ(0, m6ike_ikev2_mobike_update(p.a.ike, id, &coa2, p.now));
+  p.RunFor(kSec);
+  EXPECT_TRUE(p.b.updated.empty());
+  EXPECT_TRUE(p.b.HasLog("NO_NATS_ALLOWED"));
+  EXPECT_TRUE(p.a.HasLog("UPDATE_SA_ADDRESSES refused (notify 41)"));
+}
+
+TEST(Ikev2Mobike, NotNegotiated) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  s.mn.mobike = 1; // the HA does not support it
+  uint32_t id = Establish(p, s);
+  m6ike_ikev2_ike_info ia;
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(p.a.ike, id, &ia));
+  EXPECT_EQ(0, ia.mobike);
+  m6ike_addr6 coa2 = Addr(kCoA2);
+  EXPECT_EQ(M6IKE_ERR_INVALID_STATE,
+            m6ike_ikev2_mobike_update(p.a.ike, id, &coa2, p.now));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_ikev2_mobike_update(p.a.ike, id, nullptr, p.now));
+}
+
 // Above the half-open threshold the responder answers IKE_SA_INIT with a
 // stateless COOKIE; the initiator repeats the request with it.
 TEST(Ikev2Exchange, CookieAboveHalfOpenThreshold) {

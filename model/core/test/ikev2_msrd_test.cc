@@ -461,6 +461,110 @@ TEST(Ikev2Msrd, FailingAllocationsOverBootstrapAndHandover) {
   }
 }
 
+// SADB_X_MIGRATE from a mobility daemon (seeds 002/003): src/dst selector,
+// X_POLICY with the (old, new) tunnel endpoints, KMADDRESS if asked.
+int SendMigrate(m6ike_pfkey_bus *bus, m6ike_pfkey_ep mob, const char *os,
+                const char *od, const char *ns, const char *nd, uint32_t reqid,
+                const char *km_local, const char *km_remote) {
+  uint8_t buf[1024];
+  m6ike_pfkey_builder b;
+  m6ike_addr6 a[6] = {Addr(kHoA), Addr("::"), Addr(os), Addr(od), Addr(ns),
+                      Addr(nd)};
+  m6ike_pfkey_sockaddr sa[6];
+  for (int i = 0; i < 6; i++) sa[i] = m6ike_pfkey_sockaddr6(&a[i], 0);
+  m6ike_pfkey_builder_begin(&b, buf, sizeof buf, M6IKE_SADB_X_MIGRATE, 0, 1,
+                            0);
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_SRC, 255, 128, &sa[0]);
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_DST, 255, 0, &sa[1]);
+  m6ike_pfkey_add_policy(&b, M6IKE_IPSEC_POLICY_IPSEC,
+                         M6IKE_IPSEC_DIR_OUTBOUND, 0, 0);
+  m6ike_pfkey_add_ipsecrequest(&b, M6IKE_IPPROTO_ESP, M6IKE_IPSEC_MODE_TUNNEL,
+                               M6IKE_IPSEC_LEVEL_REQUIRE, reqid, &sa[2],
+                               &sa[3]);
+  m6ike_pfkey_add_ipsecrequest(&b, M6IKE_IPPROTO_ESP, M6IKE_IPSEC_MODE_TUNNEL,
+                               M6IKE_IPSEC_LEVEL_REQUIRE, reqid, &sa[4],
+                               &sa[5]);
+  if (km_local) {
+    m6ike_addr6 l = Addr(km_local), r = Addr(km_remote);
+    m6ike_pfkey_sockaddr ls = m6ike_pfkey_sockaddr6(&l, 500);
+    m6ike_pfkey_sockaddr rs = m6ike_pfkey_sockaddr6(&r, 500);
+    m6ike_pfkey_add_kmaddress(&b, &ls, &rs);
+  }
+  int len = m6ike_pfkey_builder_finish(&b);
+  if (len < 0) return len;
+  return m6ike_pfkey_bus_send(bus, mob, buf, static_cast<size_t>(len), 0);
+}
+
+void MigrateBothSides(bool kmaddress) {
+  World w;
+  ASSERT_TRUE(w.Setup());
+  w.Bootstrap();
+  // The HA's own PF_KEY bus, its engine attached as key manager.
+  m6ike_pfkey_bus *hbus = nullptr;
+  m6ike_pfkey_ep hkm = 0, hmob = 0;
+  ASSERT_EQ(0, m6ike_pfkey_bus_new(&hbus, nullptr, nullptr));
+  ASSERT_EQ(0, m6ike_pfkey_bus_open(hbus, M6IKE_PFKEY_ROLE_KEY_MANAGER, 0,
+                                    nullptr, nullptr, &hkm));
+  ASSERT_EQ(0, m6ike_pfkey_bus_open(hbus, M6IKE_PFKEY_ROLE_MOBILITY, 0,
+                                    nullptr, nullptr, &hmob));
+  ASSERT_EQ(0, m6ike_ikev2_attach_pfkey(w.p.b.ike, hbus, hkm, nullptr));
+  size_t n = w.p.wire.size();
+  // MN and HA mobility daemons both migrate (after the BU/BA).
+  ASSERT_GT(SendMigrate(w.mn.bus, w.mn.mob, kCoA1, kHA, kCoA2, kHA, 2,
+                        kmaddress ? kCoA2 : nullptr, kHA),
+            0);
+  ASSERT_GT(SendMigrate(hbus, hmob, kHA, kCoA1, kHA, kCoA2, 7,
+                        kmaddress ? kHA : nullptr, kCoA2),
+            0);
+  EXPECT_EQ(1, m6ike_ikev2_process_pfkey(w.p.a.ike, w.p.now));
+  EXPECT_EQ(1, m6ike_ikev2_process_pfkey(w.p.b.ike, w.p.now));
+  w.p.RunFor(kSec);
+  // No IKE message at all; both images follow the kernels.
+  EXPECT_EQ(n, w.p.wire.size());
+  ASSERT_EQ(1u, w.p.a.updated.size());
+  ASSERT_EQ(1u, w.p.b.updated.size());
+  EXPECT_TRUE(Eq(w.p.a.updated[0].local, kCoA2));
+  EXPECT_TRUE(Eq(w.p.b.updated[0].remote, kCoA2));
+  EXPECT_EQ(w.p.a.up[1].spi_in, w.p.a.updated[0].spi_in);
+  m6ike_ikev2_ike_info ia, ib;
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(w.p.a.ike, w.p.a.ike_up[0].sa_id,
+                                        &ia));
+  ASSERT_EQ(0, m6ike_ikev2_get_ike_info(w.p.b.ike, w.p.b.ike_up[0].sa_id,
+                                        &ib));
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(w.p.a.ike, &st);
+  EXPECT_EQ(1u, st.migrates);
+  EXPECT_EQ(kmaddress ? 1u : 0u, st.migrate_ike_moved);
+  // CoA1 is gone: whatever is sent from or to it is lost.
+  w.p.drop = [](const Wire &x) {
+    return Eq(x.path.local, kCoA1) || Eq(x.path.remote, kCoA1);
+  };
+  n = w.p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_liveness(w.p.a.ike, ia.sa_id, w.p.now));
+  w.p.RunFor(60 * kSec);
+  if (kmaddress) {
+    EXPECT_TRUE(Eq(ia.path.local, kCoA2));
+    EXPECT_TRUE(Eq(ib.path.remote, kCoA2));
+    EXPECT_EQ("A:INFORMATIONAL> B:INFORMATIONAL<", w.p.Diagram(n));
+    EXPECT_TRUE(w.p.a.ike_down.empty());
+  } else {
+    /* Without KMADDRESS the IKE SA still uses CoA1: the liveness check is
+     * lost six times and the IKE SA, with the CHILD_SAs just migrated,
+     * is deleted. */
+    EXPECT_TRUE(Eq(ia.path.local, kCoA1));
+    EXPECT_TRUE(Eq(ib.path.remote, kCoA1));
+    EXPECT_EQ(6u, w.p.wire.size() - n);
+    ASSERT_EQ(1u, w.p.a.ike_down.size());
+    EXPECT_EQ(M6IKE_ERR_IKEV2_TIMEOUT, w.p.a.ike_down[0].second);
+    EXPECT_EQ(2u, w.p.a.down.size());
+    EXPECT_TRUE(w.p.a.HasLog("without KMADDRESS"));
+  }
+  m6ike_pfkey_bus_del(hbus);
+}
+
+TEST(Ikev2Migrate, WithKmaddressTheIkeSaMoves) { MigrateBothSides(true); }
+TEST(Ikev2Migrate, WithoutKmaddressTheIkeSaStays) { MigrateBothSides(false); }
+
 // RFC 4877 details: an RFC 822 identity, MH-type selectors (BU out, BA
 // in), and a dynamic home address and prefix through the CP payload.
 TEST(Ikev2Rfc4877, Rfc822IdentityAndMhTypeSelectors) {

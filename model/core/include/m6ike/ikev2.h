@@ -146,9 +146,26 @@ typedef struct m6ike_ikev2_ident {
 typedef struct m6ike_ikev2_peer_cfg {
   m6ike_ikev2_path path;
   m6ike_ikev2_ident local_id, remote_id;
-  uint8_t auth_method; /* M6IKE_IKEV2_AUTH_PSK (signatures: later) */
+  /* How we authenticate: M6IKE_IKEV2_AUTH_PSK (psk), or with key and
+   * cert: M6IKE_IKEV2_AUTH_RSA_SIG (RSA PKCS#1 v1.5 SHA-1),
+   * M6IKE_IKEV2_AUTH_ECDSA_256 (P-256, SHA-256, RFC 4754) or
+   * M6IKE_IKEV2_AUTH_DIGITAL_SIG (RFC 7427, scheme sig_scheme). */
+  uint8_t auth_method;
   uint8_t psk[M6IKE_IKEV2_PSK_MAX];
   size_t psk_len;
+  uint8_t sig_scheme; /* m6ike_sig_scheme, for DIGITAL_SIG */
+  /* Our private key and certificate (sent in a CERT payload), and the CAs
+   * a peer's certificate must chain to: objects of the engine's crypto
+   * backend, not owned by the engine (they must outlive it).  The peer is
+   * verified with signatures when n_cas > 0 (its certificate must hold its
+   * IDi/IDr), else with the PSK. */
+  m6ike_crypto_privkey *key;
+  m6ike_crypto_cert *cert;
+  m6ike_crypto_cert *const *cas;
+  size_t n_cas;
+  int64_t cert_time; /* unix time for validity checks; 0 or
+                        M6IKE_CRYPTO_TIME_ANY: not checked (the core has
+                        no clock) */
   m6ike_ikev2_algs ike[M6IKE_IKEV2_MAX_PROPOSALS];
   size_t n_ike; /* >= 1; the initiator's KE uses ike[0].dh */
   /* Initiator: send INITIAL_CONTACT in IKE_AUTH (RFC 7296 §2.4): the
@@ -159,6 +176,9 @@ typedef struct m6ike_ikev2_peer_cfg {
    * (INTERNAL_IP6_ADDRESS) and/or a home prefix (MIP6_HOME_PREFIX); the
    * answer is in m6ike_ikev2_ike_info.  Responder: the values it hands out
    * (:: = none); an assigned address also narrows the CHILD_SAs' TSi. */
+  /* MOBIKE (RFC 4555): offer MOBIKE_SUPPORTED in IKE_AUTH; no_nats: put
+   * NO_NATS_ALLOWED in UPDATE_SA_ADDRESSES requests. */
+  uint8_t mobike, no_nats;
   uint8_t cp_request; /* M6IKE_IKEV2_CP_WANT_* bits */
   m6ike_addr6 cp_addr;
   uint8_t cp_addr_plen;
@@ -218,6 +238,7 @@ typedef struct m6ike_ikev2_ike_info {
    * (our address was rewritten) / in front of the peer.  Reported only:
    * the engine does not float to port 4500. */
   uint8_t nat_local, nat_remote;
+  uint8_t mobike; /* both sides sent MOBIKE_SUPPORTED */
   /* Initiator: what the CFG_REPLY assigned (M6IKE_IKEV2_CP_WANT_* bits in
    * cp_got for the fields that are valid).  Filled after the whole
    * IKE_AUTH response was processed: read it with get_ike_info() (the
@@ -409,6 +430,17 @@ int m6ike_ikev2_delete_ike(m6ike_ikev2 *ike, uint32_t sa_id,
  * Simultaneous rekeys (§2.8.2) are not resolved. */
 int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
                           m6ike_tstamp now);
+/* MOBIKE (RFC 4555 §3.5): the original initiator of an IKE SA with MOBIKE
+ * moves it to a new local address: the IKE SA and its tunnel-mode
+ * CHILD_SAs are moved at once (child_sa_update), then INFORMATIONAL
+ * { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_*), N(COOKIE2)
+ * [, N(NO_NATS_ALLOWED)] } is sent from the new address; the responder
+ * moves its side to the request's source address and echoes COOKIE2 (a
+ * response without the right COOKIE2 is logged and ignored).  Also
+ * M6IKE_ERR_INVALID_STATE if MOBIKE was not negotiated or we are not the
+ * original initiator. */
+int m6ike_ikev2_mobike_update(m6ike_ikev2 *ike, uint32_t sa_id,
+                              const m6ike_addr6 *local, m6ike_tstamp now);
 /* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
  * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
@@ -436,6 +468,11 @@ int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
  * to its destination with every CHILD_SA of the mobility config, sent with
  * INITIAL_CONTACT so the HA drops the old SAs; the engine drops its own old
  * IKE SA to that peer locally (its address is gone).
+ * SADB_X_MIGRATE (seeds 002/003; the kernel has already moved its own
+ * SAs): the tunnel-mode CHILD_SAs whose endpoints are an old pair of the
+ * X_POLICY take the new pair (child_sa_update); with KMADDRESS the IKE SA
+ * owning them moves to the KMADDRESS addresses; without it the IKE SA stays
+ * where it was (the ambiguity seed 002 describes).  No IKE message is sent.
  * A responder (HA) engine applies M6IKE_SA_ADDRESS_UPDATE received in an
  * INFORMATIONAL request of an established IKE SA: the IKE SA's and the
  * tunnel CHILD_SAs' remote address become the new CoA (child_sa_update).
@@ -468,7 +505,7 @@ int m6ike_ikev2_set_mobility(m6ike_ikev2 *ike,
                              const m6ike_ikev2_mobility_cfg *mc);
 /*
  * Reads and handles every message queued on the endpoint.  Returns the
- * number of ACQUIREs acted on (>= 0), or M6IKE_ERR_INVALID_ARGUMENT,
+ * number of ACQUIREs and MIGRATEs acted on (>= 0), or M6IKE_ERR_INVALID_ARGUMENT,
  * M6IKE_ERR_IKEV2_NOT_READY (not attached, or an ACQUIRE arrived without
  * a mobility config).  ACQUIREs that cannot be served are counted in the
  * handover record (result) and logged, not returned.
@@ -536,6 +573,9 @@ typedef struct m6ike_ikev2_stats {
   uint64_t acquires, acquires_ref;   /* SADB_ACQUIREs; with Reference */
   uint64_t bootstraps, direct_updates, renegotiations;
   uint64_t peer_updates;             /* M6IKE_SA_ADDRESS_UPDATEs applied */
+  uint64_t mobike_updates;           /* UPDATE_SA_ADDRESSES applied */
+  uint64_t migrates, migrate_ike_moved; /* SADB_X_MIGRATEs; with KMADDRESS
+                                           (the IKE SA moved) */
 } m6ike_ikev2_stats;
 
 void m6ike_ikev2_get_stats(const m6ike_ikev2 *ike, m6ike_ikev2_stats *st);
