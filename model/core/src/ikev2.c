@@ -1208,6 +1208,16 @@ int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now) {
   return run_user_task(sa, task_ike_dpd_new(sa), now);
 }
 
+int m6ike_ikev2_report_invalid_spi(m6ike_ikev2 *ike, uint32_t sa_id,
+                                   uint32_t spi, m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_invalid_spi_new(sa, spi), now);
+}
+
 int m6ike_ikev2_get_child_info(const m6ike_ikev2 *ike, uint32_t child_id,
                                m6ike_ikev2_child_info *info) {
   ike_sa *sa;
@@ -1331,6 +1341,9 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
       a = task_mobike_new(sa);
     } else if (del_ike) {
       a = task_ike_delete_new(sa);
+    } else if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_INVALID_SPI, &n) >=
+               0) {
+      a = task_invalid_spi_new(sa, 0);
     } else if (del_esp) {
       a = task_child_delete_new(sa, NULL, 0);
     } else {

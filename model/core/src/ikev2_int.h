@@ -370,5 +370,8 @@ ike_task *task_child_delete_new(ike_sa *sa, const uint32_t *spi_in,
                                 size_t n);
 ike_task *task_ike_delete_new(ike_sa *sa);
 ike_task *task_ike_dpd_new(ike_sa *sa);
+/* INFORMATIONAL { N(INVALID_SPI(spi)) }; the responder side drops the
+ * pair whose outbound SPI it names. */
+ike_task *task_invalid_spi_new(ike_sa *sa, uint32_t spi);
 
 #endif /* M6IKE_IKEV2_INT_H */

@@ -254,6 +254,29 @@ TEST(Ikev2Exchange, ResponderDeletesIkeSa) {
   EXPECT_EQ(1u, p.a.down.size());
 }
 
+// The HA lost a pair (e.g. restarted its ESP): the MN's packets arrive with
+// an SPI it does not know, and it tells the MN.
+TEST(Ikev2Exchange, InvalidSpiDropsThePair) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  Establish(p, s);
+  uint32_t unknown_at_b = p.a.up[0].spi_out; // what A sends to B
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_report_invalid_spi(p.b.ike, p.b.ike_up[0].sa_id,
+                                              unknown_at_b, p.now));
+  p.RunFor(kSec);
+  /* INFORMATIONAL { SK{N(INVALID_SPI(spi))} } -->  <-- INFORMATIONAL {} */
+  EXPECT_EQ("B:INFORMATIONAL> A:INFORMATIONAL<", p.Diagram(w));
+  ASSERT_EQ(1u, p.a.down.size());
+  EXPECT_EQ(unknown_at_b, p.a.down[0].spi_out);
+  EXPECT_EQ(M6IKE_ERR_IKEV2_PEER_ERROR, p.a.down_reasons[0]);
+  // An SPI that names nothing changes nothing.
+  ASSERT_EQ(0, m6ike_ikev2_report_invalid_spi(p.b.ike, p.b.ike_up[0].sa_id,
+                                              0x1234, p.now));
+  p.RunFor(kSec);
+  EXPECT_EQ(1u, p.a.down.size());
+}
+
 TEST(Ikev2Exchange, LivenessCheck) {
   IkePair p(m6ike_crypto_null());
   Cfgs s;
