@@ -993,6 +993,9 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
       (cc && (rc = ike_check_child(cc)) != 0)) {
     return rc;
   }
+  if (m6ike_addr6_is_unspecified(&pc->path.remote)) {
+    return M6IKE_ERR_IKEV2_BAD_CONFIG; /* nowhere to send IKE_SA_INIT */
+  }
   rc = ike_initiate_sa(ike, pc, cc, cc ? 1 : 0, now, &sa);
   if (rc == 0 && sa_id) {
     *sa_id = sa->id;

@@ -544,6 +544,34 @@ TEST(Ikev2Mobike, NotNegotiated) {
             m6ike_ikev2_mobike_update(p.a.ike, id, nullptr, p.now));
 }
 
+// A responder forgets an SA that never authenticates (half_open_timeout).
+TEST(Ikev2Exchange, HalfOpenSaExpires) {
+  m6ike_ikev2_config cfg;
+  m6ike_ikev2_config_default(&cfg);
+  cfg.half_open_timeout = 5 * kSec;
+  IkePair p(m6ike_crypto_null(), &cfg);
+  Cfgs s;
+  p.drop = [](const Wire &w) { return w.exchange == M6IKE_IKEV2_IKE_AUTH; };
+  Start(p, s);
+  p.RunFor(kSec);
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  EXPECT_EQ(1u, st.half_open);
+  EXPECT_EQ(1u, m6ike_ikev2_count(p.b.ike));
+  // deadline: IKE_SA_INIT arrived at 10 ms, + 5 s
+  EXPECT_EQ(10 * kMs + 5 * kSec, m6ike_ikev2_get_expiry(p.b.ike));
+  p.RunFor(5 * kSec);
+  EXPECT_EQ(0u, m6ike_ikev2_count(p.b.ike));
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  EXPECT_EQ(0u, st.half_open);
+  EXPECT_TRUE(p.b.ike_down.empty()); // never reported up, never down
+  // An initiator needs somewhere to send.
+  auto nowhere = s.mn;
+  nowhere.path.remote = Addr("::");
+  EXPECT_EQ(M6IKE_ERR_IKEV2_BAD_CONFIG,
+            m6ike_ikev2_initiate(p.a.ike, &nowhere, nullptr, p.now, nullptr));
+}
+
 // Above the half-open threshold the responder answers IKE_SA_INIT with a
 // stateless COOKIE; the initiator repeats the request with it.
 TEST(Ikev2Exchange, CookieAboveHalfOpenThreshold) {
