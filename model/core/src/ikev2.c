@@ -468,6 +468,9 @@ static void sa_free(ike_sa *sa, int report) {
   if (sa->half_open) {
     ike->stats.half_open--;
   }
+  if (sa->dead) {
+    ike->n_dead--;
+  }
   memset(sa, 0, sizeof *sa);
   ike_free(ike, sa);
 }
@@ -604,6 +607,7 @@ static void sa_link(ike_sa *sa) {
 void ike_sa_kill(ike_sa *sa, int reason) {
   if (!sa->dead) {
     sa->dead = 1;
+    sa->ike->n_dead++;
     sa->dead_reason = reason;
     ike_log(sa->ike, reason ? M6IKE_IKEV2_LOG_ERROR : M6IKE_IKEV2_LOG_INFO,
             sa->id, "IKE SA deleted: %s",
@@ -613,11 +617,12 @@ void ike_sa_kill(ike_sa *sa, int reason) {
 
 static void sweep(m6ike_ikev2 *ike) {
   ike_sa *sa = ike->all;
-  while (sa) {
+  while (sa && ike->n_dead) {
     ike_sa *n = sa->next;
     if (sa->dead) {
       sa_unlink(sa);
       sa_free(sa, 1);
+      /* callbacks may not re-enter, so n is still valid */
     }
     sa = n;
   }

@@ -173,6 +173,7 @@ struct m6ike_ikev2 {
   uint32_t next_sa_id, next_child_id;
   ike_sa *all;
   size_t n_sas;
+  size_t n_dead; /* killed, not yet swept: sweep() is O(1) when 0 */
   ike_sa **by_local, **by_init; /* 2^IKE_HASH_BITS buckets each */
   peer_entry *peers;
   /* Output queue (FIFO of datagrams). */
