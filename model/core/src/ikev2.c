@@ -468,6 +468,9 @@ static void sa_free(ike_sa *sa, int report) {
   if (sa->half_open) {
     ike->stats.half_open--;
   }
+  if (sa->dead) {
+    ike->n_dead--;
+  }
   memset(sa, 0, sizeof *sa);
   ike_free(ike, sa);
 }
@@ -604,6 +607,7 @@ static void sa_link(ike_sa *sa) {
 void ike_sa_kill(ike_sa *sa, int reason) {
   if (!sa->dead) {
     sa->dead = 1;
+    sa->ike->n_dead++;
     sa->dead_reason = reason;
     ike_log(sa->ike, reason ? M6IKE_IKEV2_LOG_ERROR : M6IKE_IKEV2_LOG_INFO,
             sa->id, "IKE SA deleted: %s",
@@ -613,11 +617,12 @@ void ike_sa_kill(ike_sa *sa, int reason) {
 
 static void sweep(m6ike_ikev2 *ike) {
   ike_sa *sa = ike->all;
-  while (sa) {
+  while (sa && ike->n_dead) {
     ike_sa *n = sa->next;
     if (sa->dead) {
       sa_unlink(sa);
       sa_free(sa, 1);
+      /* callbacks may not re-enter, so n is still valid */
     }
     sa = n;
   }
@@ -993,6 +998,9 @@ int m6ike_ikev2_initiate(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
       (cc && (rc = ike_check_child(cc)) != 0)) {
     return rc;
   }
+  if (m6ike_addr6_is_unspecified(&pc->path.remote)) {
+    return M6IKE_ERR_IKEV2_BAD_CONFIG; /* nowhere to send IKE_SA_INIT */
+  }
   rc = ike_initiate_sa(ike, pc, cc, cc ? 1 : 0, now, &sa);
   if (rc == 0 && sa_id) {
     *sa_id = sa->id;
@@ -1208,6 +1216,16 @@ int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now) {
   return run_user_task(sa, task_ike_dpd_new(sa), now);
 }
 
+int m6ike_ikev2_report_invalid_spi(m6ike_ikev2 *ike, uint32_t sa_id,
+                                   uint32_t spi, m6ike_tstamp now) {
+  ike_sa *sa;
+  int rc = usable_sa(ike, sa_id, now, &sa);
+  if (rc != 0) {
+    return rc;
+  }
+  return run_user_task(sa, task_invalid_spi_new(sa, spi), now);
+}
+
 int m6ike_ikev2_get_child_info(const m6ike_ikev2 *ike, uint32_t child_id,
                                m6ike_ikev2_child_info *info) {
   ike_sa *sa;
@@ -1331,6 +1349,9 @@ static ike_task *responder_tasks(ike_sa *sa, const m6ike_ikev2_msg *msg,
       a = task_mobike_new(sa);
     } else if (del_ike) {
       a = task_ike_delete_new(sa);
+    } else if (m6ike_ikev2_find_notify(msg, M6IKE_IKEV2_N_INVALID_SPI, &n) >=
+               0) {
+      a = task_invalid_spi_new(sa, 0);
     } else if (del_esp) {
       a = task_child_delete_new(sa, NULL, 0);
     } else {

@@ -173,6 +173,7 @@ struct m6ike_ikev2 {
   uint32_t next_sa_id, next_child_id;
   ike_sa *all;
   size_t n_sas;
+  size_t n_dead; /* killed, not yet swept: sweep() is O(1) when 0 */
   ike_sa **by_local, **by_init; /* 2^IKE_HASH_BITS buckets each */
   peer_entry *peers;
   /* Output queue (FIFO of datagrams). */
@@ -370,5 +371,8 @@ ike_task *task_child_delete_new(ike_sa *sa, const uint32_t *spi_in,
                                 size_t n);
 ike_task *task_ike_delete_new(ike_sa *sa);
 ike_task *task_ike_dpd_new(ike_sa *sa);
+/* INFORMATIONAL { N(INVALID_SPI(spi)) }; the responder side drops the
+ * pair whose outbound SPI it names. */
+ike_task *task_invalid_spi_new(ike_sa *sa, uint32_t spi);
 
 #endif /* M6IKE_IKEV2_INT_H */

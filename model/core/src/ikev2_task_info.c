@@ -186,3 +186,64 @@ ike_task *task_ike_dpd_new(ike_sa *sa) {
   t->exchange = M6IKE_IKEV2_INFORMATIONAL;
   return t;
 }
+
+/* ---- INVALID_SPI (RFC 7296 §1.5, §3.10.1) --------------------------------
+ *
+ *   SK{N(INVALID_SPI, data = the unknown ESP SPI)} -->
+ *                                         <-- SK{}
+ * The receiver drops the pair whose outbound SPI that is: the peer does
+ * not know it (reason M6IKE_ERR_IKEV2_PEER_ERROR).
+ */
+
+typedef struct invspi_task {
+  ike_task base;
+  uint32_t spi;
+} invspi_task;
+
+static int invspi_build_i(ike_task *t, ike_sa *sa, ike_out *o) {
+  invspi_task *it = (invspi_task *)t;
+  uint8_t d[4];
+  (void)sa;
+  m6ike_put_u32be(d, it->spi);
+  return m6ike_ikev2_add_notify_data(&o->b, M6IKE_IKEV2_N_INVALID_SPI, d, 4);
+}
+
+static int invspi_process_r(ike_task *t, ike_sa *sa, ike_in *in) {
+  m6ike_ikev2_msg *m = in->msg;
+  (void)t;
+  for (unsigned i = 0; i < m->count; i++) {
+    m6ike_ikev2_notify n;
+    uint32_t spi;
+    child_sa *c;
+    if (m->pl[i].type != M6IKE_IKEV2_PL_NOTIFY ||
+        m6ike_ikev2_decode_notify(&m->pl[i], &n) < 0 ||
+        n.type != M6IKE_IKEV2_N_INVALID_SPI || n.len != 4) {
+      continue;
+    }
+    m6ike_get_u32be(n.data, &spi);
+    c = ike_sa_find_child_spi_out(sa, spi);
+    if (c) {
+      ike_log(sa->ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+              "INVALID_SPI %08x: the peer lost this CHILD_SA, dropping it",
+              (unsigned)spi);
+      ike_sa_remove_child(sa, c, M6IKE_ERR_IKEV2_PEER_ERROR);
+    }
+  }
+  return TASK_DONE;
+}
+
+static const ike_task_ops invspi_ops = {"INVALID_SPI", invspi_build_i,
+                                        dpd_process, invspi_process_r,
+                                        nothing_build_r, plain_destroy};
+
+ike_task *task_invalid_spi_new(ike_sa *sa, uint32_t spi) {
+  invspi_task *t = ike_alloc(sa->ike, sizeof *t);
+  if (t == NULL) {
+    return NULL;
+  }
+  memset(t, 0, sizeof *t);
+  t->base.ops = &invspi_ops;
+  t->base.exchange = M6IKE_IKEV2_INFORMATIONAL;
+  t->spi = spi;
+  return &t->base;
+}

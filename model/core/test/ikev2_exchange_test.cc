@@ -254,6 +254,29 @@ TEST(Ikev2Exchange, ResponderDeletesIkeSa) {
   EXPECT_EQ(1u, p.a.down.size());
 }
 
+// The HA lost a pair (e.g. restarted its ESP): the MN's packets arrive with
+// an SPI it does not know, and it tells the MN.
+TEST(Ikev2Exchange, InvalidSpiDropsThePair) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  Establish(p, s);
+  uint32_t unknown_at_b = p.a.up[0].spi_out; // what A sends to B
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_report_invalid_spi(p.b.ike, p.b.ike_up[0].sa_id,
+                                              unknown_at_b, p.now));
+  p.RunFor(kSec);
+  /* INFORMATIONAL { SK{N(INVALID_SPI(spi))} } -->  <-- INFORMATIONAL {} */
+  EXPECT_EQ("B:INFORMATIONAL> A:INFORMATIONAL<", p.Diagram(w));
+  ASSERT_EQ(1u, p.a.down.size());
+  EXPECT_EQ(unknown_at_b, p.a.down[0].spi_out);
+  EXPECT_EQ(M6IKE_ERR_IKEV2_PEER_ERROR, p.a.down_reasons[0]);
+  // An SPI that names nothing changes nothing.
+  ASSERT_EQ(0, m6ike_ikev2_report_invalid_spi(p.b.ike, p.b.ike_up[0].sa_id,
+                                              0x1234, p.now));
+  p.RunFor(kSec);
+  EXPECT_EQ(1u, p.a.down.size());
+}
+
 TEST(Ikev2Exchange, LivenessCheck) {
   IkePair p(m6ike_crypto_null());
   Cfgs s;
@@ -519,6 +542,34 @@ TEST(Ikev2Mobike, NotNegotiated) {
             m6ike_ikev2_mobike_update(p.a.ike, id, &coa2, p.now));
   EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
             m6ike_ikev2_mobike_update(p.a.ike, id, nullptr, p.now));
+}
+
+// A responder forgets an SA that never authenticates (half_open_timeout).
+TEST(Ikev2Exchange, HalfOpenSaExpires) {
+  m6ike_ikev2_config cfg;
+  m6ike_ikev2_config_default(&cfg);
+  cfg.half_open_timeout = 5 * kSec;
+  IkePair p(m6ike_crypto_null(), &cfg);
+  Cfgs s;
+  p.drop = [](const Wire &w) { return w.exchange == M6IKE_IKEV2_IKE_AUTH; };
+  Start(p, s);
+  p.RunFor(kSec);
+  m6ike_ikev2_stats st;
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  EXPECT_EQ(1u, st.half_open);
+  EXPECT_EQ(1u, m6ike_ikev2_count(p.b.ike));
+  // deadline: IKE_SA_INIT arrived at 10 ms, + 5 s
+  EXPECT_EQ(10 * kMs + 5 * kSec, m6ike_ikev2_get_expiry(p.b.ike));
+  p.RunFor(5 * kSec);
+  EXPECT_EQ(0u, m6ike_ikev2_count(p.b.ike));
+  m6ike_ikev2_get_stats(p.b.ike, &st);
+  EXPECT_EQ(0u, st.half_open);
+  EXPECT_TRUE(p.b.ike_down.empty()); // never reported up, never down
+  // An initiator needs somewhere to send.
+  auto nowhere = s.mn;
+  nowhere.path.remote = Addr("::");
+  EXPECT_EQ(M6IKE_ERR_IKEV2_BAD_CONFIG,
+            m6ike_ikev2_initiate(p.a.ike, &nowhere, nullptr, p.now, nullptr));
 }
 
 // Above the half-open threshold the responder answers IKE_SA_INIT with a

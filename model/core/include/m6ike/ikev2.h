@@ -441,6 +441,12 @@ int m6ike_ikev2_rekey_ike(m6ike_ikev2 *ike, uint32_t sa_id,
  * original initiator. */
 int m6ike_ikev2_mobike_update(m6ike_ikev2 *ike, uint32_t sa_id,
                               const m6ike_addr6 *local, m6ike_tstamp now);
+/* The host's ESP received a packet for an unknown SPI from this peer
+ * (RFC 7296 §1.5): INFORMATIONAL { N(INVALID_SPI(spi)) }.  A receiving
+ * engine drops its pair whose outbound SPI that is (child_sa_down, reason
+ * M6IKE_ERR_IKEV2_PEER_ERROR). */
+int m6ike_ikev2_report_invalid_spi(m6ike_ikev2 *ike, uint32_t sa_id,
+                                   uint32_t spi, m6ike_tstamp now);
 /* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
  * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
