@@ -58,6 +58,7 @@ typedef struct options {
   int have_local, have_remote;
   uint16_t port;
   const char *id, *remote_id, *psk_file;
+  const char *cert_file, *key_file, *ca_file;
   const char *ike_proposal, *esp_proposal;
   uint8_t mode;
   const char *ts_local, *ts_remote;
@@ -70,7 +71,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: " PROG " --local ADDR [--remote ADDR] --id ID "
           "[--remote-id ID]\n"
-          "       --psk-file FILE [--ike-proposal P] [--esp-proposal P]\n"
+          "       --psk-file FILE | --cert FILE --key FILE --ca FILE\n"
+          "       [--ike-proposal P] [--esp-proposal P]\n"
           "       [--mode transport|tunnel] [--ts-local PREFIX] "
           "[--ts-remote PREFIX]\n"
           "       [--initiate] [--once] [--keylog DIR] [--timeout SECONDS]\n"
@@ -81,8 +83,8 @@ static void usage(FILE *f) {
           "(a leading @ forces FQDN);\n"
           "  --once: exit 0 when the first CHILD_SA is up; --timeout "
           "defaults to 30 s (0 = none).\n"
-          "  Certificate authentication (--cert/--key/--ca) is not "
-          "available yet.\n");
+          "  certificates: --cert FILE --key FILE --ca FILE (PEM) instead "
+          "of --psk-file.\n");
 }
 
 static void die_arg(const char *opt, const char *val, const char *why) {
@@ -178,13 +180,12 @@ static int parse_options(int argc, char **argv, options *o) {
       if (*end || !(o->timeout_s >= 0) || o->timeout_s > 86400) {
         die_arg(a, v, "expected seconds 0..86400");
       }
-    } else if (!strcmp(a, "--cert") || !strcmp(a, "--key") ||
-               !strcmp(a, "--ca")) {
-      fprintf(stderr,
-              PROG ": %s: certificate authentication is not available yet "
-                   "in this build (use --psk-file)\n",
-              a);
-      exit(2);
+    } else if (!strcmp(a, "--cert")) {
+      o->cert_file = v;
+    } else if (!strcmp(a, "--key")) {
+      o->key_file = v;
+    } else if (!strcmp(a, "--ca")) {
+      o->ca_file = v;
     }
     i += takes;
   }
@@ -196,8 +197,18 @@ static int parse_options(int argc, char **argv, options *o) {
     fprintf(stderr, PROG ": --initiate needs --remote\n");
     exit(2);
   }
-  if (o->id == NULL || o->psk_file == NULL) {
-    fprintf(stderr, PROG ": --id and --psk-file are required\n");
+  if (o->id == NULL) {
+    fprintf(stderr, PROG ": --id is required\n");
+    exit(2);
+  }
+  if ((o->cert_file || o->key_file || o->ca_file) &&
+      !(o->cert_file && o->key_file && o->ca_file)) {
+    fprintf(stderr, PROG ": --cert, --key and --ca go together\n");
+    exit(2);
+  }
+  if (o->psk_file == NULL && o->cert_file == NULL) {
+    fprintf(stderr,
+            PROG ": --psk-file or --cert/--key/--ca is required\n");
     exit(2);
   }
   return 0;
@@ -369,6 +380,9 @@ typedef struct daemon {
   m6ike_ipsec *ipsec;
   m6ike_tstamp now;
   FILE *keylog_ike, *keylog_esp;
+  m6ike_crypto_privkey *key;
+  m6ike_crypto_cert *cert, *ca;
+  m6ike_crypto_cert *cas[1];
   int child_up, failed;
   char fail_reason[256];
 } daemon_t;
@@ -602,6 +616,73 @@ static void receive(daemon_t *d, int fd, uint16_t local_port) {
   }
 }
 
+/* Reads a whole (small) file; exits 2 naming the option on failure. */
+static size_t read_file(const char *path, const char *opt, uint8_t *buf,
+                        size_t cap) {
+  FILE *f = fopen(path, "rb");
+  size_t n;
+  if (f == NULL) {
+    fprintf(stderr, PROG ": %s: cannot open '%s': %s\n", opt, path,
+            strerror(errno));
+    exit(2);
+  }
+  n = fread(buf, 1, cap, f);
+  if (n == cap && fgetc(f) != EOF) {
+    fprintf(stderr, PROG ": %s: '%s' is larger than %zu bytes\n", opt, path,
+            cap);
+    exit(2);
+  }
+  fclose(f);
+  return n;
+}
+
+/* --cert/--key/--ca: our key and certificate, and the CA the peer's must
+ * chain to.  RSA keys sign with RFC 7427 (RSA PKCS#1 SHA-256, as charon
+ * does by default), P-256 keys with auth method 9 (RFC 4754). */
+static int load_credentials(daemon_t *d, m6ike_ikev2_peer_cfg *pc) {
+  static uint8_t buf[65536];
+  size_t n;
+  int rv;
+  n = read_file(d->opt.key_file, "--key", buf, sizeof(buf));
+  if ((rv = m6ike_crypto_privkey_load(&d->key, d->crypto, buf, n)) != 0) {
+    fprintf(stderr, PROG ": --key: '%s': %s\n", d->opt.key_file,
+            m6ike_strerror(rv));
+    return -1;
+  }
+  n = read_file(d->opt.cert_file, "--cert", buf, sizeof(buf));
+  if ((rv = m6ike_crypto_cert_load(&d->cert, d->crypto, buf, n)) != 0) {
+    fprintf(stderr, PROG ": --cert: '%s': %s\n", d->opt.cert_file,
+            m6ike_strerror(rv));
+    return -1;
+  }
+  n = read_file(d->opt.ca_file, "--ca", buf, sizeof(buf));
+  if ((rv = m6ike_crypto_cert_load(&d->ca, d->crypto, buf, n)) != 0) {
+    fprintf(stderr, PROG ": --ca: '%s': %s\n", d->opt.ca_file,
+            m6ike_strerror(rv));
+    return -1;
+  }
+  switch (m6ike_crypto_privkey_type(d->key)) {
+  case M6IKE_KEY_RSA:
+    pc->auth_method = M6IKE_IKEV2_AUTH_DIGITAL_SIG;
+    pc->sig_scheme = M6IKE_SIG_RSA_PKCS1_SHA256;
+    break;
+  case M6IKE_KEY_ECDSA_P256:
+    pc->auth_method = M6IKE_IKEV2_AUTH_ECDSA_256;
+    break;
+  default:
+    fprintf(stderr, PROG ": --key: '%s': only RSA and P-256 keys\n",
+            d->opt.key_file);
+    return -1;
+  }
+  pc->key = d->key;
+  pc->cert = d->cert;
+  d->cas[0] = d->ca;
+  pc->cas = d->cas;
+  pc->n_cas = 1;
+  pc->cert_time = (int64_t)time(NULL);
+  return 0;
+}
+
 static FILE *open_keylog(const char *dir, const char *name) {
   char path[4096];
   FILE *f;
@@ -622,7 +703,6 @@ int main(int argc, char **argv) {
   m6ike_ikev2_child_cfg cc;
   m6ike_ipsec_config icfg;
   m6ike_tstamp deadline;
-  FILE *f;
   int rv;
 
   memset(&d, 0, sizeof(d));
@@ -639,22 +719,18 @@ int main(int argc, char **argv) {
   pc.path.remote_port = d.opt.port;
   parse_ident(&pc.local_id, "--id", d.opt.id);
   parse_ident(&pc.remote_id, "--remote-id", d.opt.remote_id);
-  pc.auth_method = M6IKE_IKEV2_AUTH_PSK;
-  f = fopen(d.opt.psk_file, "r");
-  if (f == NULL) {
-    fprintf(stderr, PROG ": --psk-file: cannot open '%s': %s\n",
-            d.opt.psk_file, strerror(errno));
-    return 2;
-  }
-  pc.psk_len = fread(pc.psk, 1, sizeof(pc.psk), f);
-  fclose(f);
-  while (pc.psk_len > 0 && (pc.psk[pc.psk_len - 1] == '\n' ||
-                            pc.psk[pc.psk_len - 1] == '\r')) {
-    pc.psk_len--;
-  }
-  if (pc.psk_len == 0) {
-    fprintf(stderr, PROG ": --psk-file: '%s' is empty\n", d.opt.psk_file);
-    return 2;
+  if (d.opt.psk_file) {
+    pc.auth_method = M6IKE_IKEV2_AUTH_PSK;
+    pc.psk_len = read_file(d.opt.psk_file, "--psk-file", pc.psk,
+                           sizeof(pc.psk));
+    while (pc.psk_len > 0 && (pc.psk[pc.psk_len - 1] == '\n' ||
+                              pc.psk[pc.psk_len - 1] == '\r')) {
+      pc.psk_len--;
+    }
+    if (pc.psk_len == 0) {
+      fprintf(stderr, PROG ": --psk-file: '%s' is empty\n", d.opt.psk_file);
+      return 2;
+    }
   }
   parse_proposals(pc.ike, &pc.n_ike, M6IKE_PROPOSAL_IKE, "--ike-proposal",
                   d.opt.ike_proposal);
@@ -687,6 +763,9 @@ int main(int argc, char **argv) {
   if ((rv = m6ike_crypto_openssl_new(&d.crypto, NULL)) != 0) {
     fprintf(stderr, PROG ": crypto backend: %s\n", m6ike_strerror(rv));
     return 1;
+  }
+  if (d.opt.cert_file && load_credentials(&d, &pc) != 0) {
+    return 2;
   }
   memset(&icfg, 0, sizeof(icfg));
   icfg.crypto = d.crypto;
@@ -795,6 +874,9 @@ int main(int argc, char **argv) {
   }
   m6ike_ikev2_del(d.ike);
   m6ike_ipsec_del(d.ipsec);
+  m6ike_crypto_privkey_del(d.key);
+  m6ike_crypto_cert_del(d.cert);
+  m6ike_crypto_cert_del(d.ca);
   m6ike_crypto_del(d.crypto);
   if (d.keylog_ike) {
     fclose(d.keylog_ike);

@@ -35,7 +35,9 @@ expect 2 "--mode: bad value 'bridge'" "${base[@]}" --mode bridge
 expect 2 "--ts-local: bad value '2001:db8::/129'" "${base[@]}" --ts-local 2001:db8::/129
 expect 2 "--timeout: bad value 'soon'" "${base[@]}" --timeout soon
 expect 2 "--psk-file: cannot open '/nonexistent'" --local ::1 --id a --psk-file /nonexistent
-expect 2 "--cert: certificate authentication is not available" "${base[@]}" --cert x.pem
+expect 2 "--cert, --key and --ca go together" "${base[@]}" --cert x.pem
+expect 2 "--key: cannot open '/nonexistent'" --local ::1 --id a --cert /dev/null --key /nonexistent --ca /dev/null
+expect 2 "--psk-file or --cert/--key/--ca is required" --local ::1 --id a
 expect 2 "--port: bad value '0'" "${base[@]}" --port 0
 expect 2 "--remote needs a value" "${base[@]}" --remote
 

@@ -280,6 +280,7 @@ m6i_pki_issue() {
 #                                     expires while rekeying and both die)
 #   child_rekey_time [0] child_life_time [] child_rand_time [0]
 #   mobike [no]
+#   send_cert [ifasked]               ifasked|always|never
 #   start_action [none]               none|trap|start
 m6i_conn_write() {
   local name="$1" d kv k v
@@ -290,7 +291,7 @@ m6i_conn_write() {
     [ike_proposal]=aes128gcm16-prfsha256-x25519 [esp_proposal]=aes128gcm16
     [mode]=tunnel [ike_rekey_time]=0 [ike_rand_time]=0 [ike_over_time]=10s
     [child_rekey_time]=0 [child_life_time]="" [child_rand_time]=0
-    [mobike]=no [start_action]=none
+    [mobike]=no [start_action]=none [send_cert]=ifasked
     [local_addr]="" [remote_addr]="" [local_id]="" [remote_id]=""
     [local_ts]="" [remote_ts]=""
   )
@@ -337,6 +338,7 @@ connections {
     over_time = ${o[ike_over_time]}
     reauth_time = 0
     mobike = ${o[mobike]}
+    send_cert = ${o[send_cert]}
     local {
         id = ${o[local_id]}
         $local_auth

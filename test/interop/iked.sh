@@ -159,7 +159,9 @@ m6i_case_iked() {
       m6i_pki_issue bob "$M6I_ID_B" rsa
     }
     # shellcheck disable=SC2207
-    charon_auth=($(m6i_cert_opts bob))
+    # send_cert=always: our engine does not send CERTREQ yet, and charon
+    # sends its certificate only when asked (ifasked).
+    charon_auth=($(m6i_cert_opts bob) send_cert=always)
     iked_auth=(auth=pubkey "cert=$M6I_TMP/pki/alice.crt" "key=$M6I_TMP/pki/alice.key" "cacert=$M6I_TMP/pki/ca.crt")
   fi
   m6i_log "case iked-$role-$auth: iked ($role, A) vs charon (B), $ikep / $espp"

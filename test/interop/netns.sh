@@ -185,12 +185,13 @@ m6i_wait_for() {
   "$@"
 }
 
-# m6i_capture_start FILE: tshark capture of UDP 500/4500 on A's veth.
+# m6i_capture_start FILE: tshark capture of UDP 500/4500 on A's veth, and
+# IPv6 fragments (an IKE_AUTH carrying a certificate exceeds the MTU).
 # Sets M6I_CAPTURE_PID.  Needs tshark; returns 1 if absent.
 m6i_capture_start() {
   local file="$1"
   command -v tshark >/dev/null 2>&1 || return 1
-  m6i_in A tshark -q -i "$M6I_DEV_A" -f 'udp port 500 or udp port 4500' -w "$file" \
+  m6i_in A tshark -q -i "$M6I_DEV_A" -f 'udp port 500 or udp port 4500 or ip6 proto 44' -w "$file" \
     >"$file.log" 2>&1 &
   M6I_CAPTURE_PID=$!
   M6I_CAPTURE_FILE="$file"
