@@ -271,6 +271,9 @@ ike_task *task_m6ike_update_responder_new(ike_sa *sa);
 void ike_move_children(ike_sa *sa, const m6ike_addr6 *addr, int local);
 
 /* NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | address | port). */
+/* Non-zero if one of our IKE proposals offers DH group `group` (an
+ * INVALID_KE_PAYLOAD may only name one of those). */
+int ike_offered_group(const ike_sa *sa, uint16_t group);
 int ike_nat_hash(ike_sa *sa, uint64_t spi_r, const m6ike_addr6 *addr,
                  uint16_t port, uint8_t out[20]);
 

@@ -296,3 +296,12 @@ int ike_ts_subset(const m6ike_ikev2_ts *a, size_t na, const m6ike_ikev2_ts *b,
   }
   return 1;
 }
+
+int ike_offered_group(const ike_sa *sa, uint16_t group) {
+  for (size_t i = 0; i < sa->peer.n_ike; i++) {
+    if (sa->peer.ike[i].dh == group) {
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -114,15 +114,6 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
   return add_ke(rt, o);
 }
 
-static int offered_group(const ike_sa *sa, uint16_t g) {
-  for (size_t i = 0; i < sa->peer.n_ike; i++) {
-    if (sa->peer.ike[i].dh == g) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
 static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   rekey_task *rt = (rekey_task *)t;
   m6ike_ikev2_msg *m = in->msg;
@@ -136,7 +127,7 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   int rc;
   uint16_t err = ike_error_notify(m, &n);
   if (err == M6IKE_IKEV2_N_INVALID_KE_PAYLOAD && ++rt->retries <= MAX_RETRIES &&
-      offered_group(sa, n.ke_group) && n.ke_group != rt->group) {
+      ike_offered_group(sa, n.ke_group) && n.ke_group != rt->group) {
     rt->group = n.ke_group;
     return TASK_RETRY;
   }

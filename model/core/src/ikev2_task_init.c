@@ -162,15 +162,6 @@ static int build_i(ike_task *t, ike_sa *sa, ike_out *o) {
   return ike_add_natd(sa, &o->b, 0, &sa->path);
 }
 
-static int offered_group(const ike_sa *sa, uint16_t g) {
-  for (size_t i = 0; i < sa->peer.n_ike; i++) {
-    if (sa->peer.ike[i].dh == g) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
 static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   init_task *it = (init_task *)t;
   m6ike_ikev2_msg *m = in->msg;
@@ -193,7 +184,7 @@ static int process_i(ike_task *t, ike_sa *sa, ike_in *in) {
   }
   err = ike_error_notify(m, &n);
   if (err == M6IKE_IKEV2_N_INVALID_KE_PAYLOAD) {
-    if (++it->retries > MAX_RETRIES || !offered_group(sa, n.ke_group) ||
+    if (++it->retries > MAX_RETRIES || !ike_offered_group(sa, n.ke_group) ||
         n.ke_group == it->group) {
       return M6IKE_ERR_IKEV2_INVALID_KE;
     }

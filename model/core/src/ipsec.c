@@ -1551,6 +1551,24 @@ static int esp_encap(m6ike_ipsec *x, ipsec_sa *sa, const uint8_t *pkt,
   return (int)total;
 }
 
+/* Can s carry flow f out under policy p (endpoints src -> dst)? */
+static int sa_usable_out(const ipsec_sa *s, const m6ike_ipsec_policy *p,
+                         const m6ike_addr6 *src, const m6ike_addr6 *dst,
+                         const flow *f) {
+  return s->mode == p->mode &&
+         (s->state == M6IKE_SADB_SASTATE_MATURE ||
+          s->state == M6IKE_SADB_SASTATE_DYING) &&
+         m6ike_addr6_equal(&s->dst, dst) && m6ike_addr6_equal(&s->src, src) &&
+         (!s->has_sel || sel_match(&s->sel, f));
+}
+
+/* Outbound preference: MATURE over DYING, then the newest. */
+static int sa_better(const ipsec_sa *s, const ipsec_sa *best) {
+  return best == NULL || (best->state != s->state
+                              ? s->state == M6IKE_SADB_SASTATE_MATURE
+                              : s->order > best->order);
+}
+
 /* The SA a PROTECT policy uses for flow f, or NULL. */
 static ipsec_sa *sa_for_policy(const m6ike_ipsec *x, const ipsec_pol *e,
                                const flow *f) {
@@ -1567,17 +1585,8 @@ static ipsec_sa *sa_for_policy(const m6ike_ipsec *x, const ipsec_pol *e,
   if (p->reqid != 0) {
     for (ipsec_sa *s = x->reqid_tab[hash32(p->reqid, x->tab_size)]; s;
          s = s->next_reqid) {
-      if (s->reqid != p->reqid || s->mode != p->mode ||
-          (s->state != M6IKE_SADB_SASTATE_MATURE &&
-           s->state != M6IKE_SADB_SASTATE_DYING) ||
-          !m6ike_addr6_equal(&s->dst, dst) ||
-          !m6ike_addr6_equal(&s->src, src) ||
-          (s->has_sel && !sel_match(&s->sel, f))) {
-        continue;
-      }
-      if (best == NULL || (best->state != s->state
-                               ? s->state == M6IKE_SADB_SASTATE_MATURE
-                               : s->order > best->order)) {
+      if (s->reqid == p->reqid && sa_usable_out(s, p, src, dst, f) &&
+          sa_better(s, best)) {
         best = s;
       }
     }
@@ -1585,17 +1594,7 @@ static ipsec_sa *sa_for_policy(const m6ike_ipsec *x, const ipsec_pol *e,
   }
   for (size_t i = 0; i < x->tab_size; i++) {
     for (ipsec_sa *s = x->spi_tab[i]; s; s = s->next_spi) {
-      if (s->mode != p->mode ||
-          (s->state != M6IKE_SADB_SASTATE_MATURE &&
-           s->state != M6IKE_SADB_SASTATE_DYING) ||
-          !m6ike_addr6_equal(&s->dst, dst) ||
-          !m6ike_addr6_equal(&s->src, src) ||
-          (s->has_sel && !sel_match(&s->sel, f))) {
-        continue;
-      }
-      if (best == NULL || (best->state != s->state
-                               ? s->state == M6IKE_SADB_SASTATE_MATURE
-                               : s->order > best->order)) {
+      if (sa_usable_out(s, p, src, dst, f) && sa_better(s, best)) {
         best = s;
       }
     }
