@@ -38,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +67,10 @@ typedef struct options {
   int initiate, once, verbose;
   const char *keylog_dir;
   double timeout_s;
+  /* stay mode (no --once): our own lifetimes (there is no PF_KEY EXPIRE
+   * from a kernel here), seconds, 0 = none */
+  double rekey_s, life_s, ike_rekey_s;
+  const char *control_path;
 } options;
 
 static void usage(FILE *f) {
@@ -76,13 +82,30 @@ static void usage(FILE *f) {
           "       [--mode transport|tunnel] [--ts-local PREFIX] "
           "[--ts-remote PREFIX]\n"
           "       [--initiate] [--once] [--keylog DIR] [--timeout SECONDS]\n"
-          "       [--port N] [--verbose]\n"
+          "       [--rekey-time S] [--lifetime S] [--ike-rekey-time S]\n"
+          "       [--control FIFO] [--port N] [--verbose]\n"
           "  proposals in strongSwan syntax (defaults "
           "aes128gcm16-prfsha256-x25519 and aes128gcm16);\n"
           "  identities: an IPv6 address, user@domain (RFC 822), or an FQDN "
           "(a leading @ forces FQDN);\n"
-          "  --once: exit 0 when the first CHILD_SA is up; --timeout "
-          "defaults to 30 s (0 = none).\n"
+          "  --once: exit 0 when the first CHILD_SA is up (non-zero if not "
+          "within --timeout, 30 s by default);\n"
+          "  without --once --timeout is how long to run (default: no "
+          "limit), then it stops as on SIGTERM.\n"
+          "  without --once it stays up until --timeout or a signal, and "
+          "prints one line per event\n"
+          "  (IKE_SA|CHILD_SA up/rekeyed/retired/deleted, key=value words);"
+          " requests:\n"
+          "    SIGUSR1 rekey the CHILD_SA, SIGUSR2 rekey the IKE_SA, SIGHUP "
+          "delete the CHILD_SA,\n"
+          "    SIGTERM/SIGINT delete the IKE_SA and exit 0 after the DELETE "
+          "(at most 3 s; again: at once);\n"
+          "    --control FIFO (created if absent) takes lines rekey-child, "
+          "rekey-ike, delete-child,\n"
+          "    delete-ike, status, stop.  --rekey-time / --ike-rekey-time: "
+          "rekey the CHILD_SA / IKE_SA\n"
+          "    that long after it came up; --lifetime: delete a CHILD_SA "
+          "not rekeyed by then (0 = never).\n"
           "  certificates: --cert FILE --key FILE --ca FILE (PEM) instead "
           "of --psk-file.\n");
 }
@@ -98,7 +121,8 @@ static int takes_value(const char *opt) {
       "--local",        "--remote",       "--port",     "--id",
       "--remote-id",    "--psk-file",     "--ike-proposal", "--esp-proposal",
       "--mode",         "--ts-local",     "--ts-remote", "--keylog",
-      "--timeout",      "--cert",         "--key",      "--ca"};
+      "--timeout",      "--cert",         "--key",      "--ca",
+      "--rekey-time",   "--lifetime",     "--ike-rekey-time", "--control"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     if (!strcmp(opt, names[i])) {
       return 1;
@@ -113,7 +137,7 @@ static int parse_options(int argc, char **argv, options *o) {
   o->mode = M6IKE_IKEV2_MODE_TUNNEL;
   o->ike_proposal = "aes128gcm16-prfsha256-x25519";
   o->esp_proposal = "aes128gcm16";
-  o->timeout_s = 30;
+  o->timeout_s = -1; /* not given */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -180,6 +204,17 @@ static int parse_options(int argc, char **argv, options *o) {
       if (*end || !(o->timeout_s >= 0) || o->timeout_s > 86400) {
         die_arg(a, v, "expected seconds 0..86400");
       }
+    } else if (!strcmp(a, "--rekey-time") || !strcmp(a, "--lifetime") ||
+               !strcmp(a, "--ike-rekey-time")) {
+      char *end;
+      double x = strtod(v, &end);
+      if (*end || end == v || !(x >= 0) || x > 86400 * 365) {
+        die_arg(a, v, "expected seconds 0..31536000");
+      }
+      *(!strcmp(a, "--rekey-time") ? &o->rekey_s
+        : !strcmp(a, "--lifetime") ? &o->life_s : &o->ike_rekey_s) = x;
+    } else if (!strcmp(a, "--control")) {
+      o->control_path = v;
     } else if (!strcmp(a, "--cert")) {
       o->cert_file = v;
     } else if (!strcmp(a, "--key")) {
@@ -188,6 +223,9 @@ static int parse_options(int argc, char **argv, options *o) {
       o->ca_file = v;
     }
     i += takes;
+  }
+  if (o->timeout_s < 0) {
+    o->timeout_s = o->once ? 30 : 0;
   }
   if (!o->have_local) {
     fprintf(stderr, PROG ": --local is required\n");
@@ -204,6 +242,10 @@ static int parse_options(int argc, char **argv, options *o) {
   if ((o->cert_file || o->key_file || o->ca_file) &&
       !(o->cert_file && o->key_file && o->ca_file)) {
     fprintf(stderr, PROG ": --cert, --key and --ca go together\n");
+    exit(2);
+  }
+  if (o->life_s > 0 && o->rekey_s > 0 && o->life_s <= o->rekey_s) {
+    fprintf(stderr, PROG ": --lifetime must be longer than --rekey-time\n");
     exit(2);
   }
   if (o->psk_file == NULL && o->cert_file == NULL) {
@@ -372,9 +414,45 @@ static void algs_name(const m6ike_ikev2_algs *a, m6ike_proposal_kind kind,
 
 /* ---- the daemon ----------------------------------------------------------- */
 
+/* What the daemon knows of its SAs, from the engine's callbacks: enough to
+ * name the current IKE_SA and CHILD_SA in requests and timers, and to say
+ * in each event line which SA replaced which.  A rekeyed SA stays here,
+ * marked replaced, until the engine reports it down ("retired"). */
+#define MAX_TRACKED 16
+
+typedef struct tracked_ike {
+  uint32_t sa_id;
+  uint64_t spi_i, spi_r;
+  int replaced;
+  m6ike_tstamp rekey_at; /* --ike-rekey-time */
+} tracked_ike;
+
+typedef struct tracked_child {
+  uint32_t child_id, reqid;
+  uint32_t spi_in, spi_out;
+  int replaced;
+  m6ike_tstamp rekey_at, expire_at; /* --rekey-time, --lifetime */
+} tracked_child;
+
+/* Requests: from signals, the control FIFO and the timers. */
+typedef enum command {
+  CMD_NONE = 0,
+  CMD_REKEY_CHILD,
+  CMD_REKEY_IKE,
+  CMD_DELETE_CHILD,
+  CMD_DELETE_IKE,
+  CMD_STATUS,
+  CMD_STOP
+} command;
+
 typedef struct daemon {
   options opt;
   int fd, fd_natt; /* UDP 500 and 4500 (RFC 3948 non-ESP marker) */
+  int sig_pipe[2]; /* self-pipe: signal handler -> poll loop */
+  int ctl_fd;      /* --control FIFO, -1 without */
+  int ctl_created; /* we made the FIFO: unlink it on exit */
+  char ctl_buf[256];
+  size_t ctl_len;
   m6ike_crypto *crypto;
   m6ike_ikev2 *ike;
   m6ike_ipsec *ipsec;
@@ -385,16 +463,36 @@ typedef struct daemon {
   m6ike_crypto_cert *cas[1];
   int child_up, failed;
   char fail_reason[256];
+  tracked_ike ikes[MAX_TRACKED];
+  size_t n_ikes;
+  tracked_child children[MAX_TRACKED];
+  size_t n_children;
+  int stopping;               /* SIGTERM: DELETEs sent, waiting for them */
+  m6ike_tstamp stop_deadline; /* ... until then */
 } daemon_t;
 
-static volatile sig_atomic_t stop_signal;
+/* The signal handler's only way to the loop (a handler cannot reach the
+ * daemon's state): the write end of the self-pipe. */
+static volatile sig_atomic_t sig_pipe_wr = -1;
 
-static void on_signal(int sig) { stop_signal = sig; }
+static void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = (unsigned char)sig;
+  if (sig_pipe_wr >= 0 && write(sig_pipe_wr, &b, 1) < 0) {
+    /* pipe full: the request is dropped, as a second identical signal
+     * pending would be */
+  }
+  errno = saved;
+}
 
 static m6ike_tstamp mono_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (m6ike_tstamp)ts.tv_sec * M6IKE_SECONDS + (m6ike_tstamp)ts.tv_nsec;
+}
+
+static m6ike_tstamp after(m6ike_tstamp now, double secs) {
+  return secs > 0 ? now + (m6ike_tstamp)(secs * 1e9) : M6IKE_TSTAMP_UNSET;
 }
 
 static int os_rand(uint8_t *dest, size_t len, void *user_data) {
@@ -420,27 +518,92 @@ static void cb_log(int level, uint32_t sa_id, const char *msg, void *ud) {
   }
 }
 
+/* The current (not replaced) IKE_SA / CHILD_SA, NULL if none. */
+static tracked_ike *current_ike(daemon_t *d) {
+  for (size_t i = 0; i < d->n_ikes; i++) {
+    if (!d->ikes[i].replaced) {
+      return &d->ikes[i];
+    }
+  }
+  return NULL;
+}
+
+static tracked_child *current_child(daemon_t *d, uint32_t reqid) {
+  for (size_t i = 0; i < d->n_children; i++) {
+    if (!d->children[i].replaced &&
+        (reqid == 0 || d->children[i].reqid == reqid)) {
+      return &d->children[i];
+    }
+  }
+  return NULL;
+}
+
+/* The end of every event line: what is left, in our table, the engine and
+ * the userspace SAD (two ESP SAs per CHILD_SA). */
+static void print_counts(daemon_t *d) {
+  printf(" ike_sas=%zu child_sas=%zu sad=%zu\n", d->n_ikes, d->n_children,
+         m6ike_ipsec_sa_count(d->ipsec));
+  fflush(stdout);
+}
+
 static void cb_ike_up(const m6ike_ikev2_ike_info *info, void *ud) {
   daemon_t *d = ud;
   char lid[160], rid[160], la[M6IKE_ADDR6_STRLEN], ra[M6IKE_ADDR6_STRLEN],
       alg[96];
-  (void)d;
+  tracked_ike *old = current_ike(d);
   format_ident(&info->local_id, lid, sizeof(lid));
   format_ident(&info->remote_id, rid, sizeof(rid));
   algs_name(&info->alg, M6IKE_PROPOSAL_IKE, alg, sizeof(alg));
-  /* One line, tag first, key=value words (test/interop/README.md). */
-  printf("IKE_SA ispi=%016" PRIx64 " rspi=%016" PRIx64
-         " ike=%s local=%s[%u] remote=%s[%u] local_id=%s remote_id=%s "
-         "role=%s\n",
-         info->spi_i, info->spi_r, alg,
-         m6ike_addr6_format(&info->path.local, la), info->path.local_port,
-         m6ike_addr6_format(&info->path.remote, ra), info->path.remote_port,
-         lid, rid, info->initiator ? "initiator" : "responder");
-  fflush(stdout);
+  /* One line, tag first, key=value words (test/interop/README.md).  The
+   * first IKE_SA's line has no event word (the --once format); a new
+   * IKE_SA while another is current is its rekeyed successor (RFC 7296
+   * §2.18: the engine reports the new SA, then deletes the old one). */
+  printf("IKE_SA %s", old ? "rekeyed " : "");
+  printf("ispi=%016" PRIx64 " rspi=%016" PRIx64, info->spi_i, info->spi_r);
+  if (old) {
+    printf(" old_ispi=%016" PRIx64 " old_rspi=%016" PRIx64, old->spi_i,
+           old->spi_r);
+    old->replaced = 1;
+  }
+  printf(" ike=%s local=%s[%u] remote=%s[%u] local_id=%s remote_id=%s "
+         "role=%s",
+         alg, m6ike_addr6_format(&info->path.local, la),
+         info->path.local_port, m6ike_addr6_format(&info->path.remote, ra),
+         info->path.remote_port, lid, rid,
+         info->initiator ? "initiator" : "responder");
+  if (d->n_ikes < MAX_TRACKED) {
+    tracked_ike *t = &d->ikes[d->n_ikes++];
+    memset(t, 0, sizeof(*t));
+    t->sa_id = info->sa_id;
+    t->spi_i = info->spi_i;
+    t->spi_r = info->spi_r;
+    t->rekey_at = after(d->now, d->opt.ike_rekey_s);
+  }
+  print_counts(d);
 }
 
 static void cb_ike_down(uint32_t sa_id, int reason, void *ud) {
   daemon_t *d = ud;
+  for (size_t i = 0; i < d->n_ikes; i++) {
+    tracked_ike t = d->ikes[i];
+    if (t.sa_id != sa_id) {
+      continue;
+    }
+    memmove(&d->ikes[i], &d->ikes[i + 1],
+            (d->n_ikes - i - 1) * sizeof(d->ikes[0]));
+    d->n_ikes--;
+    printf("IKE_SA %s ispi=%016" PRIx64 " rspi=%016" PRIx64 " reason=%s",
+           t.replaced ? "retired" : "deleted", t.spi_i, t.spi_r,
+           reason == 0 ? "delete" : reason == M6IKE_ERR_IKEV2_TIMEOUT
+                                        ? "timeout"
+                                        : "error");
+    print_counts(d);
+    if (reason != 0) {
+      fprintf(stderr, PROG ": IKE_SA %" PRIu32 " down: %s\n", sa_id,
+              m6ike_strerror(reason));
+    }
+    return;
+  }
   if (reason != 0 && !d->child_up) {
     d->failed = 1;
     snprintf(d->fail_reason, sizeof(d->fail_reason),
@@ -484,10 +647,12 @@ static void keylog_esp(daemon_t *d, uint32_t spi, const m6ike_addr6 *dst) {
 static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
   daemon_t *d = ud;
   char alg[96], tl[128], tr[128];
+  tracked_child *old = current_child(d, c->reqid);
   int rv;
   if ((rv = install_sa(d, c, 1)) < 0 || (rv = install_sa(d, c, 0)) < 0) {
     fprintf(stderr, PROG ": installing CHILD_SA %" PRIu32 ": %s\n",
             c->child_id, m6ike_strerror(rv));
+    m6ike_ipsec_sa_delete(d->ipsec, c->spi_in, &c->local);
     return -1;
   }
   keylog_esp(d, c->spi_in, &c->local);
@@ -495,14 +660,31 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
   algs_name(&c->alg, M6IKE_PROPOSAL_ESP, alg, sizeof(alg));
   format_ts(&c->ts_local[0], tl, sizeof(tl));
   format_ts(&c->ts_remote[0], tr, sizeof(tr));
-  printf("CHILD_SA spi_in=%08" PRIx32 " spi_out=%08" PRIx32
-         " esp=%s mode=%s encap=no reqid=%" PRIu32 " ts_local=%s%s "
-         "ts_remote=%s%s\n",
-         c->spi_in, c->spi_out, alg,
-         c->mode == M6IKE_IKEV2_MODE_TUNNEL ? "tunnel" : "transport",
+  /* As for the IKE_SA: a second pair of the same policy (reqid) is the
+   * rekeyed successor of the current one (RFC 7296 §2.8). */
+  printf("CHILD_SA %sspi_in=%08" PRIx32 " spi_out=%08" PRIx32,
+         old ? "rekeyed " : "", c->spi_in, c->spi_out);
+  if (old) {
+    printf(" old_spi_in=%08" PRIx32 " old_spi_out=%08" PRIx32, old->spi_in,
+           old->spi_out);
+    old->replaced = 1;
+  }
+  printf(" esp=%s mode=%s encap=no reqid=%" PRIu32 " ts_local=%s%s "
+         "ts_remote=%s%s",
+         alg, c->mode == M6IKE_IKEV2_MODE_TUNNEL ? "tunnel" : "transport",
          c->reqid, tl, c->n_ts_local > 1 ? ",..." : "", tr,
          c->n_ts_remote > 1 ? ",..." : "");
-  fflush(stdout);
+  if (d->n_children < MAX_TRACKED) {
+    tracked_child *t = &d->children[d->n_children++];
+    memset(t, 0, sizeof(*t));
+    t->child_id = c->child_id;
+    t->reqid = c->reqid;
+    t->spi_in = c->spi_in;
+    t->spi_out = c->spi_out;
+    t->rekey_at = after(d->now, d->opt.rekey_s);
+    t->expire_at = after(d->now, d->opt.life_s);
+  }
+  print_counts(d);
   d->child_up = 1;
   return 0;
 }
@@ -512,7 +694,22 @@ static void cb_child_down(const m6ike_ikev2_child_info *c, int reason,
   daemon_t *d = ud;
   m6ike_ipsec_sa_delete(d->ipsec, c->spi_in, &c->local);
   m6ike_ipsec_sa_delete(d->ipsec, c->spi_out, &c->remote);
-  if (d->opt.verbose) {
+  for (size_t i = 0; i < d->n_children; i++) {
+    tracked_child t = d->children[i];
+    if (t.child_id != c->child_id) {
+      continue;
+    }
+    memmove(&d->children[i], &d->children[i + 1],
+            (d->n_children - i - 1) * sizeof(d->children[0]));
+    d->n_children--;
+    printf("CHILD_SA %s spi_in=%08" PRIx32 " spi_out=%08" PRIx32
+           " reason=%s",
+           t.replaced ? "retired" : "deleted", t.spi_in, t.spi_out,
+           reason == 0 ? "delete" : "error");
+    print_counts(d);
+    break;
+  }
+  if (reason != 0 || d->opt.verbose) {
     fprintf(stderr, PROG ": CHILD_SA %" PRIu32 " down: %s\n", c->child_id,
             reason ? m6ike_strerror(reason) : "deleted");
   }
@@ -696,6 +893,236 @@ static FILE *open_keylog(const char *dir, const char *name) {
   return f;
 }
 
+/* ---- requests: signals, --control, timers ---------------------------------- */
+
+static const char *const command_names[] = {
+    "", "rekey-child", "rekey-ike", "delete-child", "delete-ike", "status",
+    "stop"};
+
+static void print_status(daemon_t *d) {
+  m6ike_ikev2_stats st;
+  size_t engine_children = 0;
+  m6ike_ikev2_get_stats(d->ike, &st);
+  for (size_t i = 0; i < d->n_ikes; i++) {
+    engine_children += m6ike_ikev2_child_count(d->ike, d->ikes[i].sa_id);
+  }
+  /* engine_*: what the engine itself holds, to check the table against */
+  printf("STATUS engine_ike_sas=%zu engine_child_sas=%zu",
+         m6ike_ikev2_count(d->ike), engine_children);
+  print_counts(d);
+  for (size_t i = 0; i < d->n_ikes; i++) {
+    int state = m6ike_ikev2_get_state(d->ike, d->ikes[i].sa_id);
+    printf("STATUS IKE_SA ispi=%016" PRIx64 " rspi=%016" PRIx64
+           " state=%s%s\n",
+           d->ikes[i].spi_i, d->ikes[i].spi_r,
+           state == M6IKE_IKEV2_SA_ESTABLISHED ? "established"
+           : state == M6IKE_IKEV2_SA_DELETING  ? "deleting"
+                                               : "connecting",
+           d->ikes[i].replaced ? " replaced=yes" : "");
+  }
+  for (size_t i = 0; i < d->n_children; i++) {
+    printf("STATUS CHILD_SA spi_in=%08" PRIx32 " spi_out=%08" PRIx32
+           " reqid=%" PRIu32 "%s\n",
+           d->children[i].spi_in, d->children[i].spi_out,
+           d->children[i].reqid,
+           d->children[i].replaced ? " replaced=yes" : "");
+  }
+  printf("STATUS end\n");
+  fflush(stdout);
+}
+
+/* Stops: DELETE for every IKE_SA (RFC 7296 §1.4.1), then the loop exits
+ * once they are gone or after 3 s.  A second stop exits at once. */
+static void start_stop(daemon_t *d) {
+  if (d->stopping) {
+    d->stop_deadline = d->now;
+    return;
+  }
+  d->stopping = 1;
+  d->stop_deadline = d->now + 3 * M6IKE_SECONDS;
+  for (size_t i = 0; i < d->n_ikes; i++) {
+    int rv = m6ike_ikev2_delete_ike(d->ike, d->ikes[i].sa_id, d->now);
+    if (rv != 0 && d->opt.verbose) {
+      fprintf(stderr, PROG ": stop: delete IKE_SA %016" PRIx64 ": %s\n",
+              d->ikes[i].spi_i, m6ike_strerror(rv));
+    }
+  }
+}
+
+/* Runs one request; failures are reported on stderr, the daemon goes on. */
+static void do_command(daemon_t *d, command cmd) {
+  tracked_child *c = current_child(d, 0);
+  tracked_ike *s = current_ike(d);
+  int rv = 0;
+  switch (cmd) {
+  case CMD_REKEY_CHILD:
+  case CMD_DELETE_CHILD:
+    if (c == NULL) {
+      fprintf(stderr, PROG ": %s: no CHILD_SA\n", command_names[cmd]);
+      return;
+    }
+    rv = cmd == CMD_REKEY_CHILD
+             ? m6ike_ikev2_rekey_child(d->ike, c->child_id, d->now)
+             : m6ike_ikev2_delete_child(d->ike, c->child_id, d->now);
+    break;
+  case CMD_REKEY_IKE:
+  case CMD_DELETE_IKE:
+    if (s == NULL) {
+      fprintf(stderr, PROG ": %s: no IKE_SA\n", command_names[cmd]);
+      return;
+    }
+    rv = cmd == CMD_REKEY_IKE ? m6ike_ikev2_rekey_ike(d->ike, s->sa_id, d->now)
+                              : m6ike_ikev2_delete_ike(d->ike, s->sa_id,
+                                                       d->now);
+    break;
+  case CMD_STATUS:
+    print_status(d);
+    return;
+  case CMD_STOP:
+    start_stop(d);
+    return;
+  case CMD_NONE:
+    return;
+  }
+  if (rv != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", command_names[cmd], m6ike_strerror(rv));
+  } else if (d->opt.verbose) {
+    fprintf(stderr, PROG ": %s requested\n", command_names[cmd]);
+  }
+}
+
+static command signal_command(int sig) {
+  switch (sig) {
+  case SIGUSR1:
+    return CMD_REKEY_CHILD;
+  case SIGUSR2:
+    return CMD_REKEY_IKE;
+  case SIGHUP:
+    return CMD_DELETE_CHILD;
+  default:
+    return CMD_STOP; /* SIGTERM, SIGINT */
+  }
+}
+
+static void read_signals(daemon_t *d) {
+  unsigned char b[16];
+  ssize_t n;
+  while ((n = read(d->sig_pipe[0], b, sizeof(b))) > 0) {
+    for (ssize_t i = 0; i < n; i++) {
+      do_command(d, signal_command(b[i]));
+    }
+  }
+}
+
+/* --control: one request per line; unknown lines are named on stderr. */
+static void read_control(daemon_t *d) {
+  ssize_t n;
+  while ((n = read(d->ctl_fd, d->ctl_buf + d->ctl_len,
+                   sizeof(d->ctl_buf) - d->ctl_len)) > 0) {
+    char *nl;
+    d->ctl_len += (size_t)n;
+    while ((nl = memchr(d->ctl_buf, '\n', d->ctl_len)) != NULL) {
+      size_t len = (size_t)(nl - d->ctl_buf);
+      command cmd = CMD_NONE;
+      *nl = '\0';
+      if (len > 0 && d->ctl_buf[len - 1] == '\r') {
+        d->ctl_buf[len - 1] = '\0';
+      }
+      for (int k = CMD_REKEY_CHILD; k <= CMD_STOP; k++) {
+        if (!strcmp(d->ctl_buf, command_names[k])) {
+          cmd = (command)k;
+        }
+      }
+      if (cmd != CMD_NONE) {
+        do_command(d, cmd);
+      } else if (d->ctl_buf[0] != '\0') {
+        fprintf(stderr, PROG ": --control: unknown request '%s' (rekey-child, "
+                "rekey-ike, delete-child, delete-ike, status, stop)\n",
+                d->ctl_buf);
+      }
+      d->ctl_len -= len + 1;
+      memmove(d->ctl_buf, nl + 1, d->ctl_len);
+    }
+    if (d->ctl_len == sizeof(d->ctl_buf)) {
+      fprintf(stderr, PROG ": --control: line too long, dropped\n");
+      d->ctl_len = 0;
+    }
+  }
+}
+
+static int open_control(daemon_t *d) {
+  struct stat st;
+  const char *path = d->opt.control_path;
+  if (stat(path, &st) != 0) {
+    if (errno != ENOENT || mkfifo(path, 0600) != 0) {
+      fprintf(stderr, PROG ": --control: cannot create '%s': %s\n", path,
+              strerror(errno));
+      return -1;
+    }
+    d->ctl_created = 1;
+  } else if (!S_ISFIFO(st.st_mode)) {
+    fprintf(stderr, PROG ": --control: '%s' exists and is not a FIFO\n",
+            path);
+    return -1;
+  }
+  /* Read-write: the FIFO then always has a writer (us), so poll() does not
+   * report a hang-up between two clients. */
+  d->ctl_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (d->ctl_fd < 0) {
+    fprintf(stderr, PROG ": --control: cannot open '%s': %s\n", path,
+            strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void min_ts(m6ike_tstamp *a, m6ike_tstamp b) {
+  if (b < *a) {
+    *a = b;
+  }
+}
+
+/* --rekey-time, --lifetime, --ike-rekey-time: due requests run now; a
+ * refused one (e.g. busy with another exchange) is tried again in 1 s.
+ * Returns the next deadline. */
+static m6ike_tstamp run_timers(daemon_t *d) {
+  m6ike_tstamp next = M6IKE_TSTAMP_UNSET;
+  for (size_t i = 0; i < d->n_children; i++) {
+    tracked_child *c = &d->children[i];
+    if (c->replaced) {
+      continue;
+    }
+    if (c->expire_at <= d->now) {
+      c->expire_at = M6IKE_TSTAMP_UNSET;
+      c->rekey_at = M6IKE_TSTAMP_UNSET;
+      if (m6ike_ikev2_delete_child(d->ike, c->child_id, d->now) != 0) {
+        c->expire_at = d->now + M6IKE_SECONDS;
+      }
+    } else if (c->rekey_at <= d->now) {
+      c->rekey_at = M6IKE_TSTAMP_UNSET;
+      if (m6ike_ikev2_rekey_child(d->ike, c->child_id, d->now) != 0) {
+        c->rekey_at = d->now + M6IKE_SECONDS;
+      }
+    }
+    min_ts(&next, c->rekey_at);
+    min_ts(&next, c->expire_at);
+  }
+  for (size_t i = 0; i < d->n_ikes; i++) {
+    tracked_ike *s = &d->ikes[i];
+    if (s->replaced) {
+      continue;
+    }
+    if (s->rekey_at <= d->now) {
+      s->rekey_at = M6IKE_TSTAMP_UNSET;
+      if (m6ike_ikev2_rekey_ike(d->ike, s->sa_id, d->now) != 0) {
+        s->rekey_at = d->now + M6IKE_SECONDS;
+      }
+    }
+    min_ts(&next, s->rekey_at);
+  }
+  return next;
+}
+
 int main(int argc, char **argv) {
   daemon_t d;
   m6ike_ikev2_callbacks cbs;
@@ -796,8 +1223,31 @@ int main(int argc, char **argv) {
   if (d.opt.port == 500 && d.fd_natt < 0) {
     return 1;
   }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  /* Signals reach the loop through a self-pipe (both ends non-blocking). */
+  if (pipe(d.sig_pipe) != 0) {
+    perror(PROG ": pipe");
+    return 1;
+  }
+  for (int k = 0; k < 2; k++) {
+    fcntl(d.sig_pipe[k], F_SETFD, FD_CLOEXEC);
+    fcntl(d.sig_pipe[k], F_SETFL, O_NONBLOCK);
+  }
+  sig_pipe_wr = d.sig_pipe[1];
+  {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
+      sigaction(sigs[k], &sa, NULL);
+    }
+  }
+  d.ctl_fd = -1;
+  if (d.opt.control_path && open_control(&d) != 0) {
+    return 1;
+  }
 
   if (d.opt.initiate) {
     rv = m6ike_ikev2_initiate(d.ike, &pc, &cc, d.now, NULL);
@@ -814,12 +1264,18 @@ int main(int argc, char **argv) {
                  : M6IKE_TSTAMP_UNSET;
 
   for (;;) {
-    struct pollfd pfd[2] = {{d.fd, POLLIN, 0}, {d.fd_natt, POLLIN, 0}};
-    m6ike_tstamp wake;
+    struct pollfd pfd[4] = {{d.fd, POLLIN, 0},
+                            {d.fd_natt, POLLIN, 0},
+                            {d.sig_pipe[0], POLLIN, 0},
+                            {d.ctl_fd, POLLIN, 0}};
+    m6ike_tstamp wake, timers = M6IKE_TSTAMP_UNSET;
     int timeout_ms;
     d.now = mono_now();
     m6ike_ikev2_handle_expiry(d.ike, d.now);
     m6ike_ipsec_handle_expiry(d.ipsec, d.now);
+    if (!d.opt.once && !d.stopping) {
+      timers = run_timers(&d);
+    }
     flush_out(&d);
     if (d.opt.once && d.child_up) {
       rv = 0;
@@ -830,27 +1286,36 @@ int main(int argc, char **argv) {
       rv = 1;
       break;
     }
-    if (stop_signal) {
-      rv = d.opt.once ? 1 : 0;
+    if (d.stopping) {
       if (d.opt.once) {
-        fprintf(stderr, PROG ": stopped by signal %d before a CHILD_SA\n",
-                (int)stop_signal);
+        fprintf(stderr, PROG ": stopped by a signal before a CHILD_SA\n");
+        rv = 1;
+        break;
       }
-      break;
+      if (d.n_ikes == 0 || d.now >= d.stop_deadline) {
+        if (d.n_ikes > 0) {
+          fprintf(stderr, PROG ": stop: %zu IKE_SA(s) not confirmed deleted "
+                  "by the peer\n", d.n_ikes);
+        }
+        rv = 0;
+        break;
+      }
     }
-    if (d.now >= deadline) {
-      fprintf(stderr, PROG ": timeout after %g s without %s\n",
-              d.opt.timeout_s, d.opt.once ? "a CHILD_SA" : "stopping");
-      rv = d.opt.once ? 1 : 0;
-      break;
+    if (d.now >= deadline && !d.stopping) {
+      if (d.opt.once) {
+        fprintf(stderr, PROG ": timeout after %g s without a CHILD_SA\n",
+                d.opt.timeout_s);
+        rv = 1;
+        break;
+      }
+      /* stay mode: --timeout is the time to run; leave as on SIGTERM */
+      start_stop(&d);
+      continue;
     }
     wake = m6ike_ikev2_get_expiry(d.ike);
-    if (m6ike_ipsec_get_expiry(d.ipsec) < wake) {
-      wake = m6ike_ipsec_get_expiry(d.ipsec);
-    }
-    if (deadline < wake) {
-      wake = deadline;
-    }
+    min_ts(&wake, m6ike_ipsec_get_expiry(d.ipsec));
+    min_ts(&wake, timers);
+    min_ts(&wake, d.stopping ? d.stop_deadline : deadline);
     if (wake == M6IKE_TSTAMP_UNSET) {
       timeout_ms = 1000;
     } else if (wake <= d.now) {
@@ -860,13 +1325,29 @@ int main(int argc, char **argv) {
                         M6IKE_MILLISECONDS;
       timeout_ms = ms > 1000 ? 1000 : (int)ms;
     }
-    if (poll(pfd, d.fd_natt >= 0 ? 2 : 1, timeout_ms) > 0) {
+    if (poll(pfd, 4, timeout_ms) > 0) {
+      d.now = mono_now();
       for (int k = 0; k < 2; k++) {
         if (pfd[k].fd >= 0 && (pfd[k].revents & POLLIN)) {
           receive(&d, pfd[k].fd, k == 0 ? d.opt.port : NATT_PORT);
         }
       }
+      if (pfd[2].revents & POLLIN) {
+        read_signals(&d);
+      }
+      if (pfd[3].fd >= 0 && (pfd[3].revents & POLLIN)) {
+        read_control(&d);
+      }
     }
+  }
+  sig_pipe_wr = -1;
+  close(d.sig_pipe[0]);
+  close(d.sig_pipe[1]);
+  if (d.ctl_fd >= 0) {
+    close(d.ctl_fd);
+  }
+  if (d.ctl_created) {
+    unlink(d.opt.control_path);
   }
   close(d.fd);
   if (d.fd_natt >= 0) {

@@ -79,6 +79,10 @@ charon {
   retransmit_tries = $rtries
   retransmit_base = 1.4
   install_routes = yes
+  # a rekeyed CHILD_SA's inbound SA is kept 5 s by default (state DELETED
+  # in --list-sas) for late packets: gone at once, the tests can require
+  # exactly one CHILD_SA right after a rekey
+  delete_rekeyed_delay = 0
   # kernel-libipsec and the sockets keep several of the worker threads
   # blocked: with 8 threads vici got none and swanctl hung (default 16)
   threads = 16

@@ -27,17 +27,19 @@ m6i_iked_missing() {
 # run_iked SIDE key=value...: run mip6ike-iked in namespace SIDE (A or B) as
 # the peer of a charon on the other side.  Keys: role=initiator|responder
 # [initiator], auth=psk|pubkey [psk], ike_proposal, esp_proposal, mode
-# [tunnel], once=yes|no [yes], timeout [20], keylog=DIR, and cert/key/cacert
-# (files) for auth=pubkey.  Output goes to $M6I_TMP/iked-SIDE.out.
-# An initiator runs in the foreground: the return value is iked's exit
-# code.  A responder runs in the background: M6I_IKED_PID is set (wait for
-# it with m6i_iked_wait).
+# [tunnel], once=yes|no [yes], timeout [20], keylog=DIR, control=FIFO,
+# out=NAME [iked-SIDE], and cert/key/cacert (files) for auth=pubkey.
+# Output goes to $M6I_TMP/NAME.out (M6I_IKED_OUT).
+# An initiator with once=yes runs in the foreground: the return value is
+# iked's exit code.  A responder, or any iked with once=no, runs in the
+# background: M6I_IKED_PID is iked's own pid (ip netns exec execs it), for
+# signals; wait for it with m6i_iked_wait.
 run_iked() {
   local side="$1" kv k v
   shift
   local -A o=([role]=initiator [auth]=psk [ike_proposal]=aes128gcm16-prfsha256-x25519
     [esp_proposal]=aes128gcm16 [mode]=tunnel [once]=yes [timeout]=20 [keylog]=""
-    [cert]="" [key]="" [cacert]="")
+    [cert]="" [key]="" [cacert]="" [control]="" [out]="iked-$side")
   for kv in "$@"; do
     k="${kv%%=*}" v="${kv#*=}"
     [[ -v "o[$k]" ]] || m6i_die "run_iked: unknown key $k"
@@ -62,14 +64,17 @@ run_iked() {
   [[ "${o[role]}" == initiator ]] && args+=(--initiate)
   [[ "${o[once]}" == yes ]] && args+=(--once)
   [[ -n "${o[keylog]}" ]] && args+=(--keylog "${o[keylog]}")
-  local out="$M6I_TMP/iked-$side.out"
+  [[ -n "${o[control]}" ]] && args+=(--control "${o[control]}")
+  local out="$M6I_TMP/${o[out]}.out"
+  M6I_IKED_OUT="$out"
   m6i_log "  iked ($side): ${args[*]}"
-  if [[ "${o[role]}" == initiator ]]; then
+  if [[ "${o[role]}" == initiator && "${o[once]}" == yes ]]; then
     local rc=0
     m6i_in "$side" "$M6I_IKED" "${args[@]}" >"$out" 2>&1 </dev/null || rc=$?
     return "$rc"
   fi
-  m6i_in "$side" "$M6I_IKED" "${args[@]}" >"$out" 2>&1 </dev/null &
+  # not m6i_in: a function run with & is a subshell, and $! would be bash's
+  ip netns exec "$(m6i_ns "$side")" "$M6I_IKED" "${args[@]}" >"$out" 2>&1 </dev/null &
   M6I_IKED_PID=$!
   m6i_defer kill -TERM "$M6I_IKED_PID"
 }
@@ -90,7 +95,7 @@ m6i_iked_wait() {
 m6i_iked_field() {
   awk -v tag="$2" -v key="$3" '
     $1 == tag { for (i = 2; i <= NF; i++) if (index($i, key "=") == 1) { print substr($i, length(key) + 2); exit } }' \
-    "$M6I_TMP/iked-$1.out"
+    "${M6I_IKED_OUT:-$M6I_TMP/iked-$1.out}"
 }
 
 # m6i_check_iked_vs_charon SIDE CHARON IKE_ALGS_VAR ESP_ALGS_VAR: charon
@@ -236,4 +241,297 @@ m6i_capture_check_ike() {
     [[ " $types " == *" $t "* ]] || m6i_die "capture: no IKEv2 exchange type $t decoded (saw: $types)"
   done
   m6i_log "  capture: exchange types $types"
+}
+
+# ------------------------------------------------ iked <-> charon: lifecycle
+
+# Without --once iked stays up and prints one line per event (emu/README.md):
+#   IKE_SA [rekeyed] ispi= rspi= [old_ispi= old_rspi=] ... ike_sas= child_sas= sad=
+#   IKE_SA retired|deleted ispi= rspi= reason= ike_sas= child_sas= sad=
+#   CHILD_SA [rekeyed] spi_in= spi_out= [old_spi_in= old_spi_out=] ... (counts)
+#   CHILD_SA retired|deleted spi_in= spi_out= reason= (counts)
+#   STATUS engine_ike_sas= engine_child_sas= (counts) ... STATUS end
+# ("retired": the old SA of a rekey; the counts are what is left after the
+# event: tracked IKE_SAs and CHILD_SAs, and ESP SAs in the userspace SAD).
+
+m6i_ms() { echo "$((($(date +%s%N) - $1) / 1000000)) ms"; } # T0_NS
+
+# m6i_iked_mark: later m6i_iked_await calls look only at lines printed after
+# this point.
+m6i_iked_mark() { M6I_IKED_MARK="$(cat "$M6I_IKED_OUT" 2>/dev/null | wc -l)"; }
+
+# m6i_iked_await SECS ERE: wait for a line after the mark matching ERE; it
+# is left in M6I_IKED_LINE.  Fails the test with iked's output if none.
+m6i_iked_line_after() {
+  M6I_IKED_LINE="$(tail -n +"$((M6I_IKED_MARK + 1))" "$M6I_IKED_OUT" 2>/dev/null | grep -E -m1 -- "$1")"
+}
+m6i_iked_await() {
+  m6i_wait_for "$1" m6i_iked_line_after "$2" && return 0
+  m6i_log "iked output since the mark:"
+  tail -n +"$((M6I_IKED_MARK + 1))" "$M6I_IKED_OUT" >&2
+  m6i_die "iked printed no line matching '$2' within $1 s"
+}
+
+# m6i_kv KEY: the value of KEY= in M6I_IKED_LINE.
+m6i_kv() { tr ' ' '\n' <<<"$M6I_IKED_LINE" | sed -n "s/^$1=//p" | head -n 1; }
+
+# m6i_iked_req REQUEST: ask the running iked (M6I_IKED_PID) for rekey-child,
+# rekey-ike, delete-child, status or stop: by signal when M6I_IKED_VIA is
+# signal (status always goes through the FIFO), else a line on its
+# --control FIFO M6I_IKED_CTL.
+m6i_iked_req() {
+  local sig=""
+  if [[ "${M6I_IKED_VIA:-control}" == signal ]]; then
+    case "$1" in
+    rekey-child) sig=USR1 ;; rekey-ike) sig=USR2 ;; delete-child) sig=HUP ;; stop) sig=TERM ;;
+    esac
+  fi
+  if [[ -n "$sig" ]]; then
+    kill -"$sig" "$M6I_IKED_PID" || m6i_die "iked (pid $M6I_IKED_PID) is gone"
+  else
+    timeout 3 bash -c 'printf "%s\n" "$1" >"$2"' m6i-ctl "$1" "$M6I_IKED_CTL" ||
+      m6i_die "cannot write '$1' to iked's control FIFO $M6I_IKED_CTL"
+  fi
+}
+
+# m6i_life_ok IKE_ALGS_VAR ESP_ALGS_VAR: charon (bob) has exactly one IKE_SA
+# (ESTABLISHED, these algorithms, iked's current SPIs M6I_K_ISPI/M6I_K_RSPI)
+# and exactly one CHILD_SA (INSTALLED, these algorithms, SPIs crossed with
+# iked's M6I_K_SIN/M6I_K_SOUT): the old SAs of a rekey are gone.
+m6i_life_ok() {
+  local -n la="$1" le="$2"
+  local ike ch
+  [[ "$(m6i_count_sas bob "$M6I_CONN")" -eq 1 && "$(m6i_count_sas bob "$M6I_CONN" "$M6I_CHILD")" -eq 1 ]] || return 1
+  ike="$(m6i_ike_spis bob "$M6I_CONN" state=ESTABLISHED "${la[@]}")" || return 1
+  ch="$(m6i_child_spis bob "$M6I_CONN" "$M6I_CHILD" state=INSTALLED "${le[@]}")" || return 1
+  [[ "$ike" == "${M6I_K_ISPI,,} ${M6I_K_RSPI,,}" && "$ch" == "${M6I_K_SOUT,,} ${M6I_K_SIN,,}" ]]
+}
+m6i_life_check() {
+  if ! m6i_wait_for 5 m6i_life_ok "$2" "$3"; then
+    m6i_swanctl bob --list-sas >&2 || true
+    m6i_die "$1: charon does not show exactly iked's SAs (IKE $M6I_K_ISPI $M6I_K_RSPI, ESP in/out $M6I_K_SIN $M6I_K_SOUT)"
+  fi
+  m6i_log "  $1: IKE_SA $M6I_K_ISPI $M6I_K_RSPI, CHILD_SA iked in/out $M6I_K_SIN $M6I_K_SOUT; the only SAs on both sides"
+}
+
+# m6i_life_child_up: the CHILD_SA line after the mark (a new pair).
+m6i_life_child_up() {
+  m6i_iked_await 10 '^CHILD_SA spi_in='
+  M6I_K_SIN="$(m6i_kv spi_in)" M6I_K_SOUT="$(m6i_kv spi_out)"
+}
+m6i_life_established() { # after the mark: IKE_SA and CHILD_SA up
+  m6i_iked_await 10 '^IKE_SA ispi='
+  M6I_K_ISPI="$(m6i_kv ispi)" M6I_K_RSPI="$(m6i_kv rspi)"
+  m6i_life_child_up
+}
+
+# m6i_life_rekey WHO KIND IKE_ALGS_VAR ESP_ALGS_VAR: WHO (iked or charon)
+# rekeys the CHILD_SA (KIND child) or the IKE_SA (KIND ike); iked must
+# report the successor and retire the old SA (leaving one), charon must
+# show only the new one; a CHILD_SA keeps its SPIs over an IKE_SA rekey.
+m6i_life_rekey() {
+  local who="$1" kind="$2" t0 tag old_a old_b k_a k_b
+  t0="$(date +%s%N)"
+  if [[ "$kind" == child ]]; then
+    tag=CHILD_SA k_a=spi_in k_b=spi_out old_a="$M6I_K_SIN" old_b="$M6I_K_SOUT"
+  else
+    tag=IKE_SA k_a=ispi k_b=rspi old_a="$M6I_K_ISPI" old_b="$M6I_K_RSPI"
+  fi
+  m6i_iked_mark
+  if [[ "$who" == iked ]]; then
+    m6i_iked_req "rekey-$kind"
+  else
+    m6i_swanctl bob --rekey "--$([[ $kind == child ]] && echo child || echo ike)" \
+      "$([[ $kind == child ]] && echo "$M6I_CHILD" || echo "$M6I_CONN")" >/dev/null ||
+      m6i_die "bob: swanctl --rekey --$kind failed"
+  fi
+  m6i_iked_await 10 "^$tag rekeyed "
+  [[ "$(m6i_kv "old_$k_a") $(m6i_kv "old_$k_b")" == "$old_a $old_b" ]] ||
+    m6i_die "iked rekeyed another $tag than $old_a $old_b: $M6I_IKED_LINE"
+  if [[ "$kind" == child ]]; then
+    M6I_K_SIN="$(m6i_kv spi_in)" M6I_K_SOUT="$(m6i_kv spi_out)"
+  else
+    M6I_K_ISPI="$(m6i_kv ispi)" M6I_K_RSPI="$(m6i_kv rspi)"
+  fi
+  m6i_iked_await 10 "^$tag retired $k_a=$old_a $k_b=$old_b .* ike_sas=1 child_sas=1 sad=2\$"
+  m6i_life_check "$kind rekeyed by $who ($(m6i_ms "$t0"))" "$3" "$4"
+}
+
+# m6i_iked_status_is COUNTS: iked's status request shows COUNTS (e.g.
+# "engine_ike_sas=1 engine_child_sas=1 ike_sas=1 child_sas=1 sad=2").
+m6i_iked_status_is() {
+  m6i_iked_mark
+  m6i_iked_req status
+  m6i_iked_await 5 '^STATUS end'
+  m6i_iked_line_after '^STATUS engine_'
+  [[ "$M6I_IKED_LINE" == "STATUS $1" ]] || m6i_die "iked status: '$M6I_IKED_LINE', expected 'STATUS $1'"
+}
+
+m6i_no_child_bob() { [[ "$(m6i_count_sas bob "$M6I_CONN" "$M6I_CHILD")" -eq 0 ]]; }
+
+# m6i_life_delete_child WHO: WHO deletes the CHILD_SA; it is gone on both
+# sides and the IKE_SA stays.
+m6i_life_delete_child() {
+  local who="$1" t0
+  t0="$(date +%s%N)"
+  m6i_iked_mark
+  if [[ "$who" == iked ]]; then
+    m6i_iked_req delete-child
+  else
+    m6i_swanctl bob --terminate --child "$M6I_CHILD" --timeout 5 >/dev/null ||
+      m6i_die "bob: swanctl --terminate --child failed"
+  fi
+  m6i_iked_await 10 "^CHILD_SA deleted spi_in=$M6I_K_SIN spi_out=$M6I_K_SOUT .* ike_sas=1 child_sas=0 sad=0\$"
+  m6i_wait_for 5 m6i_no_child_bob || m6i_die "bob still has a CHILD_SA after $who deleted it"
+  [[ "$(m6i_ike_spis bob "$M6I_CONN" state=ESTABLISHED)" == "${M6I_K_ISPI,,} ${M6I_K_RSPI,,}" ]] ||
+    m6i_die "bob lost the IKE_SA when $who deleted the CHILD_SA"
+  m6i_log "  CHILD_SA deleted by $who ($(m6i_ms "$t0")): gone on both sides, the IKE_SA stays"
+}
+
+# m6i_life_delete_ike WHO: WHO deletes the IKE_SA (iked: on SIGTERM, then
+# it must exit 0); nothing is left on either side.
+m6i_life_delete_ike() {
+  local who="$1" t0 rc=0
+  t0="$(date +%s%N)"
+  m6i_iked_mark
+  if [[ "$who" == iked ]]; then
+    kill -TERM "$M6I_IKED_PID"
+  else
+    m6i_swanctl bob --terminate --ike "$M6I_CONN" --timeout 5 >/dev/null ||
+      m6i_die "bob: swanctl --terminate --ike failed"
+  fi
+  m6i_iked_await 10 "^IKE_SA deleted ispi=$M6I_K_ISPI rspi=$M6I_K_RSPI reason=delete ike_sas=0 child_sas=0 sad=0\$"
+  m6i_expect_no_sas bob "$M6I_CONN"
+  if [[ "$who" == iked ]]; then
+    m6i_iked_wait || rc=$?
+    [[ $rc -eq 0 ]] || m6i_die "iked exited $rc after SIGTERM: $(tail -n 5 "$M6I_IKED_OUT")"
+    m6i_log "  IKE_SA deleted by iked on SIGTERM ($(m6i_ms "$t0")): none left on either side; iked exited 0"
+  else
+    kill -0 "$M6I_IKED_PID" 2>/dev/null || m6i_die "iked exited when charon deleted the IKE_SA"
+    m6i_iked_status_is "engine_ike_sas=0 engine_child_sas=0 ike_sas=0 child_sas=0 sad=0"
+    m6i_log "  IKE_SA deleted by charon ($(m6i_ms "$t0")): none left on either side; iked still up"
+  fi
+}
+
+# m6i_life_start ROLE OPTS...: establish: iked (ROLE) starts without --once;
+# as responder, charon initiates (up to three tries).
+m6i_life_start() {
+  local role="$1" try
+  shift
+  run_iked A "role=$role" once=no timeout=90 "control=$M6I_IKED_CTL" "$@"
+  M6I_IKED_MARK=0 # a new output file
+  if [[ "$role" == responder ]]; then
+    m6i_wait_for 10 m6i_udp_bound A 500 || m6i_die "iked responder did not bind UDP port 500"
+    m6i_life_bob_initiates
+  fi
+  m6i_life_established
+}
+
+m6i_life_bob_initiates() {
+  local try
+  for try in 1 2 3; do
+    m6i_swanctl bob --initiate --child "$M6I_CHILD" --timeout 15 >"$M6I_TMP/initiate.out" 2>&1 && return 0
+    [[ $try -lt 3 ]] || m6i_die "bob: initiate against iked failed: $(cat "$M6I_TMP/initiate.out")"
+    kill -0 "$M6I_IKED_PID" 2>/dev/null || m6i_die "iked exited: $(tail -n 20 "$M6I_IKED_OUT")"
+    sleep 0.5
+  done
+}
+
+# m6i_case_iked_life ROLE AUTH: iked (A) in ROLE against charon bob (B),
+# staying up: establish, rekey the CHILD_SA by iked then by charon, rekey
+# the IKE_SA by iked then by charon, delete the CHILD_SA by iked, charon
+# creates one again and deletes it, charon deletes the IKE_SA, establish
+# again (a new iked initiator, or charon initiating against the same iked
+# responder), iked deletes the IKE_SA on SIGTERM.  Requests reach iked by
+# its --control FIFO as initiator, by signals as responder.
+m6i_case_iked_life() {
+  local role="$1" auth="$2" t0 rc=0
+  t0="$(date +%s%N)"
+  m6i_iked_auth "$auth"
+  local ike_algs="$M6I_A_IKE_ALGS" esp_algs="$M6I_A_ESP_ALGS"
+  m6i_log "case iked-$role-life-$auth: iked ($role, A) vs charon (B), $M6I_A_IKEP / $M6I_A_ESPP"
+  m6i_charon_peer bob B "${M6I_A_CHARON[@]}" "ike_proposal=$M6I_A_IKEP" "esp_proposal=$M6I_A_ESPP"
+  local cap=""
+  if command -v tshark >/dev/null 2>&1; then
+    cap="$M6I_TMP/iked-$role-life-$auth.pcapng"
+    m6i_capture_start "$cap" || m6i_die "tshark capture did not start"
+  fi
+  local kl="$M6I_TMP/keylog-$role-life-$auth"
+  mkdir -p "$kl"
+  M6I_IKED_CTL="$M6I_TMP/iked-$role-$auth.ctl"
+  M6I_IKED_VIA=control
+  [[ "$role" == responder ]] && M6I_IKED_VIA=signal
+  local opts=("${M6I_A_IKED[@]}" "ike_proposal=$M6I_A_IKEP" "esp_proposal=$M6I_A_ESPP" "keylog=$kl")
+
+  m6i_life_start "$role" "${opts[@]}" "out=iked-$role-life-$auth"
+  m6i_life_check "established ($(m6i_ms "$t0") after charon's start)" "$ike_algs" "$esp_algs"
+  m6i_life_rekey iked child "$ike_algs" "$esp_algs"
+  m6i_life_rekey charon child "$ike_algs" "$esp_algs"
+  m6i_life_rekey iked ike "$ike_algs" "$esp_algs"
+  m6i_life_rekey charon ike "$ike_algs" "$esp_algs"
+  m6i_iked_status_is "engine_ike_sas=1 engine_child_sas=1 ike_sas=1 child_sas=1 sad=2"
+  m6i_life_delete_child iked
+  m6i_iked_mark
+  m6i_swanctl bob --initiate --child "$M6I_CHILD" --timeout 10 >"$M6I_TMP/initiate.out" 2>&1 ||
+    m6i_die "bob: a new CHILD_SA on the IKE_SA failed: $(cat "$M6I_TMP/initiate.out")"
+  m6i_life_child_up
+  m6i_life_check "CHILD_SA created again by charon (CREATE_CHILD_SA)" "$ike_algs" "$esp_algs"
+  m6i_life_delete_child charon
+  m6i_life_delete_ike charon
+
+  # An IKE_SA again, for iked to delete.
+  if [[ "$role" == initiator ]]; then
+    m6i_iked_req stop
+    m6i_iked_wait || rc=$?
+    [[ $rc -eq 0 ]] || m6i_die "iked without SAs exited $rc on stop"
+    m6i_life_start initiator "${opts[@]}" "out=iked-$role-life-$auth-2"
+  else
+    m6i_iked_mark
+    m6i_life_bob_initiates
+    m6i_life_established
+  fi
+  m6i_life_check "established again" "$ike_algs" "$esp_algs"
+  m6i_life_delete_ike iked
+
+  if [[ -n "$cap" ]]; then
+    sleep 0.2
+    m6i_capture_stop
+    m6i_capture_check_ike "$cap" 34 35 36 37
+    M6I_LAST_CAPTURE="$cap"
+    m6i_keylog_check "$kl" "$cap"
+  fi
+  m6i_charon_stop bob || m6i_die "bob did not stop cleanly"
+  m6i_log "case iked-$role-life-$auth: ok ($(m6i_elapsed "$t0"))"
+}
+
+# m6i_iked_auth AUTH: proposals and credentials of a case (psk, psk-modp,
+# cert): M6I_A_IKEP/M6I_A_ESPP, the names of the algorithm arrays
+# charon must show (M6I_A_IKE_ALGS/M6I_A_ESP_ALGS), and the options for
+# charon (M6I_A_CHARON) and run_iked (M6I_A_IKED).
+m6i_iked_auth() {
+  case "$1" in
+  psk)
+    M6I_A_IKEP=aes128gcm16-prfsha256-x25519 M6I_A_ESPP=aes128gcm16
+    M6I_A_IKE_ALGS=M6I_GCM_IKE M6I_A_ESP_ALGS=M6I_GCM_ESP
+    M6I_A_CHARON=(auth=psk "psk=$M6I_PSK") M6I_A_IKED=(auth=psk)
+    ;;
+  psk-modp | cert)
+    M6I_A_IKEP=aes128-sha256-modp2048 M6I_A_ESPP=aes128-sha256
+    M6I_A_IKE_ALGS=M6I_CBC_IKE M6I_A_ESP_ALGS=M6I_CBC_ESP
+    M6I_A_CHARON=(auth=psk "psk=$M6I_PSK") M6I_A_IKED=(auth=psk)
+    if [[ "$1" == cert ]]; then
+      [[ -f "$M6I_TMP/pki/ca.crt" ]] || {
+        m6i_pki_init rsa
+        m6i_pki_issue alice "$M6I_ID_A" rsa
+        m6i_pki_issue bob "$M6I_ID_B" rsa
+      }
+      # shellcheck disable=SC2207
+      # send_cert=always: our engine does not send CERTREQ yet, and charon
+      # sends its certificate only when asked (ifasked).
+      M6I_A_CHARON=($(m6i_cert_opts bob) send_cert=always)
+      M6I_A_IKED=(auth=pubkey "cert=$M6I_TMP/pki/alice.crt" "key=$M6I_TMP/pki/alice.key" "cacert=$M6I_TMP/pki/ca.crt")
+    fi
+    ;;
+  *) m6i_die "unknown auth $1" ;;
+  esac
 }

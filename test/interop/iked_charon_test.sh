@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # interop.iked-*-vs-charon: mip6ike-iked in namespace m6i-a against
 # strongSwan's charon in m6i-b (README.md: the matrix and how to run it).
-#   iked_charon_test.sh ROLE IKED [AUTH...]
+#   iked_charon_test.sh ROLE IKED [CASE...]
 #     ROLE  initiator (iked initiates, charon responds), responder, or both
 #     IKED  path of the mip6ike-iked binary (build/emu/mip6ike-iked)
-#     AUTH  psk and/or cert (default: both)
-#   psk:  PSK, aes128gcm16-prfsha256-x25519 / aes128gcm16
-#   cert: X.509 (test CA, RSA-2048), aes128-sha256-modp2048 / aes128-sha256
-# iked runs with --once: it exits 0 once the CHILD_SA is up, printing the
-# SPIs, which must match charon's --list-sas.  Exit 0 pass, 1 fail, 77 skip.
+#     CASE  psk, psk-modp, cert (default: psk cert), life-psk,
+#           life-psk-modp, life-cert
+#   psk:      PSK, aes128gcm16-prfsha256-x25519 / aes128gcm16
+#   psk-modp: PSK, aes128-sha256-modp2048 / aes128-sha256
+#   cert:     X.509 (test CA, RSA-2048), aes128-sha256-modp2048 / aes128-sha256
+# psk, psk-modp, cert: iked runs with --once: it exits 0 once the CHILD_SA
+# is up, printing the SPIs, which must match charon's --list-sas.
+# life-*: iked stays up; the same establishment, then CHILD_SA and IKE_SA
+# rekeys by each side and deletes by each side (m6i_case_iked_life).
+# Exit 0 pass, 1 fail, 77 skip.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,7 +49,8 @@ main() {
     for a in "${auths[@]}"; do
       case "$a" in
       psk | psk-modp | cert) m6i_case_iked "$r" "$a" ;;
-      *) m6i_die "unknown case $a (psk, psk-modp, cert)" ;;
+      life-psk | life-psk-modp | life-cert) m6i_case_iked_life "$r" "${a#life-}" ;;
+      *) m6i_die "unknown case $a (psk, psk-modp, cert, life-psk, life-psk-modp, life-cert)" ;;
       esac
     done
   done

@@ -191,8 +191,11 @@ m6i_wait_for() {
 m6i_capture_start() {
   local file="$1"
   command -v tshark >/dev/null 2>&1 || return 1
-  m6i_in A tshark -q -i "$M6I_DEV_A" -f 'udp port 500 or udp port 4500 or ip6 proto 44' -w "$file" \
-    >"$file.log" 2>&1 &
+  # Not m6i_in: a function run with & is a bash subshell, and SIGTERM to
+  # $! would end that subshell and leave tshark running (m6i_capture_stop
+  # then waited 5 s for dumpcap).  ip netns exec execs tshark.
+  ip netns exec "$(m6i_ns A)" tshark -q -i "$M6I_DEV_A" \
+    -f 'udp port 500 or udp port 4500 or ip6 proto 44' -w "$file" >"$file.log" 2>&1 &
   M6I_CAPTURE_PID=$!
   M6I_CAPTURE_FILE="$file"
   m6i_defer kill -TERM "$M6I_CAPTURE_PID"

@@ -939,6 +939,11 @@ int ike_initiate_sa(m6ike_ikev2 *ike, const m6ike_ikev2_peer_cfg *pc,
     return M6IKE_ERR_IKEV2_SA_NOMEM;
   }
   sa->peer = *pc;
+  if (n > 0) {
+    /* The policy for CHILD_SAs the peer creates on this SA later. */
+    sa->first_child = children[0];
+    sa->has_first_child = 1;
+  }
   sa->path = pc->path;
   if (sa->path.remote_port == 0) sa->path.remote_port = 500;
   if (sa->path.local_port == 0) sa->path.local_port = 500;
@@ -1027,6 +1032,8 @@ int ike_sa_rekeyed(ike_sa *old, int initiator, uint64_t spi_i,
   ns->spi_r = spi_r;
   ns->peer = old->peer;
   ns->pe = old->pe;
+  ns->first_child = old->first_child;
+  ns->has_first_child = old->has_first_child;
   ns->path = old->path;
   ns->alg = *alg;
   ns->mpi = old->mpi;

@@ -153,7 +153,8 @@ struct ike_sa {
   int up_reported;
 
   child_sa *children;
-  /* The first CHILD_SA's config (initiator) */
+  /* The first CHILD_SA's config (initiator): the policy for CHILD_SAs
+   * the peer creates on this SA (responders use pe's children) */
   m6ike_ikev2_child_cfg first_child;
   int has_first_child;
 

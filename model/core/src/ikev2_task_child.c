@@ -296,8 +296,12 @@ static int process_r(ike_task *t, ike_sa *sa, ike_in *in) {
   m6ike_ikev2_blob nonce;
   m6ike_ikev2_ke ke;
   const m6ike_ikev2_child_cfg *cc = NULL;
-  const m6ike_ikev2_child_cfg *list = sa->pe ? sa->pe->children : NULL;
-  size_t nlist = sa->pe ? sa->pe->n_children : 0;
+  /* Responder SAs: the matched peer's policies; SAs we initiated: the
+   * policy of their first CHILD_SA (a peer may add pairs to either). */
+  const m6ike_ikev2_child_cfg *list =
+      sa->pe ? sa->pe->children
+             : sa->has_first_child ? &sa->first_child : NULL;
+  size_t nlist = sa->pe ? sa->pe->n_children : sa->has_first_child ? 1 : 0;
   child_sa *old = NULL;
   uint8_t spi[8], spi_size, g_ir[M6IKE_CRYPTO_MAX_DH_SHARED_LEN];
   size_t g_len = 0;

@@ -174,6 +174,45 @@ TEST(Ikev2Exchange, ResponderRekeysAndDeletes) {
   EXPECT_EQ(2u, p.b.down.size());
 }
 
+// The responder adds a CHILD_SA to an IKE SA the initiator made (charon
+// does it with `swanctl --initiate --child` on an existing IKE SA): the
+// initiator takes the policy of its first CHILD_SA, also after that pair
+// was deleted and after an IKE SA rekey.  (It used to answer
+// TS_UNACCEPTABLE: it had no responder policy for SAs it initiated.)
+TEST(Ikev2Exchange, ResponderCreatesChildOnInitiatorsSa) {
+  IkePair p(m6ike_crypto_null());
+  Cfgs s;
+  uint32_t id = Establish(p, s);
+  uint32_t sa_b = p.b.ike_up[0].sa_id;
+  auto cc = ChildCfg(M6IKE_IKEV2_MODE_TUNNEL, Prefix("::", 0),
+                     Prefix(kHoA, 128)); // B's view of A's policy
+  ASSERT_EQ(0, m6ike_ikev2_delete_child(p.a.ike, p.a.up[0].child_id, p.now));
+  p.RunFor(2 * kSec);
+  ASSERT_EQ(0u, m6ike_ikev2_child_count(p.a.ike, id));
+  size_t w = p.wire.size();
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.b.ike, sa_b, &cc, p.now));
+  p.RunFor(2 * kSec);
+  /*     <-- CREATE_CHILD_SA { SK{SA, Ni, TSi, TSr} }
+   * CREATE_CHILD_SA { SK{SA, Nr, TSi, TSr} } --> */
+  EXPECT_EQ("B:CREATE_CHILD_SA> A:CREATE_CHILD_SA<", p.Diagram(w));
+  ASSERT_EQ(2u, p.a.up.size());
+  ASSERT_EQ(2u, p.b.up.size());
+  ExpectChildPair(p.a.up[1], p.b.up[1]);
+  EXPECT_EQ(s.mn_child.reqid, p.a.up[1].reqid);
+  EXPECT_EQ(1u, m6ike_ikev2_child_count(p.a.ike, id));
+  // After an IKE SA rekey the new SA keeps the policy.
+  ASSERT_EQ(0, m6ike_ikev2_rekey_ike(p.a.ike, id, p.now));
+  p.RunFor(2 * kSec);
+  ASSERT_EQ(2u, p.b.ike_up.size());
+  ASSERT_EQ(0, m6ike_ikev2_create_child(p.b.ike, p.b.ike_up[1].sa_id, &cc,
+                                        p.now));
+  p.RunFor(2 * kSec);
+  ASSERT_EQ(3u, p.a.up.size());
+  ExpectChildPair(p.a.up[2], p.b.up[2]);
+  EXPECT_FALSE(p.a.HasLog("CHILD_SA failed: no policy for the proposed "
+                          "selectors"));
+}
+
 TEST(Ikev2Exchange, RekeyUnknownChildGetsChildSaNotFound) {
   IkePair p(m6ike_crypto_null());
   Cfgs s;
