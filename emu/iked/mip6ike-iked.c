@@ -37,8 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -71,6 +74,7 @@ typedef struct options {
    * from a kernel here), seconds, 0 = none */
   double rekey_s, life_s, ike_rekey_s;
   const char *control_path;
+  const char *tun_name; /* --tun: ESP data path through a TUN device */
 } options;
 
 static void usage(FILE *f) {
@@ -83,7 +87,7 @@ static void usage(FILE *f) {
           "[--ts-remote PREFIX]\n"
           "       [--initiate] [--once] [--keylog DIR] [--timeout SECONDS]\n"
           "       [--rekey-time S] [--lifetime S] [--ike-rekey-time S]\n"
-          "       [--control FIFO] [--port N] [--verbose]\n"
+          "       [--control FIFO] [--tun NAME] [--port N] [--verbose]\n"
           "  proposals in strongSwan syntax (defaults "
           "aes128gcm16-prfsha256-x25519 and aes128gcm16);\n"
           "  identities: an IPv6 address, user@domain (RFC 822), or an FQDN "
@@ -106,6 +110,12 @@ static void usage(FILE *f) {
           "rekey the CHILD_SA / IKE_SA\n"
           "    that long after it came up; --lifetime: delete a CHILD_SA "
           "not rekeyed by then (0 = never).\n"
+          "  --tun NAME: carry traffic: packets routed to the TUN device "
+          "NAME (created, set up)\n"
+          "    that match the selectors leave in ESP in UDP 4500 (RFC 3948);"
+          " ESP received is\n"
+          "    decrypted into it (tunnel mode; add the route to "
+          "--ts-remote yourself).\n"
           "  certificates: --cert FILE --key FILE --ca FILE (PEM) instead "
           "of --psk-file.\n");
 }
@@ -122,7 +132,8 @@ static int takes_value(const char *opt) {
       "--remote-id",    "--psk-file",     "--ike-proposal", "--esp-proposal",
       "--mode",         "--ts-local",     "--ts-remote", "--keylog",
       "--timeout",      "--cert",         "--key",      "--ca",
-      "--rekey-time",   "--lifetime",     "--ike-rekey-time", "--control"};
+      "--rekey-time",   "--lifetime",     "--ike-rekey-time", "--control",
+      "--tun"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     if (!strcmp(opt, names[i])) {
       return 1;
@@ -215,6 +226,11 @@ static int parse_options(int argc, char **argv, options *o) {
         : !strcmp(a, "--lifetime") ? &o->life_s : &o->ike_rekey_s) = x;
     } else if (!strcmp(a, "--control")) {
       o->control_path = v;
+    } else if (!strcmp(a, "--tun")) {
+      if (strlen(v) == 0 || strlen(v) >= IFNAMSIZ || strchr(v, '/')) {
+        die_arg(a, v, "not an interface name");
+      }
+      o->tun_name = v;
     } else if (!strcmp(a, "--cert")) {
       o->cert_file = v;
     } else if (!strcmp(a, "--key")) {
@@ -246,6 +262,11 @@ static int parse_options(int argc, char **argv, options *o) {
   }
   if (o->life_s > 0 && o->rekey_s > 0 && o->life_s <= o->rekey_s) {
     fprintf(stderr, PROG ": --lifetime must be longer than --rekey-time\n");
+    exit(2);
+  }
+  if (o->tun_name && (o->mode != M6IKE_IKEV2_MODE_TUNNEL || o->port != 500)) {
+    fprintf(stderr, PROG ": --tun needs --mode tunnel and port 500 "
+            "(ESP goes in UDP 4500)\n");
     exit(2);
   }
   if (o->psk_file == NULL && o->cert_file == NULL) {
@@ -450,6 +471,7 @@ typedef struct daemon {
   int fd, fd_natt; /* UDP 500 and 4500 (RFC 3948 non-ESP marker) */
   int sig_pipe[2]; /* self-pipe: signal handler -> poll loop */
   int ctl_fd;      /* --control FIFO, -1 without */
+  int tun_fd;      /* --tun, -1 without */
   int ctl_created; /* we made the FIFO: unlink it on exit */
   char ctl_buf[256];
   size_t ctl_len;
@@ -470,6 +492,11 @@ typedef struct daemon {
   int stopping;               /* SIGTERM: DELETEs sent, waiting for them */
   m6ike_tstamp stop_deadline; /* ... until then */
 } daemon_t;
+
+/* The ESP data path (--tun), below. */
+static int add_policies(daemon_t *d, const m6ike_ikev2_child_info *c);
+static void esp_to_tun(daemon_t *d, const struct sockaddr_in6 *from,
+                       const uint8_t *data, size_t len);
 
 /* The signal handler's only way to the loop (a handler cannot reach the
  * daemon's state): the write end of the self-pipe. */
@@ -655,6 +682,10 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
     m6ike_ipsec_sa_delete(d->ipsec, c->spi_in, &c->local);
     return -1;
   }
+  if (d->tun_fd >= 0 && (rv = add_policies(d, c)) != 0) {
+    fprintf(stderr, PROG ": --tun: SPD entries for CHILD_SA %" PRIu32
+            ": %s\n", c->child_id, m6ike_strerror(rv));
+  }
   keylog_esp(d, c->spi_in, &c->local);
   keylog_esp(d, c->spi_out, &c->remote);
   algs_name(&c->alg, M6IKE_PROPOSAL_ESP, alg, sizeof(alg));
@@ -778,8 +809,8 @@ static void flush_out(daemon_t *d) {
 
 /* One datagram from fd (bound to local_port) into the engine.  On port
  * 4500 IKE messages carry a 4-octet zero non-ESP marker (RFC 3948 §2.2);
- * anything else there is UDP-encapsulated ESP, which this daemon has no
- * data path for (the Linux runtime's ipsecd, issue 5): dropped. */
+ * anything else there is UDP-encapsulated ESP: with --tun it goes to the
+ * data path (esp_to_tun), else it is dropped. */
 static void receive(daemon_t *d, int fd, uint16_t local_port) {
   uint8_t buf[8192];
   struct sockaddr_in6 from;
@@ -793,8 +824,11 @@ static void receive(daemon_t *d, int fd, uint16_t local_port) {
   }
   if (local_port == NATT_PORT) {
     if (n < 4 || buf[0] || buf[1] || buf[2] || buf[3]) {
-      if (d->opt.verbose) {
-        fprintf(stderr, PROG ": UDP-encapsulated ESP dropped (no data path)\n");
+      if (n >= 8 && d->tun_fd >= 0) {
+        d->now = mono_now();
+        esp_to_tun(d, &from, buf, (size_t)n);
+      } else if (d->opt.verbose) {
+        fprintf(stderr, PROG ": UDP-encapsulated ESP dropped (no --tun)\n");
       }
       return;
     }
@@ -893,6 +927,155 @@ static FILE *open_keylog(const char *dir, const char *name) {
   return f;
 }
 
+/* ---- the ESP data path (--tun) ---------------------------------------------- */
+/*
+ * Packets the kernel routes to the TUN device go through the userspace
+ * SPD/SAD (m6ike_ipsec_output): a PROTECT policy per CHILD_SA selector
+ * pair wraps them in tunnel-mode ESP, whose outer IPv6 header is replaced
+ * by UDP port 4500 (RFC 3948 §2.1: ESP right after the UDP header, its
+ * non-zero SPI telling it from IKE's zero marker).  Inbound, the reverse:
+ * an IPv6 header is put back in front of the ESP from port 4500 for
+ * m6ike_ipsec_input, and the inner packet is written to the TUN device.
+ * Anything the SPD does not protect is dropped, never sent in the clear.
+ */
+
+/* A selector range that is a prefix: 0 and *a, *plen; -1 if it is not. */
+static int ts_prefix(const m6ike_ikev2_ts *ts, m6ike_addr6 *a, uint8_t *plen) {
+  for (int p = 0; p <= 128; p++) {
+    int ok = 1;
+    for (int i = 0; i < 16 && ok; i++) {
+      int bits = p - 8 * i;
+      uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+      ok = (ts->start_addr[i] & (uint8_t)~mask) == 0 &&
+           (ts->end_addr[i] & (uint8_t)~mask) == (uint8_t)~mask &&
+           (ts->start_addr[i] & mask) == (ts->end_addr[i] & mask);
+    }
+    if (ok) {
+      memcpy(a->b, ts->start_addr, 16);
+      *plen = (uint8_t)p;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* The SPD entries for a tunnel-mode CHILD_SA (its first selector pair):
+ * outbound local -> remote and inbound remote -> local, PROTECT with the
+ * pair's reqid.  A rekeyed pair has the same reqid and selectors: the
+ * entries are replaced in place, and the newest SA is the one used. */
+static int add_policies(daemon_t *d, const m6ike_ikev2_child_info *c) {
+  m6ike_ipsec_policy p;
+  m6ike_addr6 la, ra;
+  uint8_t lp, rp;
+  int rv;
+  if (c->mode != M6IKE_IKEV2_MODE_TUNNEL || c->n_ts_local < 1 ||
+      c->n_ts_remote < 1 || ts_prefix(&c->ts_local[0], &la, &lp) != 0 ||
+      ts_prefix(&c->ts_remote[0], &ra, &rp) != 0) {
+    fprintf(stderr, PROG ": --tun: CHILD_SA %" PRIu32 " is not a tunnel "
+            "between two prefixes: no data path for it\n", c->child_id);
+    return 0;
+  }
+  memset(&p, 0, sizeof(p));
+  p.priority = 100;
+  p.action = M6IKE_IPSEC_ACTION_PROTECT;
+  p.mode = M6IKE_IPSEC_MODE_TUNNEL;
+  p.level = M6IKE_IPSEC_LEVEL_REQUIRE;
+  p.reqid = c->reqid;
+  m6ike_ipsec_selector_any(&p.sel);
+  p.dir = M6IKE_IPSEC_DIR_OUTBOUND;
+  p.sel.src = la, p.sel.src_plen = lp, p.sel.dst = ra, p.sel.dst_plen = rp;
+  p.tun_src = c->local, p.tun_dst = c->remote;
+  if ((rv = m6ike_ipsec_policy_update(d->ipsec, &p, NULL)) != 0) {
+    return rv;
+  }
+  p.dir = M6IKE_IPSEC_DIR_INBOUND;
+  p.sel.src = ra, p.sel.src_plen = rp, p.sel.dst = la, p.sel.dst_plen = lp;
+  p.tun_src = c->remote, p.tun_dst = c->local;
+  return m6ike_ipsec_policy_update(d->ipsec, &p, NULL);
+}
+
+static int open_tun(const char *name) {
+  struct ifreq ifr;
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), s;
+  if (fd < 0) {
+    fprintf(stderr, PROG ": --tun: /dev/net/tun: %s\n", strerror(errno));
+    return -1;
+  }
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, strlen(name));
+  s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0 || s < 0 ||
+      ioctl(s, SIOCGIFFLAGS, &ifr) != 0 ||
+      (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) != 0)) {
+    fprintf(stderr, PROG ": --tun: cannot create and set up '%s': %s\n", name,
+            strerror(errno));
+    if (s >= 0) {
+      close(s);
+    }
+    close(fd);
+    return -1;
+  }
+  close(s);
+  return fd;
+}
+
+/* TUN -> SPD -> ESP -> UDP 4500 to the tunnel's remote end. */
+static void tun_to_esp(daemon_t *d) {
+  uint8_t pkt[2048], out[2048 + M6IKE_IPSEC_MAX_OVERHEAD];
+  ssize_t n;
+  while ((n = read(d->tun_fd, pkt, sizeof(pkt))) > 0) {
+    struct sockaddr_in6 to;
+    int len = m6ike_ipsec_output(d->ipsec, pkt, (size_t)n, out, sizeof(out),
+                                 d->now);
+    if (len < 40 + 8 || out[6] != M6IKE_IPPROTO_ESP) {
+      if (d->opt.verbose) {
+        fprintf(stderr, PROG ": --tun: packet not sent: %s\n",
+                len < 0 ? m6ike_strerror(len) : "no PROTECT policy");
+      }
+      continue;
+    }
+    memset(&to, 0, sizeof(to));
+    to.sin6_family = AF_INET6;
+    to.sin6_port = htons(NATT_PORT);
+    memcpy(&to.sin6_addr, out + 24, 16); /* the outer destination */
+    if (sendto(d->fd_natt, out + 40, (size_t)len - 40, 0,
+               (struct sockaddr *)&to, sizeof(to)) < 0 &&
+        d->opt.verbose) {
+      fprintf(stderr, PROG ": --tun: sendto: %s\n", strerror(errno));
+    }
+  }
+}
+
+/* ESP from UDP 4500 (data, len; from the peer) -> SAD -> TUN. */
+static void esp_to_tun(daemon_t *d, const struct sockaddr_in6 *from,
+                       const uint8_t *data, size_t len) {
+  uint8_t pkt[8192 + 40], out[8192];
+  int n;
+  if (len + 40 > sizeof(pkt)) {
+    return;
+  }
+  memset(pkt, 0, 40);
+  pkt[0] = 0x60;
+  pkt[4] = (uint8_t)(len >> 8);
+  pkt[5] = (uint8_t)len;
+  pkt[6] = M6IKE_IPPROTO_ESP;
+  pkt[7] = 64;
+  memcpy(pkt + 8, &from->sin6_addr, 16);
+  memcpy(pkt + 24, d->opt.local.b, 16);
+  memcpy(pkt + 40, data, len);
+  n = m6ike_ipsec_input(d->ipsec, pkt, len + 40, out, sizeof(out), d->now);
+  if (n < 0) {
+    if (d->opt.verbose) {
+      fprintf(stderr, PROG ": --tun: ESP dropped: %s\n", m6ike_strerror(n));
+    }
+    return;
+  }
+  if (write(d->tun_fd, out, (size_t)n) < 0 && d->opt.verbose) {
+    fprintf(stderr, PROG ": --tun: write: %s\n", strerror(errno));
+  }
+}
+
 /* ---- requests: signals, --control, timers ---------------------------------- */
 
 static const char *const command_names[] = {
@@ -926,6 +1109,15 @@ static void print_status(daemon_t *d) {
            d->children[i].spi_in, d->children[i].spi_out,
            d->children[i].reqid,
            d->children[i].replaced ? " replaced=yes" : "");
+  }
+  {
+    m6ike_ipsec_stats es;
+    m6ike_ipsec_get_stats(d->ipsec, &es);
+    printf("STATUS ESP packets_out=%" PRIu64 " packets_in=%" PRIu64
+           " dropped_icv=%" PRIu64 " dropped_replay=%" PRIu64
+           " dropped_no_sa=%" PRIu64 " dropped_policy=%" PRIu64 "\n",
+           es.packets_out, es.packets_in, es.dropped_icv, es.dropped_replay,
+           es.dropped_no_sa, es.dropped_policy);
   }
   printf("STATUS end\n");
   fflush(stdout);
@@ -1135,6 +1327,7 @@ int main(int argc, char **argv) {
   memset(&d, 0, sizeof(d));
   parse_options(argc, argv, &d.opt);
   d.now = mono_now();
+  d.tun_fd = -1;
 
   /* Peer and child configuration. */
   memset(&pc, 0, sizeof(pc));
@@ -1248,6 +1441,9 @@ int main(int argc, char **argv) {
   if (d.opt.control_path && open_control(&d) != 0) {
     return 1;
   }
+  if (d.opt.tun_name && (d.tun_fd = open_tun(d.opt.tun_name)) < 0) {
+    return 1;
+  }
 
   if (d.opt.initiate) {
     rv = m6ike_ikev2_initiate(d.ike, &pc, &cc, d.now, NULL);
@@ -1264,10 +1460,11 @@ int main(int argc, char **argv) {
                  : M6IKE_TSTAMP_UNSET;
 
   for (;;) {
-    struct pollfd pfd[4] = {{d.fd, POLLIN, 0},
+    struct pollfd pfd[5] = {{d.fd, POLLIN, 0},
                             {d.fd_natt, POLLIN, 0},
                             {d.sig_pipe[0], POLLIN, 0},
-                            {d.ctl_fd, POLLIN, 0}};
+                            {d.ctl_fd, POLLIN, 0},
+                            {d.tun_fd, POLLIN, 0}};
     m6ike_tstamp wake, timers = M6IKE_TSTAMP_UNSET;
     int timeout_ms;
     d.now = mono_now();
@@ -1325,7 +1522,7 @@ int main(int argc, char **argv) {
                         M6IKE_MILLISECONDS;
       timeout_ms = ms > 1000 ? 1000 : (int)ms;
     }
-    if (poll(pfd, 4, timeout_ms) > 0) {
+    if (poll(pfd, 5, timeout_ms) > 0) {
       d.now = mono_now();
       for (int k = 0; k < 2; k++) {
         if (pfd[k].fd >= 0 && (pfd[k].revents & POLLIN)) {
@@ -1338,6 +1535,9 @@ int main(int argc, char **argv) {
       if (pfd[3].fd >= 0 && (pfd[3].revents & POLLIN)) {
         read_control(&d);
       }
+      if (pfd[4].fd >= 0 && (pfd[4].revents & POLLIN)) {
+        tun_to_esp(&d);
+      }
     }
   }
   sig_pipe_wr = -1;
@@ -1348,6 +1548,9 @@ int main(int argc, char **argv) {
   }
   if (d.ctl_created) {
     unlink(d.opt.control_path);
+  }
+  if (d.tun_fd >= 0) {
+    close(d.tun_fd);
   }
   close(d.fd);
   if (d.fd_natt >= 0) {

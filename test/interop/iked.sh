@@ -27,7 +27,7 @@ m6i_iked_missing() {
 # run_iked SIDE key=value...: run mip6ike-iked in namespace SIDE (A or B) as
 # the peer of a charon on the other side.  Keys: role=initiator|responder
 # [initiator], auth=psk|pubkey [psk], ike_proposal, esp_proposal, mode
-# [tunnel], once=yes|no [yes], timeout [20], keylog=DIR, control=FIFO,
+# [tunnel], once=yes|no [yes], timeout [20], keylog=DIR, control=FIFO, tun=DEV,
 # out=NAME [iked-SIDE], and cert/key/cacert (files) for auth=pubkey.
 # Output goes to $M6I_TMP/NAME.out (M6I_IKED_OUT).
 # An initiator with once=yes runs in the foreground: the return value is
@@ -39,7 +39,7 @@ run_iked() {
   shift
   local -A o=([role]=initiator [auth]=psk [ike_proposal]=aes128gcm16-prfsha256-x25519
     [esp_proposal]=aes128gcm16 [mode]=tunnel [once]=yes [timeout]=20 [keylog]=""
-    [cert]="" [key]="" [cacert]="" [control]="" [out]="iked-$side")
+    [cert]="" [key]="" [cacert]="" [control]="" [tun]="" [out]="iked-$side")
   for kv in "$@"; do
     k="${kv%%=*}" v="${kv#*=}"
     [[ -v "o[$k]" ]] || m6i_die "run_iked: unknown key $k"
@@ -65,6 +65,7 @@ run_iked() {
   [[ "${o[once]}" == yes ]] && args+=(--once)
   [[ -n "${o[keylog]}" ]] && args+=(--keylog "${o[keylog]}")
   [[ -n "${o[control]}" ]] && args+=(--control "${o[control]}")
+  [[ -n "${o[tun]}" ]] && args+=(--tun "${o[tun]}")
   local out="$M6I_TMP/${o[out]}.out"
   M6I_IKED_OUT="$out"
   m6i_log "  iked ($side): ${args[*]}"
@@ -307,11 +308,30 @@ m6i_life_ok() {
   [[ "$ike" == "${M6I_K_ISPI,,} ${M6I_K_RSPI,,}" && "$ch" == "${M6I_K_SOUT,,} ${M6I_K_SIN,,}" ]]
 }
 m6i_life_check() {
+  local t0
   if ! m6i_wait_for 5 m6i_life_ok "$2" "$3"; then
     m6i_swanctl bob --list-sas >&2 || true
     m6i_die "$1: charon does not show exactly iked's SAs (IKE $M6I_K_ISPI $M6I_K_RSPI, ESP in/out $M6I_K_SIN $M6I_K_SOUT)"
   fi
-  m6i_log "  $1: IKE_SA $M6I_K_ISPI $M6I_K_RSPI, CHILD_SA iked in/out $M6I_K_SIN $M6I_K_SOUT; the only SAs on both sides"
+  t0="$(date +%s%N)"
+  local before after
+  before="$(m6i_child_packets)"
+  m6i_ping_tunnel
+  after="$(m6i_child_packets)"
+  # the three echo requests and replies went through this CHILD_SA
+  [[ "$((${after% *} - ${before% *})) $((${after#* } - ${before#* }))" == "3 3" ]] ||
+    m6i_die "$1: charon's CHILD_SA counted packets in/out $before before the ping, $after after (want +3 +3)"
+  m6i_log "  $1: IKE_SA $M6I_K_ISPI $M6I_K_RSPI, CHILD_SA iked in/out $M6I_K_SIN $M6I_K_SOUT; the only SAs on both sides; ping through it ($(m6i_ms "$t0"))"
+}
+
+# m6i_child_packets: "packets-in packets-out" of bob's CHILD_SA whose
+# inbound SPI is iked's outbound one.
+m6i_child_packets() {
+  local flat
+  flat="$(m6i_charon_dir bob)/sas.flat"
+  m6i_sas bob >"$flat" || return 1
+  echo "$(m6i_sa_select "$flat" "$M6I_CONN" "$M6I_CHILD" packets-in "spi-in=${M6I_K_SOUT,,}" | grep . || echo 0)" \
+    "$(m6i_sa_select "$flat" "$M6I_CONN" "$M6I_CHILD" packets-out "spi-in=${M6I_K_SOUT,,}" | grep . || echo 0)"
 }
 
 # m6i_life_child_up: the CHILD_SA line after the mark (a new pair).
@@ -418,8 +438,14 @@ m6i_life_delete_ike() {
 m6i_life_start() {
   local role="$1" try
   shift
-  run_iked A "role=$role" once=no timeout=90 "control=$M6I_IKED_CTL" "$@"
+  run_iked A "role=$role" once=no timeout=90 "control=$M6I_IKED_CTL" "tun=$M6I_IKED_TUN" "$@"
   M6I_IKED_MARK=0 # a new output file
+  # iked's data path: the remote selector is routed to its TUN device,
+  # from A's selector address (as charon's route on B: src 2001:db8:b::1)
+  m6i_wait_for 5 m6i_in A ip link show dev "$M6I_IKED_TUN" >/dev/null 2>&1 ||
+    m6i_die "iked did not create its TUN device $M6I_IKED_TUN: $(tail -n 5 "$M6I_IKED_OUT")"
+  m6i_in A ip -6 route replace "$M6I_TSNET_B" dev "$M6I_IKED_TUN" src "$M6I_TS_A" ||
+    m6i_die "cannot route $M6I_TSNET_B to $M6I_IKED_TUN"
   if [[ "$role" == responder ]]; then
     m6i_wait_for 10 m6i_udp_bound A 500 || m6i_die "iked responder did not bind UDP port 500"
     m6i_life_bob_initiates
@@ -459,6 +485,7 @@ m6i_case_iked_life() {
   local kl="$M6I_TMP/keylog-$role-life-$auth"
   mkdir -p "$kl"
   M6I_IKED_CTL="$M6I_TMP/iked-$role-$auth.ctl"
+  M6I_IKED_TUN=m6i-tun
   M6I_IKED_VIA=control
   [[ "$role" == responder ]] && M6I_IKED_VIA=signal
   local opts=("${M6I_A_IKED[@]}" "ike_proposal=$M6I_A_IKEP" "esp_proposal=$M6I_A_ESPP" "keylog=$kl")
