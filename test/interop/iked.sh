@@ -28,6 +28,7 @@ m6i_iked_missing() {
 # the peer of a charon on the other side.  Keys: role=initiator|responder
 # [initiator], auth=psk|pubkey [psk], ike_proposal, esp_proposal, mode
 # [tunnel], once=yes|no [yes], timeout [20], keylog=DIR, control=FIFO, tun=DEV,
+# extra="--more options",
 # out=NAME [iked-SIDE], and cert/key/cacert (files) for auth=pubkey.
 # Output goes to $M6I_TMP/NAME.out (M6I_IKED_OUT).
 # An initiator with once=yes runs in the foreground: the return value is
@@ -39,7 +40,7 @@ run_iked() {
   shift
   local -A o=([role]=initiator [auth]=psk [ike_proposal]=aes128gcm16-prfsha256-x25519
     [esp_proposal]=aes128gcm16 [mode]=tunnel [once]=yes [timeout]=20 [keylog]=""
-    [cert]="" [key]="" [cacert]="" [control]="" [tun]="" [out]="iked-$side")
+    [cert]="" [key]="" [cacert]="" [control]="" [tun]="" [out]="iked-$side" [extra]="")
   for kv in "$@"; do
     k="${kv%%=*}" v="${kv#*=}"
     [[ -v "o[$k]" ]] || m6i_die "run_iked: unknown key $k"
@@ -66,6 +67,8 @@ run_iked() {
   [[ -n "${o[keylog]}" ]] && args+=(--keylog "${o[keylog]}")
   [[ -n "${o[control]}" ]] && args+=(--control "${o[control]}")
   [[ -n "${o[tun]}" ]] && args+=(--tun "${o[tun]}")
+  # shellcheck disable=SC2206 # extra: more options, split on spaces
+  [[ -n "${o[extra]}" ]] && args+=(${o[extra]})
   local out="$M6I_TMP/${o[out]}.out"
   M6I_IKED_OUT="$out"
   m6i_log "  iked ($side): ${args[*]}"
@@ -232,6 +235,21 @@ m6i_keylog_check() {
   m6i_log "  iked's keylog decrypts IKE_AUTH (IDs $ids)"
 }
 
+# m6i_keylog_check_esp DIR CAPTURE N: with iked's esp_sa (every CHILD_SA,
+# both directions) the capture's ESP-in-UDP decrypts to exactly N ICMPv6
+# echo requests from A's selector address and N replies from B's.
+m6i_keylog_check_esp() {
+  local dir="$1" cap="$2" n="$3" req rep
+  [[ -s "$dir/esp_sa" ]] || m6i_die "iked wrote no $dir/esp_sa"
+  req="$(WIRESHARK_CONFIG_DIR="$dir" tshark -r "$cap" -o esp.enable_encryption_decode:TRUE \
+    -Y "esp && icmpv6.type == 128 && ipv6.src == $M6I_TS_A" 2>/dev/null | grep -c . || true)"
+  rep="$(WIRESHARK_CONFIG_DIR="$dir" tshark -r "$cap" -o esp.enable_encryption_decode:TRUE \
+    -Y "esp && icmpv6.type == 129 && ipv6.src == $M6I_TS_B" 2>/dev/null | grep -c . || true)"
+  [[ "$req $rep" == "$n $n" ]] ||
+    m6i_die "iked's esp_sa decrypts $req echo requests and $rep replies in the capture, want $n each"
+  m6i_log "  iked's esp_sa decrypts the ESP-in-UDP: $req echo requests, $rep replies"
+}
+
 # m6i_capture_check_ike FILE EXCHTYPE...: like m6i_capture_check without
 # requiring ESP (a --once run carries no traffic).
 m6i_capture_check_ike() {
@@ -317,6 +335,7 @@ m6i_life_check() {
   local before after
   before="$(m6i_child_packets)"
   m6i_ping_tunnel
+  M6I_PINGS=$((M6I_PINGS + 1))
   after="$(m6i_child_packets)"
   # the three echo requests and replies went through this CHILD_SA
   [[ "$((${after% *} - ${before% *})) $((${after#* } - ${before#* }))" == "3 3" ]] ||
@@ -485,7 +504,7 @@ m6i_case_iked_life() {
   local kl="$M6I_TMP/keylog-$role-life-$auth"
   mkdir -p "$kl"
   M6I_IKED_CTL="$M6I_TMP/iked-$role-$auth.ctl"
-  M6I_IKED_TUN=m6i-tun
+  M6I_IKED_TUN=m6i-tun M6I_PINGS=0
   M6I_IKED_VIA=control
   [[ "$role" == responder ]] && M6I_IKED_VIA=signal
   local opts=("${M6I_A_IKED[@]}" "ike_proposal=$M6I_A_IKEP" "esp_proposal=$M6I_A_ESPP" "keylog=$kl")
@@ -526,6 +545,7 @@ m6i_case_iked_life() {
     m6i_capture_check_ike "$cap" 34 35 36 37
     M6I_LAST_CAPTURE="$cap"
     m6i_keylog_check "$kl" "$cap"
+    m6i_keylog_check_esp "$kl" "$cap" "$((3 * M6I_PINGS))"
   fi
   m6i_charon_stop bob || m6i_die "bob did not stop cleanly"
   m6i_log "case iked-$role-life-$auth: ok ($(m6i_elapsed "$t0"))"
@@ -562,3 +582,43 @@ m6i_iked_auth() {
   *) m6i_die "unknown auth $1" ;;
   esac
 }
+
+# m6i_case_iked_timers ROLE: iked's own lifetimes (there is no kernel to
+# send PF_KEY EXPIREs): with --rekey-time 1 --ike-rekey-time 1.5 it rekeys
+# the CHILD_SA and the IKE_SA by itself; then a second run with
+# --lifetime 1 (no rekey) deletes the CHILD_SA after a second.  PSK,
+# X25519 / AES-GCM; no capture, no data path.
+m6i_case_iked_timers() {
+  local role="$1" t0 rc=0
+  t0="$(date +%s%N)"
+  m6i_iked_auth psk
+  m6i_log "case iked-$role-timers: iked ($role, A) vs charon (B), --rekey-time, --ike-rekey-time, --lifetime"
+  m6i_charon_peer bob B "${M6I_A_CHARON[@]}" "ike_proposal=$M6I_A_IKEP" "esp_proposal=$M6I_A_ESPP"
+  M6I_IKED_CTL="$M6I_TMP/iked-$role-timers.ctl" M6I_IKED_VIA=control M6I_IKED_TUN=m6i-tun
+  local opts=("${M6I_A_IKED[@]}" "ike_proposal=$M6I_A_IKEP" "esp_proposal=$M6I_A_ESPP")
+  m6i_life_start "$role" "${opts[@]}" "out=iked-$role-timers" "extra=--rekey-time 1 --ike-rekey-time 1.5"
+  local old_in="$M6I_K_SIN" old_i="$M6I_K_ISPI"
+  m6i_iked_await 5 "^CHILD_SA rekeyed .*old_spi_in=$old_in "
+  m6i_iked_await 5 "^IKE_SA rekeyed .*old_ispi=$old_i "
+  m6i_iked_req stop
+  m6i_iked_wait || rc=$?
+  [[ $rc -eq 0 ]] || m6i_die "iked exited $rc on stop"
+  m6i_expect_no_sas bob "$M6I_CONN"
+  m6i_log "  iked rekeyed the CHILD_SA and the IKE_SA on its timers ($(m6i_ms "$t0"))"
+
+  t0="$(date +%s%N)"
+  [[ "$role" == responder ]] && m6i_wait_for 5 m6i_no_udp_500 A
+  m6i_life_start "$role" "${opts[@]}" "out=iked-$role-timers-2" "extra=--lifetime 1"
+  m6i_iked_mark
+  m6i_iked_await 5 "^CHILD_SA deleted spi_in=$M6I_K_SIN spi_out=$M6I_K_SOUT reason=delete ike_sas=1 child_sas=0 sad=0\$"
+  m6i_wait_for 5 m6i_no_child_bob || m6i_die "bob still has the CHILD_SA iked's --lifetime deleted"
+  kill -TERM "$M6I_IKED_PID"
+  m6i_iked_wait || rc=$?
+  [[ $rc -eq 0 ]] || m6i_die "iked exited $rc on SIGTERM"
+  m6i_expect_no_sas bob "$M6I_CONN"
+  m6i_charon_stop bob || m6i_die "bob did not stop cleanly"
+  m6i_log "  iked deleted the CHILD_SA at its --lifetime ($(m6i_ms "$t0"))"
+  m6i_log "case iked-$role-timers: ok"
+}
+
+m6i_no_udp_500() { ! m6i_udp_bound "$1" 500; }
