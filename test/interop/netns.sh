@@ -205,6 +205,10 @@ m6i_capture_start() {
 
 m6i_capture_stop() {
   [[ -n "${M6I_CAPTURE_PID:-}" ]] || return 0
+  # libpcap (TPACKET_V3) hands dumpcap whole blocks, retired after a
+  # timeout (dumpcap asks for 250 ms); a stop drops a block not yet retired,
+  # so the last exchange of a short capture was lost now and then.
+  sleep 0.6
   kill -TERM "$M6I_CAPTURE_PID" 2>/dev/null || true
   wait "$M6I_CAPTURE_PID" 2>/dev/null || true
   # tshark writes through a dumpcap child, which may still be flushing the
