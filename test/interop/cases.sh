@@ -59,7 +59,7 @@ m6i_cert_opts() {
 # m6i_ping_tunnel: three pings from A's selector address to B's, which only
 # pass through the ESP tunnel (no other route to 2001:db8:b::/64).
 m6i_ping_tunnel() {
-  m6i_in A ping -6 -c3 -i0.2 -W2 -q -I "$M6I_TS_A" "$M6I_TS_B" >"$M6I_TMP/ping.out" 2>&1 ||
+  m6i_in A ping -6 -c3 -i0.05 -W2 -q -I "$M6I_TS_A" "$M6I_TS_B" >"$M6I_TMP/ping.out" 2>&1 ||
     m6i_die "ping through the tunnel failed: $(cat "$M6I_TMP/ping.out")"
   grep -q ' 0% packet loss' "$M6I_TMP/ping.out" ||
     m6i_die "ping through the tunnel lost packets: $(grep loss "$M6I_TMP/ping.out")"

@@ -199,8 +199,10 @@ m6i_capture_start() {
   M6I_CAPTURE_PID=$!
   M6I_CAPTURE_FILE="$file"
   m6i_defer kill -TERM "$M6I_CAPTURE_PID"
-  # dumpcap reports "Capturing on" once the interface is open.
-  m6i_wait_for 10 grep -q 'Capturing on' "$file.log"
+  # tshark prints "Capturing on" before dumpcap runs; "Capture started."
+  # comes when dumpcap has opened the interface, set the filter and opened
+  # the file (under load, packets sent between the two were missed).
+  m6i_wait_for 10 grep -q 'Capture started' "$file.log"
 }
 
 m6i_capture_stop() {
