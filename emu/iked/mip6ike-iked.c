@@ -21,7 +21,12 @@
  *
  * With --once it exits 0 after the first CHILD_SA is up, having printed one
  * line for the IKE_SA and one for the CHILD_SA, or non-zero with the
- * reason.  The lines (tag first, then key=value words) are what the
+ * reason.  Without it the daemon stays up, prints one line per SA event
+ * (rekeyed, retired, deleted: emu/README.md), takes rekey and delete
+ * requests from signals and a --control FIFO, rekeys on its own timers
+ * (--rekey-time, --ike-rekey-time, --lifetime), and with --tun carries
+ * traffic through the CHILD_SAs (ESP in UDP 4500 from and to a TUN
+ * device).  The lines (tag first, then key=value words) are what the
  * interoperability harness reads (test/interop/README.md):
  *   IKE_SA ispi=… rspi=… ike=aes128gcm16-prfsha256-x25519 local=…[500] …
  *   CHILD_SA spi_in=… spi_out=… esp=aes128gcm16 mode=tunnel … ts_local=…
@@ -29,7 +34,10 @@
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,9 +47,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -94,10 +99,9 @@ static void usage(FILE *f) {
           "(a leading @ forces FQDN);\n"
           "  --once: exit 0 when the first CHILD_SA is up (non-zero if not "
           "within --timeout, 30 s by default);\n"
-          "  without --once --timeout is how long to run (default: no "
-          "limit), then it stops as on SIGTERM.\n"
-          "  without --once it stays up until --timeout or a signal, and "
-          "prints one line per event\n"
+          "  without --once it stays up (--timeout: how long, default no "
+          "limit, then as on SIGTERM)\n"
+          "  and prints one line per event\n"
           "  (IKE_SA|CHILD_SA up/rekeyed/retired/deleted, key=value words);"
           " requests:\n"
           "    SIGUSR1 rekey the CHILD_SA, SIGUSR2 rekey the IKE_SA, SIGHUP "
@@ -365,32 +369,42 @@ static void host_ts(m6ike_ikev2_ts *ts, const m6ike_addr6 *a) {
   memcpy(ts->end_addr, a->b, 16);
 }
 
-static void format_ts(const m6ike_ikev2_ts *ts, char *buf, size_t cap) {
-  m6ike_addr6 s, e;
-  char a[M6IKE_ADDR6_STRLEN], b[M6IKE_ADDR6_STRLEN];
-  int plen = -1;
-  memcpy(s.b, ts->start_addr, 16);
-  memcpy(e.b, ts->end_addr, 16);
-  /* A range that is a prefix is written as one. */
-  for (int p = 0; p <= 128 && plen < 0; p++) {
+/* A selector range that is a prefix: 0 and *a, *plen; -1 if it is not. */
+static int ts_prefix(const m6ike_ikev2_ts *ts, m6ike_addr6 *a,
+                     uint8_t *plen) {
+  for (int p = 0; p <= 128; p++) {
     int ok = 1;
     for (int i = 0; i < 16 && ok; i++) {
       int bits = p - 8 * i;
-      uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-      ok = (s.b[i] & (uint8_t)~mask) == 0 &&
-           (e.b[i] & (uint8_t)~mask) == (uint8_t)~mask &&
-           (s.b[i] & mask) == (e.b[i] & mask);
+      uint8_t mask = bits >= 8  ? 0xff
+                     : bits <= 0 ? 0
+                                 : (uint8_t)(0xff << (8 - bits));
+      ok = (ts->start_addr[i] & (uint8_t)~mask) == 0 &&
+           (ts->end_addr[i] & (uint8_t)~mask) == (uint8_t)~mask &&
+           (ts->start_addr[i] & mask) == (ts->end_addr[i] & mask);
     }
     if (ok) {
-      plen = p;
+      memcpy(a->b, ts->start_addr, 16);
+      *plen = (uint8_t)p;
+      return 0;
     }
   }
-  if (plen >= 0) {
-    snprintf(buf, cap, "%s/%d", m6ike_addr6_format(&s, a), plen);
-  } else {
-    snprintf(buf, cap, "%s-%s", m6ike_addr6_format(&s, a),
-             m6ike_addr6_format(&e, b));
+  return -1;
+}
+
+static void format_ts(const m6ike_ikev2_ts *ts, char *buf, size_t cap) {
+  m6ike_addr6 s, e;
+  char a[M6IKE_ADDR6_STRLEN], b[M6IKE_ADDR6_STRLEN];
+  uint8_t plen;
+  /* A range that is a prefix is written as one. */
+  if (ts_prefix(ts, &s, &plen) == 0) {
+    snprintf(buf, cap, "%s/%u", m6ike_addr6_format(&s, a), plen);
+    return;
   }
+  memcpy(s.b, ts->start_addr, 16);
+  memcpy(e.b, ts->end_addr, 16);
+  snprintf(buf, cap, "%s-%s", m6ike_addr6_format(&s, a),
+           m6ike_addr6_format(&e, b));
 }
 
 static void parse_proposals(m6ike_ikev2_algs *out, size_t *n,
@@ -598,7 +612,10 @@ static void cb_ike_up(const m6ike_ikev2_ike_info *info, void *ud) {
          info->path.local_port, m6ike_addr6_format(&info->path.remote, ra),
          info->path.remote_port, lid, rid,
          info->initiator ? "initiator" : "responder");
-  if (d->n_ikes < MAX_TRACKED) {
+  if (d->n_ikes == MAX_TRACKED) {
+    fprintf(stderr, PROG ": more than %d IKE_SAs: not tracked\n",
+            MAX_TRACKED);
+  } else {
     tracked_ike *t = &d->ikes[d->n_ikes++];
     memset(t, 0, sizeof(*t));
     t->sa_id = info->sa_id;
@@ -705,7 +722,10 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
          alg, c->mode == M6IKE_IKEV2_MODE_TUNNEL ? "tunnel" : "transport",
          c->reqid, tl, c->n_ts_local > 1 ? ",..." : "", tr,
          c->n_ts_remote > 1 ? ",..." : "");
-  if (d->n_children < MAX_TRACKED) {
+  if (d->n_children == MAX_TRACKED) {
+    fprintf(stderr, PROG ": more than %d CHILD_SAs: not tracked\n",
+            MAX_TRACKED);
+  } else {
     tracked_child *t = &d->children[d->n_children++];
     memset(t, 0, sizeof(*t));
     t->child_id = c->child_id;
@@ -927,7 +947,7 @@ static FILE *open_keylog(const char *dir, const char *name) {
   return f;
 }
 
-/* ---- the ESP data path (--tun) ---------------------------------------------- */
+/* ---- the ESP data path (--tun) ------------------------------------------ */
 /*
  * Packets the kernel routes to the TUN device go through the userspace
  * SPD/SAD (m6ike_ipsec_output): a PROTECT policy per CHILD_SA selector
@@ -938,26 +958,6 @@ static FILE *open_keylog(const char *dir, const char *name) {
  * m6ike_ipsec_input, and the inner packet is written to the TUN device.
  * Anything the SPD does not protect is dropped, never sent in the clear.
  */
-
-/* A selector range that is a prefix: 0 and *a, *plen; -1 if it is not. */
-static int ts_prefix(const m6ike_ikev2_ts *ts, m6ike_addr6 *a, uint8_t *plen) {
-  for (int p = 0; p <= 128; p++) {
-    int ok = 1;
-    for (int i = 0; i < 16 && ok; i++) {
-      int bits = p - 8 * i;
-      uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-      ok = (ts->start_addr[i] & (uint8_t)~mask) == 0 &&
-           (ts->end_addr[i] & (uint8_t)~mask) == (uint8_t)~mask &&
-           (ts->start_addr[i] & mask) == (ts->end_addr[i] & mask);
-    }
-    if (ok) {
-      memcpy(a->b, ts->start_addr, 16);
-      *plen = (uint8_t)p;
-      return 0;
-    }
-  }
-  return -1;
-}
 
 /* The SPD entries for a tunnel-mode CHILD_SA (its first selector pair):
  * outbound local -> remote and inbound remote -> local, PROTECT with the
@@ -1076,7 +1076,7 @@ static void esp_to_tun(daemon_t *d, const struct sockaddr_in6 *from,
   }
 }
 
-/* ---- requests: signals, --control, timers ---------------------------------- */
+/* ---- requests: signals, --control, timers ------------------------------- */
 
 static const char *const command_names[] = {
     "", "rekey-child", "rekey-ike", "delete-child", "delete-ike", "status",
