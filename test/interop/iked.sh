@@ -389,6 +389,11 @@ m6i_life_rekey() {
     m6i_die "iked rekeyed another $tag than $old_a $old_b: $M6I_IKED_LINE"
   if [[ "$kind" == child ]]; then
     M6I_K_SIN="$(m6i_kv spi_in)" M6I_K_SOUT="$(m6i_kv spi_out)"
+    if [[ -n "${M6I_A_PFS:-}" ]]; then
+      # PFS: iked's new pair names the group, charon's shows it
+      [[ "$(m6i_kv esp)" == *-x25519 ]] || m6i_die "rekeyed CHILD_SA without PFS: $M6I_IKED_LINE"
+      m6i_expect_child bob "$M6I_CONN" "$M6I_CHILD" "spi-in=${M6I_K_SOUT,,}" "dh-group=$M6I_A_PFS" >/dev/null
+    fi
   else
     M6I_K_ISPI="$(m6i_kv ispi)" M6I_K_RSPI="$(m6i_kv rspi)"
   fi
@@ -551,16 +556,25 @@ m6i_case_iked_life() {
   m6i_log "case iked-$role-life-$auth: ok ($(m6i_elapsed "$t0"))"
 }
 
-# m6i_iked_auth AUTH: proposals and credentials of a case (psk, psk-modp,
-# cert): M6I_A_IKEP/M6I_A_ESPP, the names of the algorithm arrays
+# m6i_iked_auth AUTH: proposals and credentials of a case (psk, psk-pfs,
+# psk-modp, cert): M6I_A_IKEP/M6I_A_ESPP, the names of the algorithm arrays
 # charon must show (M6I_A_IKE_ALGS/M6I_A_ESP_ALGS), and the options for
 # charon (M6I_A_CHARON) and run_iked (M6I_A_IKED).
 m6i_iked_auth() {
+  M6I_A_PFS="" # charon's dh-group of a rekeyed CHILD_SA, if PFS
   case "$1" in
   psk)
     M6I_A_IKEP=aes128gcm16-prfsha256-x25519 M6I_A_ESPP=aes128gcm16
     M6I_A_IKE_ALGS=M6I_GCM_IKE M6I_A_ESP_ALGS=M6I_GCM_ESP
     M6I_A_CHARON=(auth=psk "psk=$M6I_PSK") M6I_A_IKED=(auth=psk)
+    ;;
+  psk-pfs)
+    # CHILD_SA rekeys with a new X25519 exchange (RFC 7296 §1.3.3); the
+    # first CHILD_SA, made in IKE_AUTH, has none
+    M6I_A_IKEP=aes128gcm16-prfsha256-x25519 M6I_A_ESPP=aes128gcm16-x25519
+    M6I_A_IKE_ALGS=M6I_GCM_IKE M6I_A_ESP_ALGS=M6I_GCM_ESP
+    M6I_A_CHARON=(auth=psk "psk=$M6I_PSK") M6I_A_IKED=(auth=psk)
+    M6I_A_PFS=CURVE_25519
     ;;
   psk-modp | cert)
     M6I_A_IKEP=aes128-sha256-modp2048 M6I_A_ESPP=aes128-sha256

@@ -5,10 +5,11 @@
 #     ROLE  initiator (iked initiates, charon responds), responder, or both
 #     IKED  path of the mip6ike-iked binary (build/emu/mip6ike-iked)
 #     CASE  psk, psk-modp, cert (default: psk cert), life-psk,
-#           life-psk-modp, life-cert, timers
+#           life-psk-pfs, life-psk-modp, life-cert, timers
 #   psk:      PSK, aes128gcm16-prfsha256-x25519 / aes128gcm16
 #   psk-modp: PSK, aes128-sha256-modp2048 / aes128-sha256
 #   cert:     X.509 (test CA, RSA-2048), aes128-sha256-modp2048 / aes128-sha256
+#   psk-pfs:  as psk with ESP aes128gcm16-x25519 (PFS in CHILD_SA rekeys)
 # psk, psk-modp, cert: iked runs with --once: it exits 0 once the CHILD_SA
 # is up, printing the SPIs, which must match charon's --list-sas.
 # life-*: iked stays up; the same establishment, then CHILD_SA and IKE_SA
@@ -51,9 +52,9 @@ main() {
     for a in "${auths[@]}"; do
       case "$a" in
       psk | psk-modp | cert) m6i_case_iked "$r" "$a" ;;
-      life-psk | life-psk-modp | life-cert) m6i_case_iked_life "$r" "${a#life-}" ;;
+      life-psk | life-psk-modp | life-cert | life-psk-pfs) m6i_case_iked_life "$r" "${a#life-}" ;;
       timers) m6i_case_iked_timers "$r" ;;
-      *) m6i_die "unknown case $a (psk, psk-modp, cert, life-psk, life-psk-modp, life-cert, timers)" ;;
+      *) m6i_die "unknown case $a (psk, psk-modp, cert, life-psk, life-psk-pfs, life-psk-modp, life-cert, timers)" ;;
       esac
     done
   done
