@@ -277,7 +277,7 @@ m6i_ms() { echo "$((($(date +%s%N) - $1) / 1000000)) ms"; } # T0_NS
 
 # m6i_iked_mark: later m6i_iked_await calls look only at lines printed after
 # this point.
-m6i_iked_mark() { M6I_IKED_MARK="$(cat "$M6I_IKED_OUT" 2>/dev/null | wc -l)"; }
+m6i_iked_mark() { M6I_IKED_MARK="$({ wc -l <"$M6I_IKED_OUT"; } 2>/dev/null || echo 0)"; }
 
 # m6i_iked_await SECS ERE: wait for a line after the mark matching ERE; it
 # is left in M6I_IKED_LINE.  Fails the test with iked's output if none.
@@ -308,6 +308,7 @@ m6i_iked_req() {
   if [[ -n "$sig" ]]; then
     kill -"$sig" "$M6I_IKED_PID" || m6i_die "iked (pid $M6I_IKED_PID) is gone"
   else
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 3 bash -c 'printf "%s\n" "$1" >"$2"' m6i-ctl "$1" "$M6I_IKED_CTL" ||
       m6i_die "cannot write '$1' to iked's control FIFO $M6I_IKED_CTL"
   fi
