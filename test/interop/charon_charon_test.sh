@@ -4,7 +4,7 @@
 # takes one side (iked_charon_test.sh).  Exit 0 pass, 1 fail, 77 skip.
 #
 # case psk: PSK, IKE aes128gcm16-prfsha256-x25519, ESP aes128gcm16
-#   alice (m6i-a) initiates, bob (m6i-b) responds
+#   alice (namespace A) initiates, bob (B) responds
 #   IKE_SA_INIT { SA KE Ni N(NATD) }  -->   (charon fakes NAT-D: kernel-
 #              <-- { SA KE Nr N(NATD) }      libipsec needs UDP encapsulation)
 #   IKE_AUTH { IDi AUTH SA TSi TSr }  -->   (port 4500 from here on)

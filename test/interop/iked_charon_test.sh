@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# interop.iked-*-vs-charon: mip6ike-iked in namespace m6i-a against
-# strongSwan's charon in m6i-b (README.md: the matrix and how to run it).
+# interop.iked-*-vs-charon: mip6ike-iked in namespace A (netns.sh) against
+# strongSwan's charon in B (README.md: the matrix and how to run it).
 #   iked_charon_test.sh ROLE IKED [CASE...]
 #     ROLE  initiator (iked initiates, charon responds), responder, or both
 #     IKED  path of the mip6ike-iked binary (build/emu/mip6ike-iked)

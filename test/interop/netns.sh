@@ -2,7 +2,7 @@
 # test/interop/netns.sh: two network namespaces joined by a veth pair, for
 # running IKEv2 peers (charon, mip6ike-iked) against each other.
 #
-#   m6i-a                                       m6i-b
+#   m6i-a-PID                                   m6i-b-PID
 #   lo   2001:db8:a::1/128 (traffic selector)   lo   2001:db8:b::1/128
 #   m6i-va 2001:db8:ffff::a/64 ----- veth ----- m6i-vb 2001:db8:ffff::b/64
 #
@@ -22,8 +22,14 @@
 # the EXIT trap that m6i_tmp_init installs (also on INT/TERM/HUP).
 
 # shellcheck disable=SC2034 # the names below are used by the scripts that source this
-M6I_NS_A="${M6I_NS_A:-m6i-a}"
-M6I_NS_B="${M6I_NS_B:-m6i-b}"
+# The namespaces are named after the test script's pid: other checkouts on
+# the same machine (sibling worktrees) run this harness at the same time,
+# and with fixed names one run removed the other's namespaces as
+# "leftovers" (README.md, practicality 10).  Exported: programs started
+# in them (fake_iked.sh) source this file again.
+M6I_NS_A="${M6I_NS_A:-m6i-a-$$}"
+M6I_NS_B="${M6I_NS_B:-m6i-b-$$}"
+export M6I_NS_A M6I_NS_B
 M6I_DEV_A="m6i-va"
 M6I_DEV_B="m6i-vb"
 M6I_PREFIXLEN=64
@@ -141,8 +147,22 @@ m6i_netns_teardown() {
   m6i_netns_kill "$M6I_NS_B"
 }
 
-# m6i_netns_setup: remove leftovers of a killed run, then build the pair.
+# m6i_netns_reap: remove the namespaces of killed runs (m6i-[ab]-PID whose
+# PID is gone); those of runs still going are left alone.
+m6i_netns_reap() {
+  local f ns pid
+  for f in /run/netns/m6i-a-* /run/netns/m6i-b-*; do
+    [[ -e "$f" ]] || continue
+    ns="${f##*/}" pid="${f##*-}"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    kill -0 "$pid" 2>/dev/null && continue
+    m6i_netns_kill "$ns"
+  done
+}
+
+# m6i_netns_setup: remove leftovers of killed runs, then build the pair.
 m6i_netns_setup() {
+  m6i_netns_reap
   m6i_netns_teardown
   m6i_defer m6i_netns_teardown
   ip netns add "$M6I_NS_A" || m6i_die "ip netns add $M6I_NS_A"
