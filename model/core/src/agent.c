@@ -254,9 +254,28 @@ void agent_keylog_sa(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *dst) {
 int agent_sa_add(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *src,
                  const m6ike_addr6 *dst, uint8_t mode, uint32_t reqid,
                  uint16_t encr, uint16_t integ, const uint8_t *ek, size_t eklen,
-                 const uint8_t *ik, size_t iklen, int esn, int in) {
+                 const uint8_t *ik, size_t iklen, int esn, int in,
+                 const m6ike_addr6 *hoa) {
   m6ike_ipsec_sa_params p;
   memset(&p, 0, sizeof(p));
+  if (in && hoa != NULL) {
+    /* what may come out of an inbound SA: the Mobility Header between
+     * this HoA and the HA (transport), or the HoA's own traffic (tunnel):
+     * an MN cannot use its SAs to speak for another MN's HoA */
+    int ha = a->cfg.role == M6IKE_AGENT_HA;
+    m6ike_ipsec_selector_any(&p.sel);
+    p.has_sel = 1;
+    if (mode == M6IKE_IPSEC_MODE_TRANSPORT) {
+      m6ike_ipsec_selector_host(&p.sel, ha ? hoa : &a->cfg.ha,
+                                ha ? &a->cfg.ha : hoa, M6IKE_IPPROTO_MH);
+    } else if (ha) {
+      p.sel.src = *hoa;
+      p.sel.src_plen = 128;
+    } else {
+      p.sel.dst = *hoa;
+      p.sel.dst_plen = 128;
+    }
+  }
   p.spi = spi;
   p.src = *src;
   p.dst = *dst;
@@ -523,14 +542,16 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
                             ? M6IKE_IPSEC_MODE_TUNNEL
                             : M6IKE_IPSEC_MODE_TRANSPORT,
                         c->reqid, c->alg.encr, c->alg.integ, c->enc_in,
-                        c->enc_len, c->integ_in, c->integ_len, c->alg.esn, 1);
+                        c->enc_len, c->integ_in, c->integ_len, c->alg.esn, 1,
+                        &a->cfg.hoa);
   if (rc == 0) {
     rc = agent_sa_add(a, c->spi_out, &c->local, &c->remote,
                       c->mode == M6IKE_IKEV2_MODE_TUNNEL
                           ? M6IKE_IPSEC_MODE_TUNNEL
                           : M6IKE_IPSEC_MODE_TRANSPORT,
                       c->reqid, c->alg.encr, c->alg.integ, c->enc_out,
-                      c->enc_len, c->integ_out, c->integ_len, c->alg.esn, 0);
+                      c->enc_len, c->integ_out, c->integ_len, c->alg.esn, 0,
+                      NULL);
     if (rc < 0) {
       m6ike_ipsec_sa_delete(a->ipsec, c->spi_in, &c->local);
     }

@@ -154,13 +154,13 @@ int agent_ha_child_up(m6ike_agent *a, const m6ike_ikev2_child_info *c) {
   uint8_t mode = tun ? M6IKE_IPSEC_MODE_TUNNEL : M6IKE_IPSEC_MODE_TRANSPORT;
   int rc = agent_sa_add(a, c->spi_in, &c->remote, &c->local, mode, reqid,
                         c->alg.encr, c->alg.integ, c->enc_in, c->enc_len,
-                        c->integ_in, c->integ_len, c->alg.esn, 1);
+                        c->integ_in, c->integ_len, c->alg.esn, 1, &hoa);
   if (rc < 0) {
     return -1;
   }
   rc = agent_sa_add(a, c->spi_out, &c->local, &c->remote, mode, reqid,
                     c->alg.encr, c->alg.integ, c->enc_out, c->enc_len,
-                    c->integ_out, c->integ_len, c->alg.esn, 0);
+                    c->integ_out, c->integ_len, c->alg.esn, 0, NULL);
   if (rc == 0 && tun) {
     rc = tunnel_policies(a, r, &c->remote);
     if (rc < 0) {
@@ -429,19 +429,19 @@ int m6ike_agent_add_mn(m6ike_agent *a, const m6ike_addr6 *hoa,
   int n = 0;
   if ((rc = agent_sa_add(a, spi[0], hoa, ha, M6IKE_IPSEC_MODE_TRANSPORT,
                          REQID_MH, alg->encr, alg->integ, KEYS(0), alg->esn,
-                         1)) == 0 &&
+                         1, hoa)) == 0 &&
       ++n &&
       (rc = agent_sa_add(a, spi[1], ha, hoa, M6IKE_IPSEC_MODE_TRANSPORT,
                          REQID_MH, alg->encr, alg->integ, KEYS(1), alg->esn,
-                         0)) == 0 &&
+                         0, NULL)) == 0 &&
       ++n &&
       (rc = agent_sa_add(a, spi[2], hoa, ha, M6IKE_IPSEC_MODE_TUNNEL,
                          r->reqid, alg->encr, alg->integ, KEYS(2), alg->esn,
-                         1)) == 0 &&
+                         1, hoa)) == 0 &&
       ++n &&
       (rc = agent_sa_add(a, spi[3], ha, hoa, M6IKE_IPSEC_MODE_TUNNEL,
                          r->reqid, alg->encr, alg->integ, KEYS(3), alg->esn,
-                         0)) == 0 &&
+                         0, NULL)) == 0 &&
       ++n) {
     rc = tunnel_policies(a, r, hoa);
   }

@@ -113,7 +113,8 @@ void agent_keylog_sa(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *dst);
 int agent_sa_add(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *src,
                  const m6ike_addr6 *dst, uint8_t mode, uint32_t reqid,
                  uint16_t encr, uint16_t integ, const uint8_t *ek, size_t eklen,
-                 const uint8_t *ik, size_t iklen, int esn, int in);
+                 const uint8_t *ik, size_t iklen, int esn, int in,
+                 const m6ike_addr6 *hoa);
 int agent_sa_move(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *old_dst,
                   const m6ike_addr6 *src, const m6ike_addr6 *dst,
                   const m6ike_addr6 *hoa);

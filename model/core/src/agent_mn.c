@@ -242,16 +242,16 @@ static int install_static(m6ike_agent *a) {
    * pair starts at the HoA (at home) and follows the CoA */
   if ((rc = agent_sa_add(a, spi[0], hoa, ha, M6IKE_IPSEC_MODE_TRANSPORT,
                          REQID_MH, alg->encr, alg->integ, KEYS(0), alg->esn,
-                         0)) < 0 ||
+                         0, NULL)) < 0 ||
       (rc = agent_sa_add(a, spi[1], ha, hoa, M6IKE_IPSEC_MODE_TRANSPORT,
                          REQID_MH, alg->encr, alg->integ, KEYS(1), alg->esn,
-                         1)) < 0 ||
+                         1, hoa)) < 0 ||
       (rc = agent_sa_add(a, spi[2], hoa, ha, M6IKE_IPSEC_MODE_TUNNEL,
                          REQID_TUNNEL, alg->encr, alg->integ, KEYS(2),
-                         alg->esn, 0)) < 0 ||
+                         alg->esn, 0, NULL)) < 0 ||
       (rc = agent_sa_add(a, spi[3], ha, hoa, M6IKE_IPSEC_MODE_TUNNEL,
                          REQID_TUNNEL, alg->encr, alg->integ, KEYS(3),
-                         alg->esn, 1)) < 0) {
+                         alg->esn, 1, hoa)) < 0) {
     memset(keys, 0, sizeof(keys));
     return rc;
   }

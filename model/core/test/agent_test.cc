@@ -814,6 +814,106 @@ TEST(Agent, MalformedInputCountedAndDropped) {
   }
 }
 
+/* MN 0 may not use its SAs to register MN 1's home address: its BU, with
+ * the Home Address option rewritten to MN 1's HoA (outside ESP, so the
+ * ICV still verifies), is refused by the SA's selector. */
+TEST(Agent, AnMnCannotBindAnotherMnsHoa) {
+  for (m6ike_scheme s : {M6IKE_SCHEME_MSRD, M6IKE_SCHEME_STATIC}) {
+    Options o;
+    o.scheme = s;
+    o.n_mns = 2;
+    Net n(o);
+    ASSERT_TRUE(n.ok);
+    ASSERT_EQ(0, n.SetCoa(0, Host("2001:db8:2::", 0)));
+    ASSERT_EQ(0, n.SetCoa(1, Host("2001:db8:2::", 1)));
+    n.RunUntil(3 * kSec);
+    ASSERT_EQ(1, m6ike_agent_lookup(n.ha.a, &n.Mn(1).hoa, nullptr));
+    n.drop = [](const Wire &w) { return IsBu(w) && w.mn == 0; };
+    size_t mark = n.wire.size();
+    ASSERT_EQ(0, n.SetCoa(0, Host("2001:db8:3::", 0)));
+    std::vector<uint8_t> bu;
+    for (size_t i = mark; i < n.wire.size(); i++)
+      if (IsBu(n.wire[i])) bu = n.wire[i].f.data;
+    ASSERT_FALSE(bu.empty());
+    auto it = std::search(bu.begin(), bu.begin() + 72, n.Mn(0).hoa.b,
+                          n.Mn(0).hoa.b + 16);
+    ASSERT_NE(bu.begin() + 72, it);
+    std::copy(n.Mn(1).hoa.b, n.Mn(1).hoa.b + 16, it);
+    EXPECT_EQ(M6IKE_ERR_IPSEC_POLICY,
+              m6ike_agent_read_ip6(n.ha.a, bu.data(), bu.size(), n.now))
+        << m6ike_scheme_name(s);
+    m6ike_addr6 coa;
+    ASSERT_EQ(1, m6ike_agent_lookup(n.ha.a, &n.Mn(1).hoa, &coa));
+    EXPECT_TRUE(m6ike_addr6_equal(&coa, &n.Mn(1).coa));
+    // and MN 1's HoA as the inner source through MN 0's tunnel SA: the MN
+    // agent refuses to send it; forged with MN 0's real keys (from its
+    // esp_sa key log), the HA's SA selector refuses it
+    n.drop = nullptr;
+    n.RunUntil(n.now + 3 * kSec);
+    auto q = Payload(n.Mn(1).hoa, kCN);
+    EXPECT_EQ(M6IKE_ERR_AGENT_NO_BINDING,
+              m6ike_agent_write_tunnel(n.Mn(0).a, q.data(), q.size(), n.now));
+    std::string coa0 = Fmt(n.Mn(0).coa), line;
+    for (auto &l : n.Mn(0).keylog[1])
+      if (l.find("\"" + coa0 + "\",\"2001:db8:1::1\"") != std::string::npos)
+        line = l;  // the last outbound tunnel SA line
+    ASSERT_FALSE(line.empty());
+    std::vector<std::string> f;
+    for (size_t a = 0, b; a < line.size(); a = b + 1) {
+      b = line.find(',', a);
+      if (b == std::string::npos) b = line.size();
+      f.push_back(line.substr(a + 1, b - a - 2));  // unquote
+    }
+    ASSERT_EQ(8u, f.size());
+    uint32_t spi = static_cast<uint32_t>(std::stoul(f[3], nullptr, 16));
+    auto key = Hex(f[5].substr(2));
+    m6ike_ipsec_config ic{};
+    ic.crypto = m6ike_crypto_null();
+    ic.rand = Rand;
+    Node forger;
+    ic.rand_user_data = &forger;
+    m6ike_ipsec *x = nullptr;
+    ASSERT_EQ(0, m6ike_ipsec_new(&x, &ic, nullptr));
+    m6ike_ipsec_policy pol{};
+    pol.dir = M6IKE_IPSEC_DIR_OUTBOUND;
+    pol.action = M6IKE_IPSEC_ACTION_PROTECT;
+    m6ike_ipsec_selector_any(&pol.sel);
+    pol.mode = M6IKE_IPSEC_MODE_TUNNEL;
+    pol.tun_src = n.Mn(0).coa;
+    pol.tun_dst = Addr("2001:db8:1::1");
+    ASSERT_EQ(0, m6ike_ipsec_policy_add(x, &pol, nullptr));
+    m6ike_ipsec_sa_params sp{};
+    sp.spi = spi;
+    sp.src = pol.tun_src;
+    sp.dst = pol.tun_dst;
+    sp.mode = M6IKE_IPSEC_MODE_TUNNEL;
+    sp.enc_alg = M6IKE_ENCR_AES_GCM_16;
+    sp.enc_key = key.data();
+    sp.enc_key_len = key.size();
+    sp.seq_out = 100000;
+    ASSERT_EQ(0, m6ike_ipsec_sa_add(x, &sp, n.now));
+    std::vector<uint8_t> out(q.size() + M6IKE_IPSEC_MAX_OVERHEAD);
+    int len = m6ike_ipsec_output(x, q.data(), q.size(), out.data(),
+                                 out.size(), n.now);
+    ASSERT_GT(len, 0);
+    // the same SA with MN 0's own HoA inside is accepted: the forgery is
+    // well formed, only the inner source differs
+    auto mine = Payload(n.Mn(0).hoa, kCN);
+    std::vector<uint8_t> ok(mine.size() + M6IKE_IPSEC_MAX_OVERHEAD);
+    int okl = m6ike_ipsec_output(x, mine.data(), mine.size(), ok.data(),
+                                 ok.size(), n.now);
+    ASSERT_GT(okl, 0);
+    size_t before = n.ha.delivered.size();
+    EXPECT_EQ(M6IKE_ERR_IPSEC_POLICY,
+              m6ike_agent_read_ip6(n.ha.a, out.data(),
+                                   static_cast<size_t>(len), n.now));
+    EXPECT_EQ(0, m6ike_agent_read_ip6(n.ha.a, ok.data(),
+                                      static_cast<size_t>(okl), n.now));
+    EXPECT_EQ(before + 1, n.ha.delivered.size());
+    m6ike_ipsec_del(x);
+  }
+}
+
 TEST(Agent, StaticSchemeDoubleProvisionAndNoIke) {
   Options o;
   o.scheme = M6IKE_SCHEME_STATIC;
