@@ -490,6 +490,11 @@ int m6ike_agent_set_coa(m6ike_agent *a, const m6ike_addr6 *coa,
       m6ike_addr6 any;
       memset(&any, 0, sizeof(any));
       int km = a->cfg.scheme == M6IKE_SCHEME_MIGRATE_KMADDRESS;
+      /* the old endpoint is where the tunnel SAs are now (after a visit
+       * home that is the CoA before it, not the HoA) */
+      if (pair_present(&a->tun)) {
+        old = a->tun.local;
+      }
       ike_op_begin(a, OP_MIGRATE);
       rc = agent_send_migrate(a, M6IKE_IPSEC_DIR_OUTBOUND, &a->cfg.hoa, 128,
                               &any, 0, REQID_TUNNEL, &old, ha, coa, ha, km);

@@ -674,6 +674,62 @@ TEST_P(AgentScheme, Handover) {
   EXPECT_GE(mn.Count(M6IKE_AGENT_EV_SA_READY), 2);
 }
 
+/* A second move while the bootstrap's IKE exchanges are still in flight
+ * (CoA1 is gone 15 ms after it appeared): the registration still ends at
+ * CoA2 with every SA there. */
+TEST_P(AgentScheme, MoveDuringBootstrap) {
+  Options o;
+  o.scheme = GetParam();
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(15 * kMs);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(10 * kSec);
+  auto h = n.Ho();
+  EXPECT_EQ(1u, h.index);
+  EXPECT_TRUE(h.complete) << m6ike_scheme_name(GetParam());
+  m6ike_addr6 coa;
+  ASSERT_EQ(1, m6ike_agent_lookup(n.ha.a, &n.Mn().hoa, &coa));
+  EXPECT_TRUE(m6ike_addr6_equal(&coa, &kCoA2));
+  auto p = Payload(kCN, n.Mn().hoa);
+  ASSERT_EQ(0, m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now));
+  n.RunUntil(n.now + kSec);
+  EXPECT_EQ(1u, n.Mn().delivered.size());
+}
+
+/* Home and away again: the de-registration BU goes from the HoA (no HAO)
+ * under the transport SA, the HA drops the binding; the next move
+ * registers again with the SAs kept from before. */
+TEST_P(AgentScheme, ReturnHomeAndLeaveAgain) {
+  Options o;
+  o.scheme = GetParam();
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(3 * kSec);
+  ASSERT_EQ(0, n.SetCoa(0, n.Mn().hoa));
+  n.RunUntil(6 * kSec);
+  EXPECT_EQ(0, m6ike_agent_lookup(n.ha.a, &n.Mn().hoa, nullptr));
+  EXPECT_EQ(0, m6ike_agent_lookup(n.Mn().a, &n.Mn().hoa, nullptr));
+  auto ba = n.Mn().Events(M6IKE_AGENT_EV_BA_RECEIVED);
+  ASSERT_EQ(2u, ba.size());
+  EXPECT_EQ(0, ba[1].status);
+  m6ike_agent_stats st;
+  m6ike_agent_get_stats(n.ha.a, &st);
+  EXPECT_EQ(0u, st.bindings);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(12 * kSec);
+  EXPECT_TRUE(n.Ho().complete) << m6ike_scheme_name(GetParam());
+  m6ike_addr6 coa;
+  ASSERT_EQ(1, m6ike_agent_lookup(n.ha.a, &n.Mn().hoa, &coa));
+  EXPECT_TRUE(m6ike_addr6_equal(&coa, &kCoA2));
+  auto p = Payload(kCN, n.Mn().hoa);
+  ASSERT_EQ(0, m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now));
+  n.RunUntil(n.now + kSec);
+  EXPECT_EQ(1u, n.Mn().delivered.size());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Schemes, AgentScheme, ::testing::ValuesIn(kAllSchemes),
     [](const ::testing::TestParamInfo<m6ike_scheme> &i) {
