@@ -41,9 +41,14 @@
  *   HA  in   home prefix -> HA, MH BU    PROTECT transport reqid 1
  *       out  HA -> home prefix, MH BA    PROTECT transport reqid 1
  *       per MN (created when the MN's first tunnel CHILD_SA comes up,
- *       endpoints moved with the binding):
- *       out  any -> HoA  PROTECT tunnel HA -> CoA, reqid 2
- *       in   HoA -> any  PROTECT tunnel CoA -> HA, reqid 2
+ *       endpoints moved with the binding; reqid 0x10000 + the MN's index,
+ *       so that the SAD's reqid buckets stay short):
+ *       out  any -> HoA  PROTECT tunnel HA -> CoA
+ *       in   HoA -> any  PROTECT tunnel CoA -> HA
+ * Inbound SAs carry a selector naming their HoA (transport: the Mobility
+ * Header between that HoA and the HA; tunnel: that HoA's own traffic), so
+ * that an MN cannot use its SAs to register or tunnel for another MN's
+ * home address (the HAO is outside ESP's ICV).
  * The tunnel policies' endpoints follow the CoA: on the MN at set_coa, on
  * the HA when a BU with a new CoA is accepted (or when the scheme's key
  * manager moves the SAs first).  SAs come from the engine's child_sa_up
