@@ -1037,8 +1037,10 @@ m6ike_tstamp m6ike_agent_get_expiry(const m6ike_agent *a) {
   if (a == NULL) {
     return M6IKE_TSTAMP_UNSET;
   }
-  m6ike_tstamp t = m6ike_ipsec_get_expiry(a->ipsec);
-  t = tmin(t, m6ike_msrd_get_expiry(a->db));
+  /* The ipsec object's timers (SA lifetimes, larval SAs) are not used:
+   * the agent installs no lifetimes and no larval SAs, and the ipsec unit
+   * finds its deadline by walking every SA (O(SAs) per call on an HA). */
+  m6ike_tstamp t = m6ike_msrd_get_expiry(a->db);
   if (a->ike) {
     t = tmin(t, m6ike_ikev2_get_expiry(a->ike));
   }
@@ -1055,7 +1057,6 @@ int m6ike_agent_handle_expiry(m6ike_agent *a, m6ike_tstamp now) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   a->now = now;
-  m6ike_ipsec_handle_expiry(a->ipsec, now);
   if (a->ike) {
     m6ike_ikev2_handle_expiry(a->ike, now);
   }

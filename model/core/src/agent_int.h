@@ -22,8 +22,9 @@
 #define PRIO_TUNNEL 100u
 #define REQID_MH 1u
 #define REQID_TUNNEL 2u
-/* HA: tunnel SAs of MN k use reqid REQID_HA_BASE + k (distinct reqids keep
- * the ipsec unit's reqid hash buckets short). */
+/* HA: the SAs of MN k use reqid REQID_HA_BASE + k (distinct reqids keep
+ * the ipsec unit's reqid hash buckets short: an outbound lookup walks the
+ * SAs of its policy's reqid). */
 #define REQID_HA_BASE 0x10000u
 
 /* One ESP SA pair the agent installed (SPIs in host order). */
@@ -40,6 +41,7 @@ typedef struct agent_mn_rec {
   uint32_t mpi;           /* MSRD entry, 0 if none */
   uint32_t reqid;         /* tunnel reqid */
   uint32_t pol_out, pol_in; /* tunnel policy ids, 0 = none */
+  uint32_t pol_ba;        /* BA out policy id, 0 = none */
   agent_pair tr, tun;     /* spi 0 = none */
   uint8_t provisioned;    /* static: add_mn done */
   uint8_t registered;     /* binding away from home */
