@@ -375,8 +375,9 @@ int agent_pfkey_send(m6ike_agent *a, const uint8_t *msg, size_t len) {
   return 0;
 }
 
-/* SADB_ACQUIRE for the tunnel template (src -> dst), with the Reference
- * extension when mpi != 0. */
+/* SADB_ACQUIRE for the tunnel template (src -> dst): with mpi != 0 from the
+ * mobility side with the Reference extension (the paper), else as the
+ * kernel (m6ike_pfkey_bus_acquire) without it, as a stock system does. */
 int agent_send_acquire(m6ike_agent *a, const m6ike_addr6 *src,
                        const m6ike_addr6 *dst, uint32_t mpi) {
   uint8_t buf[512];
@@ -400,7 +401,26 @@ int agent_send_acquire(m6ike_agent *a, const m6ike_addr6 *src,
   if (len < 0) {
     return len;
   }
-  return agent_pfkey_send(a, buf, (size_t)len);
+  if (mpi != 0) {
+    /* the paper's mobility side, with the MPI */
+    return agent_pfkey_send(a, buf, (size_t)len);
+  }
+  /* a stock kernel's ACQUIRE for the tunnel policy's template (it knows
+   * no MPI) */
+  int rc = m6ike_pfkey_bus_acquire(a->bus, buf, (size_t)len, a->now);
+  if (rc < 0) {
+    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "kernel ACQUIRE refused: %s",
+               m6ike_strerror(rc));
+    return rc;
+  }
+  if (a->ike != NULL) {
+    int n = m6ike_ikev2_process_pfkey(a->ike, a->now);
+    if (n < 0) {
+      agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "key manager: %s",
+                 m6ike_strerror(n));
+    }
+  }
+  return 0;
 }
 
 /* SADB_X_MIGRATE for the policy (ssel/splen -> dsel/dplen, dir): the tunnel
