@@ -87,6 +87,9 @@ struct m6ike_agent {
   m6ike_addr6 last_bu_src;
   int have_last_bu, resend_on_ready;
   int ike_op;           /* an IKE operation reported STARTED, not ended */
+  m6ike_tstamp retry_at; /* re-ACQUIRE after a failed operation */
+  m6ike_tstamp retry_backoff;
+  m6ike_tstamp ike_op_start;
   uint64_t ike_op_info_in; /* INFORMATIONAL msgs_in when it began */
   int ho_valid;
   m6ike_agent_handover ho;

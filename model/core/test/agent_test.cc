@@ -730,6 +730,27 @@ TEST_P(AgentScheme, ReturnHomeAndLeaveAgain) {
   EXPECT_EQ(1u, n.Mn().delivered.size());
 }
 
+/* The HA is unreachable for the first 40 s: the key manager's
+ * retransmissions run out (IKE_COMPLETED with an error), the agent asks
+ * again (1 s, doubling), and once the path works the MN registers. */
+TEST_P(AgentScheme, KeyManagerFailureIsRetried) {
+  if (GetParam() == M6IKE_SCHEME_STATIC) GTEST_SKIP() << "no IKE";
+  Options o;
+  o.scheme = GetParam();
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  n.drop = [&n](const Wire &) { return n.now < 40 * kSec; };
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(120 * kSec);
+  auto done = n.Mn().Events(M6IKE_AGENT_EV_IKE_COMPLETED);
+  ASSERT_GE(done.size(), 2u);
+  EXPECT_EQ(M6IKE_ERR_IKEV2_TIMEOUT, done[0].status);
+  EXPECT_EQ(0, done.back().status);
+  EXPECT_TRUE(n.Ho().complete);
+  EXPECT_EQ(1, m6ike_agent_lookup(n.ha.a, &n.Mn().hoa, nullptr));
+  EXPECT_GT(n.Ho().ba_received, 40 * kSec);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Schemes, AgentScheme, ::testing::ValuesIn(kAllSchemes),
     [](const ::testing::TestParamInfo<m6ike_scheme> &i) {

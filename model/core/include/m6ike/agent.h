@@ -124,6 +124,13 @@
  * >= 256), then for each of the four SAs in that order the encryption key
  * (with its salt for AES-GCM) and the integrity key of the ESP proposal.
  *
+ * FAILURES.  When a key-manager operation ends in an error (IKE
+ * retransmissions exhausted, a refusal; EV_IKE_COMPLETED with the code)
+ * and the SAs at the CoA are missing, the MN agent asks again -- the
+ * scheme's bootstrap ACQUIRE -- after 1 s, doubling up to 32 s, as a
+ * kernel does for the next packet once its ACQUIRE hold-down is over.
+ * The BU stays held (or, renegotiate, keeps being dropped) until then.
+ *
  * HANDOVER RECORD.  Each set_coa with a new CoA (the first one included:
  * index 0 = bootstrap) starts a record: the times of set_coa, of the first
  * BU that left the node (a BU IPsec dropped for want of an SA did not
