@@ -293,9 +293,14 @@ typedef enum m6ike_agent_event_kind {
   M6IKE_AGENT_EV_BINDING_UPDATED,  /* HA: binding cache entry created or
                                       changed (hoa, coa, seq; status = BA
                                       status sent) */
-  M6IKE_AGENT_EV_IKE_STARTED,      /* an ACQUIRE / MIGRATE / MOBIKE-driven
-                                      key-manager operation began */
-  M6IKE_AGENT_EV_IKE_COMPLETED,    /* ... ended (status 0 or an error) */
+  M6IKE_AGENT_EV_IKE_STARTED,      /* MN: an ACQUIRE / MIGRATE / MOBIKE-
+                                      driven key-manager operation began
+                                      (status: 1 ACQUIRE, 2 X_MIGRATE,
+                                      3 MOBIKE) */
+  M6IKE_AGENT_EV_IKE_COMPLETED,    /* MN: ... ended (status 0 or an error:
+                                      the engine's handover result; MOBIKE:
+                                      the INFORMATIONAL answered, or
+                                      M6IKE_ERR_IKEV2_TIMEOUT) */
   M6IKE_AGENT_EV_SA_INSTALLED,     /* an ESP SA was added to the SAD (spi) */
   M6IKE_AGENT_EV_SA_UPDATED,       /* an ESP SA's endpoints changed in place */
   M6IKE_AGENT_EV_SA_READY,         /* MN: every SA the scheme needs at the
