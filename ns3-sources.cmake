@@ -6,6 +6,11 @@ set(MIP6IKE_NS3_SOURCES
 )
 set(MIP6IKE_NS3_HEADERS
     model/mip6ike-core-adapter.h
+    model/mip6ike-ext-headers.h
+    model/mip6ike-l4-protocol.h
+    model/mip6ike-routing.h
+    model/mip6ike-movement.h
+    model/mip6ike-agent.h
 )
 # One file per ns-3 TestSuite; each suite's name is listed in
 # MIP6IKE_NS3_TEST_SUITES so that standalone builds register one ctest each.
