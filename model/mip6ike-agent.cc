@@ -599,22 +599,34 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
     else
     {
         ipv6->SetForwarding(m_tunnelIf, true);
+        // The HA is reached at its home-link address from any interface
+        // (MNs on foreign links, through the HA itself when it is their
+        // access router): the weak end-system model (RFC 1122 §3.3.4.2).
+        ipv6->SetAttribute("StrongEndSystemModel", BooleanValue(false));
     }
     ipv6->SetUp(m_tunnelIf);
 
-    // Routing.
-    Ptr<Ipv6ListRouting> list = DynamicCast<Ipv6ListRouting>(ipv6->GetRoutingProtocol());
-    NS_ABORT_MSG_IF(!list,
-                    "Mip6IkeAgent: node " << m_node->GetId()
-                                          << " must use Ipv6ListRouting (InternetStackHelper's "
-                                             "default) so that the tunnel routing can sit above "
-                                             "static routing");
+    // Routing: above whatever the node has (see Mip6IkeRoutingBase).
+    Ptr<Ipv6RoutingProtocol> current = ipv6->GetRoutingProtocol();
+    Ptr<Ipv6ListRouting> list = DynamicCast<Ipv6ListRouting>(current);
+    auto attach = [&](Ptr<Mip6IkeRoutingBase> mine) {
+        if (list)
+        {
+            list->AddRoutingProtocol(mine, kRoutingPriority);
+        }
+        else
+        {
+            NS_ABORT_MSG_IF(!current,
+                            "Mip6IkeAgent: node " << m_node->GetId() << " has no IPv6 routing");
+            mine->SetFallback(current);
+            ipv6->SetRoutingProtocol(mine);
+        }
+    };
     if (m_role == M6IKE_AGENT_MN)
     {
         m_mnRouting = CreateObject<Mip6IkeMnRouting>();
         m_mnRouting->SetTunnel(m_hoa, m_tunnel);
-        m_mnRouting->SetIpv6(ipv6);
-        list->AddRoutingProtocol(m_mnRouting, kRoutingPriority);
+        attach(m_mnRouting);
 
         m_movement = CreateObject<Mip6IkeMovementDetector>();
         const Mip6IkeDadMode mode = m_dadModeName == "off"          ? MIP6IKE_DAD_OFF
@@ -632,8 +644,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
     {
         m_haRouting = CreateObject<Mip6IkeHaRouting>();
         m_haRouting->SetTunnel(MakeCallback(&Mip6IkeAgent::Lookup, this), m_tunnel);
-        m_haRouting->SetIpv6(ipv6);
-        list->AddRoutingProtocol(m_haRouting, kRoutingPriority);
+        attach(m_haRouting);
         if (homeDevice)
         {
             const int32_t hi = ipv6->GetInterfaceForDevice(homeDevice);

@@ -31,7 +31,9 @@
  * the agent calls m6ike_agent_set_coa() when it is usable; the HoA sits
  * on the tunnel device; Mip6IkeMnRouting routes the node's traffic from
  * the HoA into the tunnel.  HA: Mip6IkeHaRouting intercepts packets for
- * registered HoAs, Mip6IkeProxyNd answers NS for them on the home link.
+ * registered HoAs, Mip6IkeProxyNd answers NS for them on the home link;
+ * Install() sets the HA's Ipv6L3Protocol StrongEndSystemModel to false, so
+ * that its home-link address is reachable through any of its interfaces.
  *
  * PROCESSING TIME.  Every call into the core (a packet in, a datagram in,
  * a tunnel packet, a CoA, a timer) costs simulated CPU time on the node:
@@ -238,8 +240,8 @@ class Mip6IkeAgent : public Object
      * node (aggregates this object to it).  Fatal error, naming the
      * attribute, on a bad configuration.
      *
-     * The node needs InternetStackHelper's IPv6 with Ipv6ListRouting (the
-     * helper's default).  HA: homeDevice is its device on the home link
+     * The node needs InternetStackHelper's IPv6; the tunnel routing goes
+     * above its routing protocol (Mip6IkeRoutingBase).  HA: homeDevice is its device on the home link
      * (proxy ND), forwarding is enabled on every interface.  MN: homeDevice
      * is ignored; movement detection watches every device but the tunnel.
      *
