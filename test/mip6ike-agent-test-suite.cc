@@ -46,7 +46,11 @@
 
 #include <m6ike/ikev2.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -61,6 +65,9 @@ namespace
 struct Outcome
 {
     Mip6IkeHandoverRecord record;   //!< MN's bootstrap record
+    std::vector<Mip6IkeHandoverRecord> records; //!< all of the MN's records
+    std::vector<Time> mnRxTimes;    //!< CN -> HoA arrivals
+    uint32_t l2 = 0;                //!< L2HandoverStart traces
     std::vector<int> baStatus;      //!< BaReceived statuses
     std::vector<int> bcStatus;      //!< BindingCacheUpdated statuses (HA)
     uint32_t saInstalledMn = 0;     //!< SaInstalled on the MN
@@ -123,6 +130,12 @@ struct Sinks
         out->traceSum += cost;
     }
 
+    /** L2HandoverStart. */
+    void L2(Ptr<NetDevice>)
+    {
+        out->l2++;
+    }
+
     /** Drop on either. */
     void Drop(int, const std::string&)
     {
@@ -138,6 +151,7 @@ struct Sinks
             {
                 out->mnRxAt = Simulator::Now();
             }
+            out->mnRxTimes.push_back(Simulator::Now());
         }
     }
 
@@ -155,10 +169,15 @@ struct Sinks
  * Build and run the scenario.
  * \param attrs attributes set on both agents
  * \param stop simulation end
+ * \param handover at 8 s the MN moves to R2's link (Radvd on the HA stops
+ *        at 7.9 s, R2's starts at 8 s, NotifyL2Handover at 8 s); payload
+ *        again at 12 s (CN -> HoA) and 13 s (MN -> CN)
  * \return what happened
+ *
+ *   (handover)   HA ---- CSMA 2001:9::/64 ---- R2 ---- CSMA 2001:3::/64 ---- MN
  */
 Outcome
-RunScenario(const std::map<std::string, std::string>& attrs, Time stop)
+RunScenario(const std::map<std::string, std::string>& attrs, Time stop, bool handover = false)
 {
     Outcome out;
     Sinks sinks{&out};
@@ -195,7 +214,40 @@ RunScenario(const std::map<std::string, std::string>& attrs, Time stop)
     radvd.GetRadvdInterface(raIf)->SetMaxRtrAdvInterval(400);
     ApplicationContainer ra = radvd.Install(ha);
     ra.Start(Seconds(1));
-    ra.Stop(stop);
+    ra.Stop(handover ? Seconds(7.9) : stop);
+
+    NetDeviceContainer core;
+    NetDeviceContainer foreign2;
+    if (handover)
+    {
+        Ptr<Node> r2 = CreateObject<Node>();
+        stack.Install(r2);
+        core = csma.Install(NodeContainer(ha, r2));
+        foreign2 = csma.Install(NodeContainer(r2, mn));
+        addr.SetBase(Ipv6Address("2001:9::"), Ipv6Prefix(64));
+        Ipv6InterfaceContainer ci = addr.Assign(core);
+        addr.SetBase(Ipv6Address("2001:3::"), Ipv6Prefix(64));
+        Ipv6InterfaceContainer f2 = addr.Assign(NetDeviceContainer(foreign2.Get(0)));
+        addr.AssignWithoutAddress(NetDeviceContainer(foreign2.Get(1)));
+        ci.SetForwarding(0, true);
+        ci.SetForwarding(1, true);
+        f2.SetForwarding(0, true);
+        srh.GetStaticRouting(ha->GetObject<Ipv6>())
+            ->AddNetworkRouteTo(Ipv6Address("2001:3::"),
+                                Ipv6Prefix(64),
+                                ci.GetAddress(1, 1),
+                                ci.GetInterfaceIndex(0));
+        srh.GetStaticRouting(r2->GetObject<Ipv6>())
+            ->SetDefaultRoute(ci.GetAddress(0, 1), ci.GetInterfaceIndex(1));
+        RadvdHelper radvd2;
+        const uint32_t ra2If = f2.GetInterfaceIndex(0);
+        radvd2.AddAnnouncedPrefix(ra2If, Ipv6Address("2001:3::"), 64);
+        radvd2.GetRadvdInterface(ra2If)->SetMinRtrAdvInterval(200);
+        radvd2.GetRadvdInterface(ra2If)->SetMaxRtrAdvInterval(400);
+        ApplicationContainer ra2 = radvd2.Install(r2);
+        ra2.Start(Seconds(8));
+        ra2.Stop(stop);
+    }
 
     Ptr<Mip6IkeAgent> haAgent = CreateObject<Mip6IkeAgent>();
     Ptr<Mip6IkeAgent> mnAgent = CreateObject<Mip6IkeAgent>();
@@ -208,6 +260,8 @@ RunScenario(const std::map<std::string, std::string>& attrs, Time stop)
             a->SetAttribute(kv.first, StringValue(kv.second));
         }
     }
+    haAgent->SetAttribute("NodeName", StringValue("ha"));
+    mnAgent->SetAttribute("NodeName", StringValue("mn"));
     haAgent->SetAttribute("Role", StringValue("ha"));
     mnAgent->SetAttribute("Role", StringValue("mn"));
     mnAgent->SetAttribute("HomeAddress", Ipv6AddressValue(hoa));
@@ -227,6 +281,14 @@ RunScenario(const std::map<std::string, std::string>& attrs, Time stop)
     mnAgent->TraceConnectWithoutContext("TrafficResumed", MakeCallback(&Sinks::Resumed, &sinks));
     mnAgent->TraceConnectWithoutContext("ProcessingTime", MakeCallback(&Sinks::Cost, &sinks));
     mnAgent->TraceConnectWithoutContext("Drop", MakeCallback(&Sinks::Drop, &sinks));
+    mnAgent->TraceConnectWithoutContext("L2HandoverStart", MakeCallback(&Sinks::L2, &sinks));
+    if (handover)
+    {
+        Simulator::Schedule(Seconds(8),
+                            &Mip6IkeAgent::NotifyL2Handover,
+                            mnAgent,
+                            foreign2.Get(1));
+    }
     haAgent->TraceConnectWithoutContext("Drop", MakeCallback(&Sinks::Drop, &sinks));
 
     // Payload both ways on UDP port 9.
@@ -242,11 +304,21 @@ RunScenario(const std::map<std::string, std::string>& attrs, Time stop)
     Simulator::Schedule(Seconds(7), [mnSock, cnAddr]() {
         mnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(cnAddr, 9));
     });
+    if (handover)
+    {
+        Simulator::Schedule(Seconds(12), [cnSock, hoa]() {
+            cnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(hoa, 9));
+        });
+        Simulator::Schedule(Seconds(13), [mnSock, cnAddr]() {
+            mnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(cnAddr, 9));
+        });
+    }
 
     Simulator::Stop(stop);
     Simulator::Run();
 
-    out.record = mnAgent->GetHandoverRecord();
+    out.records = mnAgent->GetHandoverRecords();
+    out.record = out.records.empty() ? Mip6IkeHandoverRecord() : out.records.front();
     out.registered = haAgent->IsRegistered(hoa);
     out.mnStats = mnAgent->GetStats();
     out.haStats = haAgent->GetStats();
@@ -274,6 +346,44 @@ RunScenario(const std::map<std::string, std::string>& attrs, Time stop)
     }
     Simulator::Destroy();
     return out;
+}
+
+/**
+ * \param path a file
+ * \return its lines
+ */
+std::vector<std::string>
+Lines(const std::string& path)
+{
+    std::vector<std::string> out;
+    std::ifstream f(path);
+    std::string line;
+    while (std::getline(f, line))
+    {
+        out.push_back(line);
+    }
+    return out;
+}
+
+/** \return a fresh directory for key logs */
+std::string
+KeyLogDir()
+{
+    const std::string dir = (std::filesystem::temp_directory_path() /
+                             ("mip6ike-ns3-keylog-" + std::to_string(::getpid())))
+                                .string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+/** \param a address \return the core's text form (RFC 5952) */
+std::string
+CoreText(Ipv6Address a)
+{
+    char buf[M6IKE_ADDR6_STRLEN];
+    const m6ike_addr6 c = Mip6IkeAddressToCore(a);
+    return m6ike_addr6_format(&c, buf);
 }
 
 /** \param t time \return seconds */
@@ -305,8 +415,24 @@ class Mip6IkeBootstrapTestCase : public TestCase
 
     void DoRun() override
     {
-        Outcome o = RunScenario({{"Scheme", m_scheme}}, Seconds(10));
+        const std::string dir = KeyLogDir();
+        Outcome o = RunScenario({{"Scheme", m_scheme}, {"KeyLogDirectory", dir}}, Seconds(10));
         const Mip6IkeHandoverRecord& r = o.record;
+        // Key logs: both nodes' IKE SA (none for static) and ESP SAs.
+        const auto ike = Lines(dir + "/mn-ikev2_decryption_table");
+        const auto esp = Lines(dir + "/mn-esp_sa");
+        const auto haEsp = Lines(dir + "/ha-esp_sa");
+        NS_TEST_EXPECT_MSG_EQ(ike.size(), (m_scheme == "static" ? 0u : 1u), "MN IKE key log");
+        // At least one line per SA (the static scheme also logs its tunnel
+        // SAs again when they move to the CoA: the old lines still decrypt
+        // what was captured before).
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(esp.size(), 4u, "MN esp_sa: two SA pairs");
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(haEsp.size(), 4u, "HA esp_sa: two SA pairs");
+        if (m_scheme != "static")
+        {
+            NS_TEST_EXPECT_MSG_EQ(esp.size(), 4u, "MN esp_sa: exactly the four SAs");
+        }
+        std::filesystem::remove_all(dir);
         std::cout << "mip6ike-agent " << m_scheme << ": movement " << S(r.movementDetected)
                   << " s, CoA ready " << S(r.coaReady) << " s, BU " << S(r.buSent)
                   << " s, BA " << S(r.baReceived) << " s, SA ready " << S(r.saReady)
@@ -346,6 +472,77 @@ class Mip6IkeBootstrapTestCase : public TestCase
         NS_TEST_EXPECT_MSG_GT_OR_EQ(o.haStats.tunnel_out, 1u, "HA tunnel out");
         NS_TEST_EXPECT_MSG_EQ(o.resumedAt, o.mnRxAt, "TrafficResumed with the first payload");
         NS_TEST_EXPECT_MSG_EQ(o.traceSum, o.mnProcessing, "ProcessingTime traces add up");
+    }
+};
+
+/**
+ * \ingroup mip6ike-test
+ * A handover from the HA's link to R2's: a second record, the scheme's
+ * own IKE traffic, payload again through the new CoA.
+ */
+class Mip6IkeHandoverTestCase : public TestCase
+{
+  public:
+    /** \param scheme scheme name */
+    explicit Mip6IkeHandoverTestCase(std::string scheme)
+        : TestCase("handover (" + scheme + "): new CoA registered, payload resumes"),
+          m_scheme(scheme)
+    {
+    }
+
+  private:
+    std::string m_scheme; //!< scheme
+
+    void DoRun() override
+    {
+        const std::string dir = KeyLogDir();
+        Outcome o = RunScenario({{"Scheme", m_scheme}, {"KeyLogDirectory", dir}}, Seconds(15), true);
+        NS_TEST_ASSERT_MSG_EQ(o.records.size(), 2u, "bootstrap and one handover");
+        const Mip6IkeHandoverRecord& r = o.records[1];
+        // The esp_sa key log follows the SAs to the new CoA.
+        const auto esp = Lines(dir + "/mn-esp_sa");
+        uint32_t withNew = 0;
+        uint32_t withOld = 0;
+        for (const auto& line : esp)
+        {
+            withNew += line.find(CoreText(r.coa)) != std::string::npos ? 1 : 0;
+            withOld += line.find(CoreText(r.oldCoa)) != std::string::npos ? 1 : 0;
+        }
+        // Lines for the old CoA stay (they decrypt what was captured before
+        // the move); the tunnel SAs at the new CoA must be there.
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(withNew, 2u, "esp_sa: tunnel SAs at the new CoA");
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(withOld, 2u, "esp_sa: bootstrap SAs still logged");
+        std::filesystem::remove_all(dir);
+        std::cout << "mip6ike-agent handover " << m_scheme << ": L2 " << S(r.l2Start)
+                  << " s, movement " << S(r.movementDetected) << " s, CoA ready "
+                  << S(r.coaReady) << " s, BU " << S(r.buSent) << " s, BA "
+                  << S(r.baReceived) << " s, SA ready " << S(r.saReady)
+                  << " s, traffic resumed " << S(r.trafficResumed) << " s; IKE " << r.ikeMsgs
+                  << " msgs " << r.ikeBytes << " bytes" << std::endl;
+        NS_TEST_EXPECT_MSG_EQ(o.l2, 1u, "L2HandoverStart traced");
+        NS_TEST_EXPECT_MSG_EQ(r.index, 1u, "second record");
+        NS_TEST_EXPECT_MSG_EQ(r.l2Start, Seconds(8), "L2 start recorded");
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(r.movementDetected, Seconds(8), "movement after L2");
+        NS_TEST_EXPECT_MSG_LT(r.movementDetected, Seconds(9), "RS answered");
+        NS_TEST_EXPECT_MSG_EQ(r.coaReady - r.movementDetected, Seconds(1), "DAD on: 1 s");
+        NS_TEST_EXPECT_MSG_EQ(r.oldCoa, o.records[0].coa, "old CoA");
+        NS_TEST_EXPECT_MSG_NE(r.coa, o.records[0].coa, "new CoA");
+        NS_TEST_EXPECT_MSG_EQ(r.baStatus, 0, "BA 0 for the new CoA");
+        NS_TEST_EXPECT_MSG_EQ(r.complete, true, "record complete");
+        NS_TEST_EXPECT_MSG_LT(r.baReceived, Seconds(12), "registered before the payload");
+        if (m_scheme == "msrd")
+        {
+            NS_TEST_EXPECT_MSG_EQ(r.ikeMsgs, 2u, "msrd: one INFORMATIONAL exchange");
+        }
+        else if (m_scheme == "renegotiate")
+        {
+            NS_TEST_EXPECT_MSG_GT_OR_EQ(r.ikeMsgs, 6u, "renegotiate: new IKE SA");
+        }
+        NS_TEST_EXPECT_MSG_EQ(o.mnRx, 2u, "CN -> HoA before and after the move");
+        NS_TEST_EXPECT_MSG_EQ(o.cnRx, 2u, "MN -> CN before and after the move");
+        NS_TEST_ASSERT_MSG_EQ(o.mnRxTimes.size(), 2u, "two arrivals");
+        NS_TEST_EXPECT_MSG_EQ(r.trafficResumed, o.mnRxTimes[1], "TrafficResumed at the first "
+                                                                "payload through the new CoA");
     }
 };
 
@@ -425,6 +622,12 @@ class Mip6IkeAgentTestSuite : public TestSuite
         AddTestCase(new Mip6IkeBootstrapTestCase("msrd"), TestCase::QUICK);
         AddTestCase(new Mip6IkeBootstrapTestCase("renegotiate"), TestCase::QUICK);
         AddTestCase(new Mip6IkeBootstrapTestCase("static"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHandoverTestCase("msrd"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHandoverTestCase("renegotiate"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHandoverTestCase("migrate"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHandoverTestCase("migrate-kmaddress"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHandoverTestCase("mobike"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHandoverTestCase("static"), TestCase::QUICK);
         AddTestCase(new Mip6IkeProcessingTestCase, TestCase::QUICK);
     }
 };
