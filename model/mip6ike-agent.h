@@ -62,8 +62,16 @@
  *
  * KEY LOGS.  With KeyLogDirectory set, the agent writes Wireshark's
  * "<dir>/<name>-ikev2_decryption_table" and "<dir>/<name>-esp_sa"
- * (name = NodeName attribute, or the node's Names name, or "node<id>"),
- * rewritten whenever the core asks for keylog_reset.
+ * (name = NodeName attribute, or the node's Names name, or "node<id>"):
+ * truncated at Install(), one line appended per line the core hands over,
+ * rewritten whenever the core asks for keylog_reset.  (An SA whose
+ * endpoints move gets a second line: both decrypt, before and after.)
+ *
+ * TOPOLOGY NOTES.  ns-3 3.37's Ipv6L3Protocol::IpForward drops packets to
+ * 2001:db8::/32 (documentation prefix): scenarios whose HA forwards must
+ * use other prefixes.  The MN's return to its home link is not modelled
+ * (the HoA stays on the tunnel device; an RA of the home prefix is handled
+ * as a foreign one).
  */
 #ifndef MIP6IKE_AGENT_H
 #define MIP6IKE_AGENT_H

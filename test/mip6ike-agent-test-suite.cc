@@ -402,21 +402,27 @@ S(Time t)
 class Mip6IkeBootstrapTestCase : public TestCase
 {
   public:
-    /** \param scheme scheme name */
-    explicit Mip6IkeBootstrapTestCase(std::string scheme)
-        : TestCase("bootstrap (" + scheme + "): BA 0 under IKE's SAs with the HoA in TSi, "
-                   "CN to HoA and back through the tunnel"),
-          m_scheme(scheme)
+    /** \param scheme scheme name \param nullCipher NullCipher attribute */
+    Mip6IkeBootstrapTestCase(std::string scheme, bool nullCipher)
+        : TestCase("bootstrap (" + scheme + (nullCipher ? ", NULL cipher" : "") +
+                   "): BA 0 under IKE's SAs with the HoA in TSi, CN to HoA and back "
+                   "through the tunnel"),
+          m_scheme(scheme),
+          m_null(nullCipher)
     {
     }
 
   private:
     std::string m_scheme; //!< scheme
+    bool m_null;          //!< NullCipher
 
     void DoRun() override
     {
         const std::string dir = KeyLogDir();
-        Outcome o = RunScenario({{"Scheme", m_scheme}, {"KeyLogDirectory", dir}}, Seconds(10));
+        Outcome o = RunScenario({{"Scheme", m_scheme},
+                                 {"KeyLogDirectory", dir},
+                                 {"NullCipher", m_null ? "true" : "false"}},
+                                Seconds(10));
         const Mip6IkeHandoverRecord& r = o.record;
         // Key logs: both nodes' IKE SA (none for static) and ESP SAs.
         const auto ike = Lines(dir + "/mn-ikev2_decryption_table");
@@ -433,7 +439,8 @@ class Mip6IkeBootstrapTestCase : public TestCase
             NS_TEST_EXPECT_MSG_EQ(esp.size(), 4u, "MN esp_sa: exactly the four SAs");
         }
         std::filesystem::remove_all(dir);
-        std::cout << "mip6ike-agent " << m_scheme << ": movement " << S(r.movementDetected)
+        std::cout << "mip6ike-agent " << m_scheme << (m_null ? " (NULL cipher)" : "")
+                  << ": movement " << S(r.movementDetected)
                   << " s, CoA ready " << S(r.coaReady) << " s, BU " << S(r.buSent)
                   << " s, BA " << S(r.baReceived) << " s, SA ready " << S(r.saReady)
                   << " s; bootstrap (CoA ready -> BA) " << S(r.baReceived - r.coaReady)
@@ -619,9 +626,10 @@ class Mip6IkeAgentTestSuite : public TestSuite
     Mip6IkeAgentTestSuite()
         : TestSuite("mip6ike-agent", SYSTEM)
     {
-        AddTestCase(new Mip6IkeBootstrapTestCase("msrd"), TestCase::QUICK);
-        AddTestCase(new Mip6IkeBootstrapTestCase("renegotiate"), TestCase::QUICK);
-        AddTestCase(new Mip6IkeBootstrapTestCase("static"), TestCase::QUICK);
+        AddTestCase(new Mip6IkeBootstrapTestCase("msrd", false), TestCase::QUICK);
+        AddTestCase(new Mip6IkeBootstrapTestCase("msrd", true), TestCase::QUICK);
+        AddTestCase(new Mip6IkeBootstrapTestCase("renegotiate", false), TestCase::QUICK);
+        AddTestCase(new Mip6IkeBootstrapTestCase("static", false), TestCase::QUICK);
         AddTestCase(new Mip6IkeHandoverTestCase("msrd"), TestCase::QUICK);
         AddTestCase(new Mip6IkeHandoverTestCase("renegotiate"), TestCase::QUICK);
         AddTestCase(new Mip6IkeHandoverTestCase("migrate"), TestCase::QUICK);
