@@ -53,6 +53,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ struct Outcome
     Time mnProcessing;              //!< MN charged processing time
     Time haProcessing;              //!< HA charged processing time
     Time traceSum;                  //!< sum of the MN's ProcessingTime traces
+    /** The MN's charged calls: start time, cost, name. */
+    std::vector<std::tuple<Time, Time, std::string>> mnCalls;
+    std::vector<Time> cnRxTimes;    //!< MN -> CN arrivals
     uint32_t drops = 0;             //!< Drop traces (both)
 };
 
@@ -125,9 +129,10 @@ struct Sinks
     }
 
     /** ProcessingTime on the MN. */
-    void Cost(Time cost, const std::string&)
+    void Cost(Time cost, const std::string& name)
     {
         out->traceSum += cost;
+        out->mnCalls.emplace_back(Simulator::Now(), cost, name);
     }
 
     /** L2HandoverStart. */
@@ -161,6 +166,7 @@ struct Sinks
         while (s->Recv())
         {
             out->cnRx++;
+            out->cnRxTimes.push_back(Simulator::Now());
         }
     }
 };
@@ -172,12 +178,16 @@ struct Sinks
  * \param handover at 8 s the MN moves to R2's link (Radvd on the HA stops
  *        at 7.9 s, R2's starts at 8 s, NotifyL2Handover at 8 s); payload
  *        again at 12 s (CN -> HoA) and 13 s (MN -> CN)
+ * \param burst packets the MN sends to the CN at once at 7 s
  * \return what happened
  *
  *   (handover)   HA ---- CSMA 2001:9::/64 ---- R2 ---- CSMA 2001:3::/64 ---- MN
  */
 Outcome
-RunScenario(const std::map<std::string, std::string>& attrs, Time stop, bool handover = false)
+RunScenario(const std::map<std::string, std::string>& attrs,
+            Time stop,
+            bool handover = false,
+            uint32_t burst = 1)
 {
     Outcome out;
     Sinks sinks{&out};
@@ -301,8 +311,11 @@ RunScenario(const std::map<std::string, std::string>& attrs, Time stop, bool han
     Simulator::Schedule(Seconds(6), [cnSock, hoa]() {
         cnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(hoa, 9));
     });
-    Simulator::Schedule(Seconds(7), [mnSock, cnAddr]() {
-        mnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(cnAddr, 9));
+    Simulator::Schedule(Seconds(7), [mnSock, cnAddr, burst]() {
+        for (uint32_t i = 0; i < burst; i++)
+        {
+            mnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(cnAddr, 9));
+        }
     });
     if (handover)
     {
@@ -582,6 +595,39 @@ class Mip6IkeProcessingTestCase : public TestCase
         std::map<std::string, std::string> msg = zero;
         msg["MessageCost"] = "10ms";
         Outcome slowMsg = RunScenario(msg, Seconds(6));
+        // Five packets handed to the MN's tunnel at the same instant: the
+        // node's CPU takes them one after the other (each costs one packet
+        // in and one out: 20 ms), and they leave 20 ms apart.
+        Outcome burst = RunScenario(msg, Seconds(9), false, 5);
+        std::vector<Time> starts;
+        for (const auto& c : burst.mnCalls)
+        {
+            if (std::get<2>(c) == "write_tunnel")
+            {
+                starts.push_back(std::get<0>(c));
+                NS_TEST_EXPECT_MSG_EQ(std::get<1>(c), MilliSeconds(20), "write_tunnel cost");
+            }
+        }
+        NS_TEST_ASSERT_MSG_EQ(starts.size(), 5u, "five tunnel calls");
+        for (size_t i = 1; i < starts.size(); i++)
+        {
+            NS_TEST_EXPECT_MSG_EQ(starts[i] - starts[i - 1],
+                                  MilliSeconds(20),
+                                  "call " << i << " waited for the CPU");
+        }
+        for (size_t i = 1; i < burst.mnCalls.size(); i++)
+        {
+            NS_TEST_EXPECT_MSG_GT_OR_EQ(std::get<0>(burst.mnCalls[i]),
+                                        std::get<0>(burst.mnCalls[i - 1]) +
+                                            std::get<1>(burst.mnCalls[i - 1]),
+                                        "no two calls overlap on the MN's CPU");
+        }
+        NS_TEST_ASSERT_MSG_EQ(burst.cnRx, 5u, "all five reach the CN");
+        // Behind the CPUs the links (and the HA's neighbour resolution of the
+        // CN for the first one) add their own delays: the spread stays.
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(burst.cnRxTimes.back() - burst.cnRxTimes.front(),
+                                    MilliSeconds(60),
+                                    "spread out by the CPUs");
         std::map<std::string, std::string> measured = {{"ProcessingMode", "measured"},
                                                        {"CpuSpeedFactor", "200"}};
         Outcome meas = RunScenario(measured, Seconds(8));
