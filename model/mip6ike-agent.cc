@@ -781,7 +781,8 @@ Mip6IkeAgent::Execute(const std::string& name,
         }
         else
         {
-            Simulator::Schedule(cost, &Mip6IkeAgent::Flush, this, outputs);
+            // A Ptr keeps this object alive until its outputs have left.
+            Simulator::Schedule(cost, &Mip6IkeAgent::Flush, Ptr<Mip6IkeAgent>(this), outputs);
         }
     }
     m_timer->Update();
