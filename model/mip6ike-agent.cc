@@ -639,6 +639,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
             MakeCallback(&Mip6IkeAgent::MovementSeen, this));
         m_movement->SetCoaCallback(MakeCallback(&Mip6IkeAgent::CoaUsable, this));
         m_movement->Start(m_node, {});
+        m_node->AggregateObject(m_movement); // reachable with GetObject / Config paths
     }
     else
     {
@@ -653,6 +654,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
             ipv6->SetForwarding(hi, true);
             m_proxyNd = CreateObject<Mip6IkeProxyNd>();
             m_proxyNd->Start(m_node, homeDevice, MakeCallback(&Mip6IkeAgent::Lookup, this));
+            m_node->AggregateObject(m_proxyNd); // reachable with GetObject / Config paths
         }
     }
 }

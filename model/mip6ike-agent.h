@@ -27,6 +27,10 @@
  *            HA: forwarded by ns-3);
  *   events   trace sources (below), the handover records, key logs.
  *
+ * The movement detector (MN) and the proxy ND (HA) are aggregated to the
+ * node too (node->GetObject<Mip6IkeMovementDetector>(), Config paths
+ * "/NodeList/<i>/$ns3::Mip6IkeProxyNd/Advertisement").
+ *
  * MN: a Mip6IkeMovementDetector finds the CoA (RAs, SLAAC, DadMode) and
  * the agent calls m6ike_agent_set_coa() when it is usable; the HoA sits
  * on the tunnel device; Mip6IkeMnRouting routes the node's traffic from

@@ -477,12 +477,17 @@ Mip6IkeProxyNd::Receive(Ptr<NetDevice> device,
     {
         return;
     }
-    Ptr<Packet> p = packet->Copy();
-    Ipv6Header ip;
-    if (p->GetSize() < 40 + 24)
+    // Every IPv6 packet of the home link comes here: look at two octets
+    // (Next Header ICMPv6, type NS) before copying anything.
+    uint8_t peek[41];
+    if (packet->GetSize() < 40 + 24 || packet->CopyData(peek, sizeof(peek)) != sizeof(peek) ||
+        peek[6] != Icmpv6L4Protocol::PROT_NUMBER ||
+        peek[40] != Icmpv6Header::ICMPV6_ND_NEIGHBOR_SOLICITATION)
     {
         return;
     }
+    Ptr<Packet> p = packet->Copy();
+    Ipv6Header ip;
     p->RemoveHeader(ip);
     if (ip.GetNextHeader() != Icmpv6L4Protocol::PROT_NUMBER)
     {

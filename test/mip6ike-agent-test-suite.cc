@@ -88,6 +88,7 @@ struct Outcome
     std::vector<std::tuple<Time, Time, std::string>> mnCalls;
     std::vector<Time> cnRxTimes;    //!< MN -> CN arrivals
     uint32_t drops = 0;             //!< Drop traces (both)
+    uint64_t proxyNas = 0;          //!< HA proxy NAs (solicited + unsolicited)
 };
 
 /** Trace sinks for one run. */
@@ -333,6 +334,7 @@ RunScenario(const std::map<std::string, std::string>& attrs,
     out.records = mnAgent->GetHandoverRecords();
     out.record = out.records.empty() ? Mip6IkeHandoverRecord() : out.records.front();
     out.registered = haAgent->IsRegistered(hoa);
+    out.proxyNas = ha->GetObject<Mip6IkeProxyNd>()->GetAdvertisements();
     out.mnStats = mnAgent->GetStats();
     out.haStats = haAgent->GetStats();
     out.mnProcessing = mnAgent->GetProcessingTime();
@@ -476,6 +478,9 @@ class Mip6IkeBootstrapTestCase : public TestCase
         NS_TEST_ASSERT_MSG_GT(o.bcStatus.size(), 0u, "HA binding cache updated");
         NS_TEST_EXPECT_MSG_EQ(o.bcStatus[0], 0, "HA accepted");
         NS_TEST_EXPECT_MSG_EQ(o.registered, true, "HA: HoA registered");
+        // One unsolicited NA when the binding was created, one answer to the
+        // CN's NS for the HoA.
+        NS_TEST_EXPECT_MSG_GT_OR_EQ(o.proxyNas, 2u, "proxy NAs sent");
         if (m_scheme != "static") // static: SAs installed at Install(), before tracing
         {
             NS_TEST_EXPECT_MSG_GT_OR_EQ(o.saInstalledMn, 4u, "two SA pairs on the MN");
