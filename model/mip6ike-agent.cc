@@ -569,6 +569,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
                                               << l4->GetProtocolNumber());
         l4->SetNode(m_node);
         l4->SetWireCallback(MakeCallback(&Mip6IkeAgent::ReceiveWire, this));
+        l4->TraceConnectWithoutContext("Drop", MakeCallback(&Mip6IkeAgent::L4Drop, this));
         ipv6->Insert(l4);
     }
 
@@ -1105,6 +1106,15 @@ Mip6IkeAgent::ReceiveWire(const std::vector<uint8_t>& wire, uint32_t /* iif */)
     Process("read_ip6", 1, [this, copy](m6ike_tstamp now) {
         return m6ike_agent_read_ip6(m_agent, copy.data(), copy.size(), now);
     });
+}
+
+void
+Mip6IkeAgent::L4Drop(const Ipv6Header& header, Ptr<const Packet> /* packet */)
+{
+    std::ostringstream where;
+    where << "protocol " << +header.GetNextHeader() << " from " << header.GetSource()
+          << " (extension headers ns-3 removed are not all recorded, or a refused HAO)";
+    ReportDrop(M6IKE_ERR_AGENT_MALFORMED, where.str());
 }
 
 void

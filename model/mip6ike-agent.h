@@ -86,6 +86,7 @@
 #include "ns3/callback.h"
 #include "ns3/event-id.h"
 #include "ns3/ipv6-address.h"
+#include "ns3/ipv6-header.h"
 #include "ns3/net-device.h"
 #include "ns3/node.h"
 #include "ns3/nstime.h"
@@ -398,6 +399,13 @@ class Mip6IkeAgent : public Object
     void ReceiveWire(const std::vector<uint8_t>& wire, uint32_t iif);
     /** \param socket UDP socket with data */
     void ReceiveUdp(Ptr<Socket> socket);
+    /**
+     * An MH / ESP packet the L4 protocol could not rebuild (reported on the
+     * Drop trace as M6IKE_ERR_AGENT_MALFORMED).
+     * \param header its IPv6 header
+     * \param packet the L4 part
+     */
+    void L4Drop(const Ipv6Header& header, Ptr<const Packet> packet);
     /**
      * Tunnel device send callback.
      * \param packet inner packet (IPv6 header first)
