@@ -90,7 +90,7 @@ struct Outcome
     std::vector<Time> cnRxTimes;    //!< MN -> CN arrivals
     uint32_t drops = 0;             //!< Drop traces (both)
     uint64_t proxyNas = 0;          //!< HA proxy NAs (solicited + unsolicited)
-    uint32_t haForwardedToHoa = 0;  //!< packets the HA forwarded to the HoA after 8 s
+    uint32_t haForwardedToHoa = 0;  //!< packets the HA forwarded to the HoA, 8 to 14 s
 };
 
 /** Trace sinks for one run. */
@@ -141,7 +141,8 @@ struct Sinks
     /** HA's UnicastForward: packets to the HoA after 8 s. \param h header */
     void HaForward(const Ipv6Header& h, Ptr<const Packet>, uint32_t)
     {
-        if (Simulator::Now() > Seconds(8) && h.GetDestination() == Ipv6Address("2001:1::100"))
+        if (Simulator::Now() > Seconds(8) && Simulator::Now() < Seconds(14) &&
+            h.GetDestination() == Ipv6Address("2001:1::100"))
         {
             out->haForwardedToHoa++;
         }
@@ -255,7 +256,15 @@ RunScenario(const std::map<std::string, std::string>& attrs,
         radvdHome.GetRadvdInterface(hIf)->SetMaxRtrAdvInterval(400);
         ApplicationContainer rah = radvdHome.Install(ha);
         rah.Start(Seconds(8));
-        rah.Stop(stop);
+        rah.Stop(Seconds(13.9));
+        // Away again at 14 s: the foreign link's router advertises anew.
+        RadvdHelper radvdAgain;
+        radvdAgain.AddAnnouncedPrefix(raIf, Ipv6Address("2001:2::"), 64);
+        radvdAgain.GetRadvdInterface(raIf)->SetMinRtrAdvInterval(200);
+        radvdAgain.GetRadvdInterface(raIf)->SetMaxRtrAdvInterval(400);
+        ApplicationContainer raa = radvdAgain.Install(ha);
+        raa.Start(Seconds(14));
+        raa.Stop(stop);
         ha->GetObject<Ipv6L3Protocol>()->TraceConnectWithoutContext(
             "UnicastForward",
             MakeCallback(&Sinks::HaForward, &sinks));
@@ -352,6 +361,19 @@ RunScenario(const std::map<std::string, std::string>& attrs,
             mnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(cnAddr, 9));
         }
     });
+    if (returnHome)
+    {
+        Simulator::Schedule(Seconds(14),
+                            &Mip6IkeAgent::NotifyL2Handover,
+                            mnAgent,
+                            foreign.Get(1));
+        Simulator::Schedule(Seconds(18), [cnSock, hoa]() {
+            cnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(hoa, 9));
+        });
+        Simulator::Schedule(Seconds(19), [mnSock, cnAddr]() {
+            mnSock->SendTo(Create<Packet>(100), 0, Inet6SocketAddress(cnAddr, 9));
+        });
+    }
     if (handover || returnHome)
     {
         Simulator::Schedule(Seconds(12), [cnSock, hoa]() {
@@ -635,8 +657,8 @@ class Mip6IkeReturnHomeTestCase : public TestCase
 
     void DoRun() override
     {
-        Outcome o = RunScenario({{"Scheme", m_scheme}}, Seconds(15), false, 1, true);
-        NS_TEST_ASSERT_MSG_EQ(o.records.size(), 2u, "bootstrap and the return home");
+        Outcome o = RunScenario({{"Scheme", m_scheme}}, Seconds(20), false, 1, true);
+        NS_TEST_ASSERT_MSG_EQ(o.records.size(), 3u, "bootstrap, home, away again");
         const Mip6IkeHandoverRecord& r = o.records[1];
         std::cout << "mip6ike-agent return home " << m_scheme << ": L2 " << S(r.l2Start)
                   << " s, movement " << S(r.movementDetected) << " s, home " << S(r.coaReady)
@@ -647,12 +669,16 @@ class Mip6IkeReturnHomeTestCase : public TestCase
         NS_TEST_EXPECT_MSG_EQ(r.coaReady, r.movementDetected, "no DAD for the HoA");
         NS_TEST_EXPECT_MSG_EQ(r.baStatus, 0, "deregistration accepted");
         NS_TEST_EXPECT_MSG_LT(r.baReceived, Seconds(12), "before the payload");
-        NS_TEST_EXPECT_MSG_EQ(o.registered, false, "HA: no binding left");
-        NS_TEST_EXPECT_MSG_EQ(o.mnRx, 2u, "CN -> HoA before and after");
-        NS_TEST_EXPECT_MSG_EQ(o.cnRx, 2u, "MN -> CN before and after");
-        NS_TEST_EXPECT_MSG_EQ(o.mnStats.tunnel_in, 1u, "only the first came through the tunnel");
-        NS_TEST_EXPECT_MSG_EQ(o.mnStats.tunnel_out, 1u, "only the first went through the tunnel");
-        NS_TEST_EXPECT_MSG_EQ(o.haForwardedToHoa, 0u, "the CN sends straight to the MN");
+        NS_TEST_EXPECT_MSG_EQ(o.mnRx, 3u, "CN -> HoA away, home, away again");
+        NS_TEST_EXPECT_MSG_EQ(o.cnRx, 3u, "MN -> CN away, home, away again");
+        // At home the payload does not use the tunnel; away again it does.
+        NS_TEST_EXPECT_MSG_EQ(o.mnStats.tunnel_in, 2u, "tunnel in: away only");
+        NS_TEST_EXPECT_MSG_EQ(o.mnStats.tunnel_out, 2u, "tunnel out: away only");
+        NS_TEST_EXPECT_MSG_EQ(o.haForwardedToHoa, 0u, "at home the CN sends straight to the MN");
+        const Mip6IkeHandoverRecord& again = o.records[2];
+        NS_TEST_EXPECT_MSG_EQ(again.baStatus, 0, "registered again");
+        NS_TEST_EXPECT_MSG_EQ(again.coa, o.records[0].coa, "the same foreign CoA");
+        NS_TEST_EXPECT_MSG_EQ(o.registered, true, "HA: binding again at the end");
     }
 };
 
