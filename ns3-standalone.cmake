@@ -40,9 +40,12 @@ target_include_directories(mip6ike PUBLIC
   $<TARGET_PROPERTY:m6ike_core,INTERFACE_INCLUDE_DIRECTORIES>)
 # The whole core goes into the module, so that users of mip6ike link one
 # copy of it; it is not linked again into them.
+# The OpenSSL backend likewise (Mip6IkeAgent's default crypto; programs
+# may call m6ike_crypto_openssl_new() from the module too).
 target_link_libraries(mip6ike
-  PRIVATE -Wl,--whole-archive m6ike_core -Wl,--no-whole-archive
-  PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet)
+  PRIVATE -Wl,--whole-archive m6ike_core m6ike_crypto_openssl -Wl,--no-whole-archive
+  PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet ns3::libvirtual-net-device
+         ns3::libinternet-apps)
 # Logging and asserts in our code, as ns-3's own "default"/"debug" profiles
 # have them; an optimised (Release) build drops them like ns-3's
 # "optimized" profile.
@@ -57,7 +60,8 @@ if(MIP6IKE_TESTS)
   # executable itself (a static library would let the linker drop them).
   add_executable(mip6ike-ns3-tests test/mip6ike-ns3-test-runner.cc
                                    ${MIP6IKE_NS3_TEST_SOURCES})
-  target_link_libraries(mip6ike-ns3-tests PRIVATE mip6ike)
+  # The suites build small topologies (CSMA links, Radvd).
+  target_link_libraries(mip6ike-ns3-tests PRIVATE mip6ike ns3::libcsma)
   set_target_properties(mip6ike-ns3-tests PROPERTIES
     CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
   foreach(_suite ${MIP6IKE_NS3_TEST_SUITES})
