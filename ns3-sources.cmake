@@ -3,9 +3,15 @@
 # Paths are relative to the project's top directory.
 set(MIP6IKE_NS3_SOURCES
     model/mip6ike-core-adapter.cc
+    # helper/ files
+    helper/mip6ike-wire.cc
+    helper/mip6ike-testbed.cc
 )
 set(MIP6IKE_NS3_HEADERS
     model/mip6ike-core-adapter.h
+    # helper/ files
+    helper/mip6ike-wire.h
+    helper/mip6ike-testbed.h
 )
 # One file per ns-3 TestSuite; each suite's name is listed in
 # MIP6IKE_NS3_TEST_SUITES so that standalone builds register one ctest each.

@@ -42,7 +42,10 @@ target_include_directories(mip6ike PUBLIC
 # copy of it; it is not linked again into them.
 target_link_libraries(mip6ike
   PRIVATE -Wl,--whole-archive m6ike_core -Wl,--no-whole-archive
-  PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet)
+  PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet
+         # the helpers, testbed and examples (helper/)
+         ns3::libcsma ns3::libpoint-to-point ns3::libwifi ns3::libmobility
+         ns3::libapplications ns3::libinternet-apps)
 # Logging and asserts in our code, as ns-3's own "default"/"debug" profiles
 # have them; an optimised (Release) build drops them like ns-3's
 # "optimized" profile.
@@ -82,4 +85,41 @@ if(MIP6IKE_TESTS)
                    -DSHIM_BINARY=${CMAKE_CURRENT_BINARY_DIR}/ns3-tree-shim
                    -DSHIM_GENERATOR=${CMAKE_GENERATOR}
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/test/cmake/run-ns3-tree-shim.cmake)
+endif()
+
+# The ns-3 examples (examples/), run as `./mip6ike sim NAME`: binaries in
+# build/examples/ as mip6ike-<name>.
+foreach(_example) # handover bootstrap scale: with net's Mip6IkeAgent
+  add_executable(mip6ike-${_example} examples/mip6ike-${_example}.cc)
+  target_link_libraries(mip6ike-${_example} PRIVATE mip6ike)
+  target_include_directories(mip6ike-${_example} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/examples)
+  set_target_properties(mip6ike-${_example} PROPERTIES
+    CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+endforeach()
+if(MIP6IKE_TESTS)
+  # Bad arguments: one line on stderr naming the argument, exit status 2
+  # (these never start a simulation).
+  set(_bad_args
+      "bad-scheme|--scheme=bogus|--scheme: unknown scheme 'bogus'"
+      "negative-rate|--rate=-5|--rate: must be a positive"
+      "zero-rate|--rate=0|--rate: must be a positive"
+      "missing-out|--out=${CMAKE_BINARY_DIR}/no-such-dir|--out: directory '.*no-such-dir' does not exist"
+      "out-not-dir|--out=${CMAKE_CURRENT_SOURCE_DIR}/README.md|--out: '.*README.md' is not a directory"
+      "unknown-option|--frobnicate=1|unknown option '--frobnicate'"
+      "bad-l2|--l2=ethernet|--l2: must be csma or wifi"
+      "bad-dad|--dad=maybe|--dad: must be on, off or optimistic"
+      "bad-loss|--loss=1.5|--loss: must be in")
+  foreach(_example) # handover bootstrap
+    foreach(_case ${_bad_args})
+      string(REPLACE "|" ";" _parts "${_case}")
+      list(GET _parts 0 _name)
+      list(GET _parts 1 _arg)
+      list(GET _parts 2 _want)
+      add_test(NAME sim.${_example}.${_name}
+               COMMAND ${CMAKE_COMMAND} -DPROG=$<TARGET_FILE:mip6ike-${_example}>
+                       -DARG=${_arg} -DWANT=${_want}
+                       -P ${CMAKE_CURRENT_SOURCE_DIR}/examples/check-sim-args.cmake)
+    endforeach()
+  endforeach()
 endif()

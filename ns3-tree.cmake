@@ -24,6 +24,8 @@ build_lib(
   SOURCE_FILES ${MIP6IKE_NS3_SOURCES}
   HEADER_FILES ${MIP6IKE_NS3_HEADERS}
   LIBRARIES_TO_LINK ${libcore} ${libnetwork} ${libinternet} m6ike_core
+                    ${libcsma} ${libpoint-to-point} ${libwifi} ${libmobility}
+                    ${libapplications} ${libinternet-apps}
   TEST_SOURCES ${MIP6IKE_NS3_TEST_SOURCES}
 )
 

@@ -107,7 +107,7 @@ def main():
 
     assert len(bld.modules) == 1, bld.modules
     name, deps, module = bld.modules[0]
-    assert name == 'mip6ike' and deps == ['core', 'network', 'internet'], (name, deps)
+    assert name == 'mip6ike' and deps[:3] == ['core', 'network', 'internet'], (name, deps)
     assert 'm6ike_core' in module.use, module.use
     assert '-Werror' in module.env['CXXFLAGS'] and '-Werror' not in bld.env.CXXFLAGS
     flags = module.env['CXXFLAGS']
