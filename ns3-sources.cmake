@@ -9,6 +9,11 @@ set(MIP6IKE_NS3_SOURCES
 )
 set(MIP6IKE_NS3_HEADERS
     model/mip6ike-core-adapter.h
+    model/mip6ike-ext-headers.h
+    model/mip6ike-l4-protocol.h
+    model/mip6ike-routing.h
+    model/mip6ike-movement.h
+    model/mip6ike-agent.h
     # helper/ files
     helper/mip6ike-wire.h
     helper/mip6ike-testbed.h
