@@ -6,6 +6,8 @@ set(MIP6IKE_NS3_SOURCES
     # helper/ files
     helper/mip6ike-wire.cc
     helper/mip6ike-testbed.cc
+    helper/mip6ike-results.cc
+    helper/mip6ike-helper.cc
 )
 set(MIP6IKE_NS3_HEADERS
     model/mip6ike-core-adapter.h
@@ -17,12 +19,16 @@ set(MIP6IKE_NS3_HEADERS
     # helper/ files
     helper/mip6ike-wire.h
     helper/mip6ike-testbed.h
+    helper/mip6ike-results.h
+    helper/mip6ike-helper.h
 )
 # One file per ns-3 TestSuite; each suite's name is listed in
 # MIP6IKE_NS3_TEST_SUITES so that standalone builds register one ctest each.
 set(MIP6IKE_NS3_TEST_SOURCES
     test/mip6ike-core-adapter-test-suite.cc
+    test/mip6ike-scenario-test-suite.cc
 )
 set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-core-adapter
+    mip6ike-scenario
 )

@@ -89,7 +89,7 @@ endif()
 
 # The ns-3 examples (examples/), run as `./mip6ike sim NAME`: binaries in
 # build/examples/ as mip6ike-<name>.
-foreach(_example) # handover bootstrap scale: with net's Mip6IkeAgent
+foreach(_example handover bootstrap scale)
   add_executable(mip6ike-${_example} examples/mip6ike-${_example}.cc)
   target_link_libraries(mip6ike-${_example} PRIVATE mip6ike)
   target_include_directories(mip6ike-${_example} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/examples)
@@ -110,7 +110,7 @@ if(MIP6IKE_TESTS)
       "bad-l2|--l2=ethernet|--l2: must be csma or wifi"
       "bad-dad|--dad=maybe|--dad: must be on, off or optimistic"
       "bad-loss|--loss=1.5|--loss: must be in")
-  foreach(_example) # handover bootstrap
+  foreach(_example handover bootstrap)
     foreach(_case ${_bad_args})
       string(REPLACE "|" ";" _parts "${_case}")
       list(GET _parts 0 _name)
@@ -122,4 +122,15 @@ if(MIP6IKE_TESTS)
                        -P ${CMAKE_CURRENT_SOURCE_DIR}/examples/check-sim-args.cmake)
     endforeach()
   endforeach()
+endif()
+if(MIP6IKE_TESTS)
+  # The pcaps and key logs of a handover run decode and decrypt in tshark
+  # (skipped with a message when tshark is absent).
+  add_test(NAME sim.tshark-decode
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/tshark/check-pcaps.sh
+                   $<TARGET_FILE:mip6ike-handover>)
+  set_tests_properties(sim.tshark-decode PROPERTIES SKIP_RETURN_CODE 77)
+  add_test(NAME sim.handover.output-contract
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
+                   $<TARGET_FILE:mip6ike-handover>)
 endif()

@@ -285,6 +285,17 @@ Mip6IkeTestbed::Build()
             m_mnDevices.push_back(d.Get(0));
             m_network.push_back(net);
             AddInterface(d.Get(0), Ipv6Address::GetAny(), false);
+            if (m_config.startSpread > Seconds(0))
+            {
+                m_accessChannels[net]->Detach(DynamicCast<CsmaNetDevice>(d.Get(0)));
+                Simulator::Schedule(NanoSeconds(m_config.startSpread.GetNanoSeconds() *
+                                                static_cast<int64_t>(i) /
+                                                static_cast<int64_t>(m_config.mobileNodes)),
+                                    &Mip6IkeTestbed::Attach,
+                                    this,
+                                    i,
+                                    net);
+            }
         }
     }
     for (uint32_t n = 0; n < networks; n++)
@@ -467,6 +478,16 @@ Mip6IkeTestbed::Attach(uint32_t i, uint32_t network)
     // previous, detached record of it stays inactive there) and raises
     // the device's link-up callbacks.
     dev->Attach(m_accessChannels.at(network));
+    if (!m_linkUp.IsNull())
+    {
+        m_linkUp(i);
+    }
+}
+
+void
+Mip6IkeTestbed::SetLinkUpCallback(Callback<void, uint32_t> cb)
+{
+    m_linkUp = cb;
 }
 
 void

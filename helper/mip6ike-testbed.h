@@ -29,6 +29,8 @@
 #ifndef MIP6IKE_TESTBED_H
 #define MIP6IKE_TESTBED_H
 
+#include "ns3/callback.h"
+#include "ns3/csma-channel.h"
 #include "ns3/data-rate.h"
 #include "ns3/ipv6-address.h"
 #include "ns3/net-device-container.h"
@@ -43,8 +45,6 @@
 namespace ns3
 {
 
-class CsmaChannel;
-class CsmaNetDevice;
 class NetDevice;
 class Node;
 
@@ -75,6 +75,12 @@ struct Mip6IkeTestbedConfig
     uint32_t accessPairs{1};
     /** Mobile nodes (spread over the pairs, starting in the first network of their pair). */
     uint32_t mobileNodes{1};
+    /**
+     * CSMA: the MNs' links come up one by one over this time (MN i at
+     * i x startSpread / mobileNodes) instead of all at 0, so that a large
+     * population does not bootstrap in the same instant.  0 = all at 0.
+     */
+    Time startSpread{Seconds(0)};
     /** 802.11: distance between the two APs (m). */
     double wifiApDistance{1000.0};
     /** 802.11: beacons an associated MN may miss before it scans again. */
@@ -155,6 +161,14 @@ class Mip6IkeTestbed
     void Handover(uint32_t i, Time gap);
 
     /**
+     * \brief Call cb(i) whenever MN i's link comes up on a network (CSMA:
+     * each attach, including the first one with startSpread; 802.11: not
+     * used, connect the station's "Assoc" trace instead).
+     * \param [in] cb The callback.
+     */
+    void SetLinkUpCallback(Callback<void, uint32_t> cb);
+
+    /**
      * \brief Assign fixed random streams to the error models and the
      * devices (CSMA backoff, Wi-Fi).
      * \param [in] stream First stream index.
@@ -170,6 +184,7 @@ class Mip6IkeTestbed
     /** CSMA: attach MN i's device to network's channel. */
     void Attach(uint32_t i, uint32_t network);
 
+    Callback<void, uint32_t> m_linkUp;            //!< SetLinkUpCallback
     Mip6IkeTestbedConfig m_config;                //!< parameters
     Ptr<Node> m_ha;                               //!< the HA
     Ptr<Node> m_cn;                               //!< the CN
