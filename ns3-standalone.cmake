@@ -15,6 +15,15 @@
 # passes with -isystem; our own code is compiled with the project's
 # -Wall -Wextra -Werror.
 include(${CMAKE_CURRENT_LIST_DIR}/ns3-sources.cmake)
+# TEMPORARY (until wip/net's Mip6IkeAgent implementation is merged): what
+# needs it is left out while model/mip6ike-agent.cc is absent.
+set(MIP6IKE_HAVE_AGENT ON)
+if(NOT EXISTS ${CMAKE_CURRENT_LIST_DIR}/model/mip6ike-agent.cc)
+  set(MIP6IKE_HAVE_AGENT OFF)
+  list(REMOVE_ITEM MIP6IKE_NS3_SOURCES helper/mip6ike-helper.cc helper/mip6ike-results.cc)
+  list(REMOVE_ITEM MIP6IKE_NS3_TEST_SOURCES test/mip6ike-scenario-test-suite.cc)
+  list(REMOVE_ITEM MIP6IKE_NS3_TEST_SUITES mip6ike-scenario)
+endif()
 
 # ns-3 modules include each other's headers as "ns3/<name>.h".  Mirror that
 # for ours in the build tree (configure_file re-copies on change), with the
@@ -89,6 +98,7 @@ endif()
 
 # The ns-3 examples (examples/), run as `./mip6ike sim NAME`: binaries in
 # build/examples/ as mip6ike-<name>.
+if(MIP6IKE_HAVE_AGENT)
 foreach(_example handover bootstrap scale)
   add_executable(mip6ike-${_example} examples/mip6ike-${_example}.cc)
   target_link_libraries(mip6ike-${_example} PRIVATE mip6ike)
@@ -133,4 +143,5 @@ if(MIP6IKE_TESTS)
   add_test(NAME sim.handover.output-contract
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
                    $<TARGET_FILE:mip6ike-handover>)
+endif()
 endif()
