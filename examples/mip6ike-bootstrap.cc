@@ -314,11 +314,12 @@ main(int argc, char* argv[])
         Mip6IkeHelper::EnablePcapAll(out + "/bootstrap");
     }
 
-    std::printf("mip6ike-bootstrap: scheme %s, MN %s (HoA) starting in foreign network 1, "
-                "HA %s, RngRun %llu\n",
+    std::ostringstream who;
+    who << "MN " << Mip6IkeTestbed::HomeAddress(0) << " (HoA) starting in foreign network 1 ("
+        << Mip6IkeTestbed::AccessPrefix(0) << "/64), HA " << Mip6IkeTestbed::HomeAgentAddress();
+    std::printf("mip6ike-bootstrap: scheme %s, %s, RngRun %llu\n",
                 scheme.c_str(),
-                "2001:db8:1::5",
-                "2001:db8:1::1",
+                who.str().c_str(),
                 static_cast<unsigned long long>(seed));
     Simulator::Stop(Seconds(duration));
     Simulator::Run();

@@ -5,11 +5,11 @@
  *
  *   Mip6IkeHelper mip6;
  *   mip6.SetScheme("msrd");
- *   mip6.SetHomeNetwork(Ipv6Address("2001:db8:1::1"), Ipv6Address("2001:db8:1::"), 64);
+ *   mip6.SetHomeNetwork(Ipv6Address("2001::1"), Ipv6Address("2001::"), 64);
  *   mip6.SetAgentAttribute("NullCipher", BooleanValue(true));
  *   mip6.EnableKeyLog("out");               // before the Install calls
  *   Ptr<Mip6IkeAgent> ha = mip6.InstallHomeAgent(haNode, haHomeDevice);
- *   Mip6IkeAgentContainer mns = mip6.InstallMobileNode(mnNodes, Ipv6Address("2001:db8:1::5"));
+ *   Mip6IkeAgentContainer mns = mip6.InstallMobileNode(mnNodes, Ipv6Address("2001::5"));
  *   mip6.InstallCorrespondentNode(cnNode);
  *   mip6.AssignStreams(100);
  *   Mip6IkeHelper::EnablePcapAll("out/handover");

@@ -42,12 +42,14 @@ NS_LOG_COMPONENT_DEFINE("Mip6IkeTestbed");
 namespace
 {
 
-/* "2001:db8:<hex n>::" */
+/* "<hex 0x2000 + n>::" (the paper's 2001::/64, 2002::/64, ...).  Not
+ * 2001:db8::/32: ns-3's Ipv6L3Protocol::IpForward drops documentation
+ * addresses instead of forwarding them. */
 Ipv6Address
 Prefix2001(uint32_t n)
 {
     char buf[40];
-    std::snprintf(buf, sizeof(buf), "2001:db8:%x::", n);
+    std::snprintf(buf, sizeof(buf), "%x::", 0x2000 + n);
     return Ipv6Address(buf);
 }
 
@@ -195,7 +197,7 @@ Mip6IkeTestbed::Build()
         NetDeviceContainer d = csma.Install(bb);
         m_allDevices.Add(d);
         m_haUplink = d.Get(0);
-        const Ipv6Address bbPrefix("2001:db8:ff::");
+        const Ipv6Address bbPrefix("fd00:ff::");
         AddInterface(d.Get(0), WithHost(bbPrefix, 1), true);
         for (uint32_t n = 0; n < networks; n++)
         {

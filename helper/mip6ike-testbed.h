@@ -2,14 +2,18 @@
  * mip6ike: the main paper's testbed (Xu et al., Fig. 6) as an ns-3
  * topology, and its scaled-up form for the benchmark.
  *
- *                       home net 2001:db8:1::/64
- *                      [HA 2001:db8:1::1] (HoA 2001:db8:1::5 lives here)
- *                        |  backbone 2001:db8:ff::/64 (CSMA)
+ *                       home net 2001::/64
+ *                      [HA 2001::1] (HoA 2001::5 lives here)
+ *                        |  backbone fd00:ff::/64 (CSMA)
  *             +----------+-----------+
  *           [AR1] ::2              [AR2] ::3
- *     foreign 1 2001:db8:2::/64   foreign 2 2001:db8:3::/64
+ *     foreign 1 2002::/64          foreign 2 2003::/64
  *       |        |                    |
  *     [CN ::10] [MN] - - - - - - - -> (L2 handover: link switch or 802.11)
+ *
+ * The addresses are the paper's (Fig. 7: HA 2001::1, HoA 2001::5, the MN
+ * bootstrapped in 2002::/64); not the documentation prefix 2001:db8::/32,
+ * which ns-3's IPv6 refuses to forward.
  *
  * The paper's three nodes (MN, HA, CN), two access routers and three
  * networks (home, foreign 1, foreign 2; the CN in a foreign one), plus the
@@ -97,18 +101,18 @@ class Mip6IkeTestbed
 {
   public:
     /** Addresses of the paper-size testbed (pair 0). */
-    static Ipv6Address HomePrefix();      //!< 2001:db8:1::
-    static Ipv6Address HomeAgentAddress(); //!< 2001:db8:1::1
+    static Ipv6Address HomePrefix();      //!< 2001::
+    static Ipv6Address HomeAgentAddress(); //!< 2001::1
     /**
      * \param [in] i Index of the MN.
-     * \return Its home address: 2001:db8:1::5 for the first, then ::6, ...
+     * \return Its home address: 2001::5 for the first, then ::6, ...
      */
     static Ipv6Address HomeAddress(uint32_t i);
-    /** \return the CN's address 2001:db8:2::10 (foreign 1). */
+    /** \return the CN's address 2002::10 (foreign 1). */
     static Ipv6Address CorrespondentAddress();
     /**
      * \param [in] network Index of an access network (0, 1 = pair 0).
-     * \return its /64 prefix.
+     * \return its /64 prefix: 2002::, 2003::, ...
      */
     static Ipv6Address AccessPrefix(uint32_t network);
 
