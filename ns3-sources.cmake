@@ -3,6 +3,11 @@
 # Paths are relative to the project's top directory.
 set(MIP6IKE_NS3_SOURCES
     model/mip6ike-core-adapter.cc
+    model/mip6ike-ext-headers.cc
+    model/mip6ike-l4-protocol.cc
+    model/mip6ike-routing.cc
+    model/mip6ike-movement.cc
+    model/mip6ike-agent.cc
     # helper/ files
     helper/mip6ike-wire.cc
     helper/mip6ike-testbed.cc

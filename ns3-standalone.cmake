@@ -15,15 +15,6 @@
 # passes with -isystem; our own code is compiled with the project's
 # -Wall -Wextra -Werror.
 include(${CMAKE_CURRENT_LIST_DIR}/ns3-sources.cmake)
-# TEMPORARY (until wip/net's Mip6IkeAgent implementation is merged): what
-# needs it is left out while model/mip6ike-agent.cc is absent.
-set(MIP6IKE_HAVE_AGENT ON)
-if(NOT EXISTS ${CMAKE_CURRENT_LIST_DIR}/model/mip6ike-agent.cc)
-  set(MIP6IKE_HAVE_AGENT OFF)
-  list(REMOVE_ITEM MIP6IKE_NS3_SOURCES helper/mip6ike-helper.cc helper/mip6ike-results.cc)
-  list(REMOVE_ITEM MIP6IKE_NS3_TEST_SOURCES test/mip6ike-scenario-test-suite.cc)
-  list(REMOVE_ITEM MIP6IKE_NS3_TEST_SUITES mip6ike-scenario)
-endif()
 
 # ns-3 modules include each other's headers as "ns3/<name>.h".  Mirror that
 # for ours in the build tree (configure_file re-copies on change), with the
@@ -49,12 +40,14 @@ target_include_directories(mip6ike PUBLIC
   $<TARGET_PROPERTY:m6ike_core,INTERFACE_INCLUDE_DIRECTORIES>)
 # The whole core goes into the module, so that users of mip6ike link one
 # copy of it; it is not linked again into them.
+# The OpenSSL backend likewise (Mip6IkeAgent's default crypto; programs
+# may call m6ike_crypto_openssl_new() from the module too).
 target_link_libraries(mip6ike
-  PRIVATE -Wl,--whole-archive m6ike_core -Wl,--no-whole-archive
-  PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet
+  PRIVATE -Wl,--whole-archive m6ike_core m6ike_crypto_openssl -Wl,--no-whole-archive
+  PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet ns3::libvirtual-net-device
+         ns3::libinternet-apps ns3::libcsma
          # the helpers, testbed and examples (helper/)
-         ns3::libcsma ns3::libpoint-to-point ns3::libwifi ns3::libmobility
-         ns3::libapplications ns3::libinternet-apps)
+         ns3::libpoint-to-point ns3::libwifi ns3::libmobility ns3::libapplications)
 # Logging and asserts in our code, as ns-3's own "default"/"debug" profiles
 # have them; an optimised (Release) build drops them like ns-3's
 # "optimized" profile.
@@ -69,7 +62,8 @@ if(MIP6IKE_TESTS)
   # executable itself (a static library would let the linker drop them).
   add_executable(mip6ike-ns3-tests test/mip6ike-ns3-test-runner.cc
                                    ${MIP6IKE_NS3_TEST_SOURCES})
-  target_link_libraries(mip6ike-ns3-tests PRIVATE mip6ike)
+  # The suites build small topologies (CSMA links, Radvd).
+  target_link_libraries(mip6ike-ns3-tests PRIVATE mip6ike ns3::libcsma)
   set_target_properties(mip6ike-ns3-tests PROPERTIES
     CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
   foreach(_suite ${MIP6IKE_NS3_TEST_SUITES})
@@ -98,7 +92,6 @@ endif()
 
 # The ns-3 examples (examples/), run as `./mip6ike sim NAME`: binaries in
 # build/examples/ as mip6ike-<name>.
-if(MIP6IKE_HAVE_AGENT)
 foreach(_example handover bootstrap scale)
   add_executable(mip6ike-${_example} examples/mip6ike-${_example}.cc)
   target_link_libraries(mip6ike-${_example} PRIVATE mip6ike)
@@ -143,5 +136,4 @@ if(MIP6IKE_TESTS)
   add_test(NAME sim.handover.output-contract
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
                    $<TARGET_FILE:mip6ike-handover>)
-endif()
 endif()

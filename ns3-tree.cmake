@@ -23,9 +23,9 @@ build_lib(
   LIBNAME mip6ike
   SOURCE_FILES ${MIP6IKE_NS3_SOURCES}
   HEADER_FILES ${MIP6IKE_NS3_HEADERS}
-  LIBRARIES_TO_LINK ${libcore} ${libnetwork} ${libinternet} m6ike_core
-                    ${libcsma} ${libpoint-to-point} ${libwifi} ${libmobility}
-                    ${libapplications} ${libinternet-apps}
+  LIBRARIES_TO_LINK ${libcore} ${libnetwork} ${libinternet} ${libvirtual-net-device}
+                    ${libinternet-apps} ${libcsma} m6ike_core m6ike_crypto_openssl
+                    ${libpoint-to-point} ${libwifi} ${libmobility} ${libapplications}
   TEST_SOURCES ${MIP6IKE_NS3_TEST_SOURCES}
 )
 

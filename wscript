@@ -13,8 +13,8 @@ import os
 import re
 
 MODULE = 'mip6ike'
-NS3_DEPS = ['core', 'network', 'internet', 'csma', 'point-to-point', 'wifi',
-            'mobility', 'applications', 'internet-apps']
+NS3_DEPS = ['core', 'network', 'internet', 'virtual-net-device', 'internet-apps', 'csma',
+            'point-to-point', 'wifi', 'mobility', 'applications']
 C_FLAGS = ['-std=c11', '-Wall', '-Wextra', '-Werror', '-fPIC']
 # ns-3's waf passes the build directory holding ns3/*.h with -I; ns-3's
 # headers are not clean under -Wextra (e.g. -Wunused-parameter in ptr.h), so
@@ -59,6 +59,9 @@ def configure(conf):
                        mandatory=False)
     conf.env.append_value('CFLAGS_M6IKE_C', C_FLAGS)
     conf.env.append_value('DEFINES_M6IKE_C', ['_POSIX_C_SOURCE=200809L'])
+    # The OpenSSL backend (Mip6IkeAgent's default crypto) is built into the
+    # core's static library here; the module links libcrypto.
+    conf.env.append_value('LIB_M6IKE_OPENSSL', ['crypto'])
     conf.report_optional_feature('mip6ike', 'mip6ike (MIPv6 + IPsec/IKEv2 models)',
                                  bool(ok), 'the C compiler does not accept -std=c11')
     if not ok:
@@ -77,7 +80,8 @@ def build(bld):
     bld(features='c cstlib',
         target='m6ike_core',
         name='m6ike_core',
-        source=['model/core/' + s for s in _cmake_list(core_cmake, 'M6IKE_CORE_SOURCES')],
+        source=['model/core/' + s for s in _cmake_list(core_cmake, 'M6IKE_CORE_SOURCES')]
+        + ['model/core/src/crypto_openssl.c'],
         includes=['model/core/include', 'model/core/src'],
         export_includes=['model/core/include'],
         defines=['M6IKE_VERSION_STRING="%s"' % version],
@@ -86,7 +90,7 @@ def build(bld):
     module = bld.create_ns3_module(MODULE, NS3_DEPS)
     module.source = _cmake_list(lists, 'MIP6IKE_NS3_SOURCES')
     module.includes = ['model', 'helper', 'model/core/include']
-    module.use.append('m6ike_core')
+    module.use.extend(['m6ike_core', 'M6IKE_OPENSSL'])
     # On the task generator's own (derived) env, so that the flags do not
     # leak into the module's .pc file as a 'use' variable would.
     ns3_headers = ['-isystem', bld.bldnode.abspath()]

@@ -314,6 +314,28 @@ class Mip6IkeAgent : public Object
     /** One queued output of a call. */
     typedef std::function<void()> Output;
 
+    // ---- validated string attributes (fatal error naming the value)
+    /** \param v "mn" or "ha" */
+    void SetRoleName(std::string v);
+    /** \return the role name */
+    std::string GetRoleName() const;
+    /** \param v a scheme name (m6ike_scheme_parse) */
+    void SetSchemeName(std::string v);
+    /** \return the scheme name */
+    std::string GetSchemeName() const;
+    /** \param v "fixed" or "measured" */
+    void SetProcessingModeName(std::string v);
+    /** \return the processing mode name */
+    std::string GetProcessingModeName() const;
+    /** \param v "on", "off" or "optimistic" */
+    void SetDadModeName(std::string v);
+    /** \return the DAD mode name */
+    std::string GetDadModeName() const;
+    /** \param v "group:time,..." e.g. "14:1500us,31:50us" */
+    void SetDhCostPerGroup(std::string v);
+    /** \return the DhCostPerGroup string */
+    std::string GetDhCostPerGroup() const;
+
     // ---- the processing-time model
     /**
      * Run one call into the core now or when the CPU is free.

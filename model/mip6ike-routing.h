@@ -48,6 +48,7 @@
 #include "ns3/callback.h"
 #include "ns3/ipv6-address.h"
 #include "ns3/ipv6-header.h"
+#include "ns3/ipv6-route.h"
 #include "ns3/ipv6-routing-protocol.h"
 #include "ns3/net-device.h"
 #include "ns3/node.h"

@@ -12,6 +12,7 @@ const char *m6ike_crypto_strerror_(int code);
 const char *m6ike_ipsec_strerror_(int code);
 const char *m6ike_ikev2_strerror_(int code);
 const char *m6ike_ikev2_msg_strerror_(int code);
+const char *m6ike_agent_strerror_(int code);
 
 typedef const char *(*unit_strerror_fn)(int);
 typedef struct {
@@ -21,6 +22,7 @@ typedef struct {
 
 /* One line per unit, by range (see common.h). */
 static const unit_range ranges[] = {
+    {-150, -199, m6ike_agent_strerror_},
     {-200, -299, m6ike_mh_strerror_},
     {-300, -399, m6ike_binding_strerror_},
     {-400, -499, m6ike_msrd_strerror_},

@@ -1,0 +1,521 @@
+/*
+ * mip6ike: how the MN-HA tunnel meets ns-3's IPv6 routing.
+ * See mip6ike-routing.h.
+ */
+#include "mip6ike-routing.h"
+
+#include "ns3/icmpv6-header.h"
+#include "ns3/icmpv6-l4-protocol.h"
+#include "ns3/ipv6-interface.h"
+#include "ns3/ipv6-l3-protocol.h"
+#include "ns3/ipv6-route.h"
+#include "ns3/log.h"
+#include "ns3/output-stream-wrapper.h"
+#include "ns3/packet.h"
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("Mip6IkeRouting");
+
+namespace
+{
+
+/** \param a destination \return whether it can leave through the tunnel */
+bool
+Tunnellable(const Ipv6Address& a)
+{
+    return !(a.IsAny() || a.IsLocalhost() || a.IsMulticast() || a.IsLinkLocal());
+}
+
+} // namespace
+
+/* ---------------------------------------------------------------------- */
+/* Mip6IkeMnRouting                                                        */
+/* ---------------------------------------------------------------------- */
+
+NS_OBJECT_ENSURE_REGISTERED(Mip6IkeMnRouting);
+
+TypeId
+Mip6IkeMnRouting::GetTypeId()
+{
+    static TypeId tid = TypeId("ns3::Mip6IkeMnRouting")
+                            .SetParent<Ipv6RoutingProtocol>()
+                            .SetGroupName("Mip6Ike")
+                            .AddConstructor<Mip6IkeMnRouting>();
+    return tid;
+}
+
+Mip6IkeMnRouting::Mip6IkeMnRouting()
+    : m_enabled(true),
+      m_tunnelled(0)
+{
+}
+
+Mip6IkeMnRouting::~Mip6IkeMnRouting()
+{
+}
+
+void
+Mip6IkeMnRouting::SetTunnel(Ipv6Address homeAddress, Ptr<NetDevice> tunnel)
+{
+    m_hoa = homeAddress;
+    m_tunnel = tunnel;
+}
+
+void
+Mip6IkeMnRouting::SetEnabled(bool enabled)
+{
+    m_enabled = enabled;
+}
+
+Ptr<Ipv6Route>
+Mip6IkeMnRouting::RouteOutput(Ptr<Packet> /* p */,
+                              const Ipv6Header& header,
+                              Ptr<NetDevice> oif,
+                              Socket::SocketErrno& sockerr)
+{
+    if (!m_enabled || !m_tunnel || !m_ipv6)
+    {
+        return nullptr;
+    }
+    const Ipv6Address src = header.GetSource();
+    const Ipv6Address dst = header.GetDestination();
+    // The agent's own packets name their source (CoA, link-local); a
+    // socket that did not bind leaves it unspecified: that is the HoA's
+    // traffic, as is everything sent from the HoA.
+    if (!(src == m_hoa || src.IsAny()) || !Tunnellable(dst) || dst == m_hoa)
+    {
+        return nullptr;
+    }
+    if (oif && oif != m_tunnel)
+    {
+        return nullptr; // bound to another device
+    }
+    Ptr<Ipv6Route> route = Create<Ipv6Route>();
+    route->SetDestination(dst);
+    route->SetSource(m_hoa);
+    route->SetGateway(Ipv6Address::GetZero());
+    route->SetOutputDevice(m_tunnel);
+    sockerr = Socket::ERROR_NOTERROR;
+    ++m_tunnelled;
+    NS_LOG_LOGIC("MN: " << dst << " from " << m_hoa << " via the tunnel");
+    return route;
+}
+
+bool
+Mip6IkeMnRouting::RouteInput(Ptr<const Packet> /* p */,
+                             const Ipv6Header& /* header */,
+                             Ptr<const NetDevice> /* idev */,
+                             UnicastForwardCallback /* ucb */,
+                             MulticastForwardCallback /* mcb */,
+                             LocalDeliverCallback /* lcb */,
+                             ErrorCallback /* ecb */)
+{
+    return false;
+}
+
+void
+Mip6IkeMnRouting::NotifyInterfaceUp(uint32_t /* interface */)
+{
+}
+
+void
+Mip6IkeMnRouting::NotifyInterfaceDown(uint32_t /* interface */)
+{
+}
+
+void
+Mip6IkeMnRouting::NotifyAddAddress(uint32_t /* interface */, Ipv6InterfaceAddress /* address */)
+{
+}
+
+void
+Mip6IkeMnRouting::NotifyRemoveAddress(uint32_t /* interface */,
+                                      Ipv6InterfaceAddress /* address */)
+{
+}
+
+void
+Mip6IkeMnRouting::NotifyAddRoute(Ipv6Address /* dst */,
+                                 Ipv6Prefix /* mask */,
+                                 Ipv6Address /* nextHop */,
+                                 uint32_t /* interface */,
+                                 Ipv6Address /* prefixToUse */)
+{
+}
+
+void
+Mip6IkeMnRouting::NotifyRemoveRoute(Ipv6Address /* dst */,
+                                    Ipv6Prefix /* mask */,
+                                    Ipv6Address /* nextHop */,
+                                    uint32_t /* interface */,
+                                    Ipv6Address /* prefixToUse */)
+{
+}
+
+void
+Mip6IkeMnRouting::SetIpv6(Ptr<Ipv6> ipv6)
+{
+    m_ipv6 = ipv6;
+}
+
+void
+Mip6IkeMnRouting::PrintRoutingTable(Ptr<OutputStreamWrapper> stream, Time::Unit /* unit */) const
+{
+    std::ostream* os = stream->GetStream();
+    *os << "Mip6IkeMnRouting: from " << m_hoa << " (or unspecified) to any global address -> "
+        << (m_tunnel ? "tunnel device" : "(no tunnel)") << (m_enabled ? "" : " [disabled]")
+        << "\n";
+}
+
+uint64_t
+Mip6IkeMnRouting::GetTunnelled() const
+{
+    return m_tunnelled;
+}
+
+void
+Mip6IkeMnRouting::DoDispose()
+{
+    m_ipv6 = nullptr;
+    m_tunnel = nullptr;
+    Ipv6RoutingProtocol::DoDispose();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Mip6IkeHaRouting                                                        */
+/* ---------------------------------------------------------------------- */
+
+NS_OBJECT_ENSURE_REGISTERED(Mip6IkeHaRouting);
+
+TypeId
+Mip6IkeHaRouting::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("ns3::Mip6IkeHaRouting")
+            .SetParent<Ipv6RoutingProtocol>()
+            .SetGroupName("Mip6Ike")
+            .AddConstructor<Mip6IkeHaRouting>()
+            .AddTraceSource("Intercept",
+                            "A packet for a home address registered away from home was routed "
+                            "into the tunnel: its IPv6 header, and whether it was forwarded "
+                            "(true) or originated by the HA (false).",
+                            MakeTraceSourceAccessor(&Mip6IkeHaRouting::m_interceptTrace),
+                            "ns3::Mip6IkeHaRouting::InterceptTracedCallback");
+    return tid;
+}
+
+Mip6IkeHaRouting::Mip6IkeHaRouting()
+    : m_intercepted(0)
+{
+}
+
+Mip6IkeHaRouting::~Mip6IkeHaRouting()
+{
+}
+
+void
+Mip6IkeHaRouting::SetTunnel(LookupCallback lookup, Ptr<NetDevice> tunnel)
+{
+    m_lookup = lookup;
+    m_tunnel = tunnel;
+}
+
+Ptr<Ipv6Route>
+Mip6IkeHaRouting::TunnelRoute(Ipv6Address dst) const
+{
+    if (m_lookup.IsNull() || !m_tunnel || !m_ipv6 || !Tunnellable(dst) || !m_lookup(dst))
+    {
+        return nullptr;
+    }
+    Ptr<Ipv6Route> route = Create<Ipv6Route>();
+    route->SetDestination(dst);
+    route->SetGateway(Ipv6Address::GetZero());
+    route->SetOutputDevice(m_tunnel);
+    // Source for packets the HA originates: an address of its own on the
+    // interface towards the home prefix (any global address will do: the
+    // packet is tunnelled).
+    Ipv6Address src = Ipv6Address::GetZero();
+    for (uint32_t i = 0; i < m_ipv6->GetNInterfaces() && src.IsAny(); i++)
+    {
+        for (uint32_t j = 0; j < m_ipv6->GetNAddresses(i); j++)
+        {
+            const Ipv6Address a = m_ipv6->GetAddress(i, j).GetAddress();
+            if (Tunnellable(a))
+            {
+                src = a;
+                break;
+            }
+        }
+    }
+    route->SetSource(src);
+    return route;
+}
+
+Ptr<Ipv6Route>
+Mip6IkeHaRouting::RouteOutput(Ptr<Packet> /* p */,
+                              const Ipv6Header& header,
+                              Ptr<NetDevice> oif,
+                              Socket::SocketErrno& sockerr)
+{
+    if (oif && oif != m_tunnel)
+    {
+        return nullptr;
+    }
+    Ptr<Ipv6Route> route = TunnelRoute(header.GetDestination());
+    if (route)
+    {
+        if (!header.GetSource().IsAny())
+        {
+            route->SetSource(header.GetSource());
+        }
+        sockerr = Socket::ERROR_NOTERROR;
+        ++m_intercepted;
+        m_interceptTrace(header, false);
+    }
+    return route;
+}
+
+bool
+Mip6IkeHaRouting::RouteInput(Ptr<const Packet> p,
+                             const Ipv6Header& header,
+                             Ptr<const NetDevice> idev,
+                             UnicastForwardCallback ucb,
+                             MulticastForwardCallback /* mcb */,
+                             LocalDeliverCallback /* lcb */,
+                             ErrorCallback /* ecb */)
+{
+    if (idev == m_tunnel)
+    {
+        return false; // out of the tunnel: ordinary forwarding
+    }
+    Ptr<Ipv6Route> route = TunnelRoute(header.GetDestination());
+    if (!route)
+    {
+        return false;
+    }
+    route->SetSource(header.GetSource());
+    ++m_intercepted;
+    m_interceptTrace(header, true);
+    NS_LOG_LOGIC("HA: intercepting " << header.GetSource() << " -> " << header.GetDestination());
+    ucb(idev, route, p, header);
+    return true;
+}
+
+void
+Mip6IkeHaRouting::NotifyInterfaceUp(uint32_t /* interface */)
+{
+}
+
+void
+Mip6IkeHaRouting::NotifyInterfaceDown(uint32_t /* interface */)
+{
+}
+
+void
+Mip6IkeHaRouting::NotifyAddAddress(uint32_t /* interface */, Ipv6InterfaceAddress /* address */)
+{
+}
+
+void
+Mip6IkeHaRouting::NotifyRemoveAddress(uint32_t /* interface */,
+                                      Ipv6InterfaceAddress /* address */)
+{
+}
+
+void
+Mip6IkeHaRouting::NotifyAddRoute(Ipv6Address /* dst */,
+                                 Ipv6Prefix /* mask */,
+                                 Ipv6Address /* nextHop */,
+                                 uint32_t /* interface */,
+                                 Ipv6Address /* prefixToUse */)
+{
+}
+
+void
+Mip6IkeHaRouting::NotifyRemoveRoute(Ipv6Address /* dst */,
+                                    Ipv6Prefix /* mask */,
+                                    Ipv6Address /* nextHop */,
+                                    uint32_t /* interface */,
+                                    Ipv6Address /* prefixToUse */)
+{
+}
+
+void
+Mip6IkeHaRouting::SetIpv6(Ptr<Ipv6> ipv6)
+{
+    m_ipv6 = ipv6;
+}
+
+void
+Mip6IkeHaRouting::PrintRoutingTable(Ptr<OutputStreamWrapper> stream, Time::Unit /* unit */) const
+{
+    *stream->GetStream() << "Mip6IkeHaRouting: registered home addresses -> tunnel device ("
+                         << m_intercepted << " packets so far)\n";
+}
+
+uint64_t
+Mip6IkeHaRouting::GetIntercepted() const
+{
+    return m_intercepted;
+}
+
+void
+Mip6IkeHaRouting::DoDispose()
+{
+    m_ipv6 = nullptr;
+    m_tunnel = nullptr;
+    m_lookup.Nullify();
+    Ipv6RoutingProtocol::DoDispose();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Mip6IkeProxyNd                                                          */
+/* ---------------------------------------------------------------------- */
+
+NS_OBJECT_ENSURE_REGISTERED(Mip6IkeProxyNd);
+
+TypeId
+Mip6IkeProxyNd::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("ns3::Mip6IkeProxyNd")
+            .SetParent<Object>()
+            .SetGroupName("Mip6Ike")
+            .AddConstructor<Mip6IkeProxyNd>()
+            .AddTraceSource("Advertisement",
+                            "A proxy Neighbor Advertisement was sent for a registered home "
+                            "address: the address and whether it answered an NS.",
+                            MakeTraceSourceAccessor(&Mip6IkeProxyNd::m_naTrace),
+                            "ns3::Mip6IkeProxyNd::NaTracedCallback");
+    return tid;
+}
+
+Mip6IkeProxyNd::Mip6IkeProxyNd()
+    : m_nas(0)
+{
+}
+
+Mip6IkeProxyNd::~Mip6IkeProxyNd()
+{
+}
+
+void
+Mip6IkeProxyNd::Start(Ptr<Node> node, Ptr<NetDevice> homeDevice, LookupCallback lookup)
+{
+    NS_LOG_FUNCTION(this << node << homeDevice);
+    m_node = node;
+    m_device = homeDevice;
+    m_lookup = lookup;
+    node->RegisterProtocolHandler(MakeCallback(&Mip6IkeProxyNd::Receive, this),
+                                  Ipv6L3Protocol::PROT_NUMBER,
+                                  homeDevice);
+}
+
+void
+Mip6IkeProxyNd::Receive(Ptr<NetDevice> device,
+                        Ptr<const Packet> packet,
+                        uint16_t /* protocol */,
+                        const Address& /* from */,
+                        const Address& /* to */,
+                        NetDevice::PacketType /* packetType */)
+{
+    if (m_lookup.IsNull() || device != m_device)
+    {
+        return;
+    }
+    Ptr<Packet> p = packet->Copy();
+    Ipv6Header ip;
+    if (p->GetSize() < 40 + 24)
+    {
+        return;
+    }
+    p->RemoveHeader(ip);
+    if (ip.GetNextHeader() != Icmpv6L4Protocol::PROT_NUMBER)
+    {
+        return;
+    }
+    uint8_t type = 0;
+    p->CopyData(&type, 1);
+    if (type != Icmpv6Header::ICMPV6_ND_NEIGHBOR_SOLICITATION)
+    {
+        return;
+    }
+    Icmpv6NS ns;
+    p->RemoveHeader(ns);
+    const Ipv6Address target = ns.GetIpv6Target();
+    if (!m_lookup(target))
+    {
+        return;
+    }
+    // An NS from :: is another node's DAD for the HoA: defend it
+    // (RFC 6275 §10.4.1) with an NA to all-nodes; otherwise answer the
+    // solicitor.
+    const bool dad = ip.GetSource().IsAny();
+    NS_LOG_LOGIC("proxy ND: NS for " << target << " from " << ip.GetSource());
+    SendNa(target, dad ? Ipv6Address::GetAllNodesMulticast() : ip.GetSource(), !dad);
+}
+
+void
+Mip6IkeProxyNd::Announce(Ipv6Address hoa)
+{
+    if (m_device)
+    {
+        SendNa(hoa, Ipv6Address::GetAllNodesMulticast(), false);
+    }
+}
+
+void
+Mip6IkeProxyNd::SendNa(Ipv6Address target, Ipv6Address dst, bool solicited)
+{
+    Ptr<Ipv6L3Protocol> ipv6 = m_node->GetObject<Ipv6L3Protocol>();
+    const int32_t ifIndex = ipv6->GetInterfaceForDevice(m_device);
+    if (ifIndex < 0)
+    {
+        return;
+    }
+    Ptr<Ipv6Interface> iface = ipv6->GetInterface(ifIndex);
+    const Ipv6Address src = iface->GetLinkLocalAddress().GetAddress();
+
+    Ptr<Packet> p = Create<Packet>();
+    Icmpv6OptionLinkLayerAddress lla(false, m_device->GetAddress()); // target LLA
+    p->AddHeader(lla);
+    Icmpv6NA na;
+    na.SetIpv6Target(target);
+    na.SetFlagR(true);
+    na.SetFlagS(solicited);
+    na.SetFlagO(!solicited);
+    na.CalculatePseudoHeaderChecksum(src,
+                                     dst,
+                                     p->GetSize() + na.GetSerializedSize(),
+                                     Icmpv6L4Protocol::PROT_NUMBER);
+    p->AddHeader(na);
+
+    Ipv6Header hdr;
+    hdr.SetSource(src);
+    hdr.SetDestination(dst);
+    hdr.SetNextHeader(Icmpv6L4Protocol::PROT_NUMBER);
+    hdr.SetPayloadLength(p->GetSize());
+    hdr.SetHopLimit(255);
+    iface->Send(p, hdr, dst);
+    ++m_nas;
+    m_naTrace(target, solicited);
+}
+
+uint64_t
+Mip6IkeProxyNd::GetAdvertisements() const
+{
+    return m_nas;
+}
+
+void
+Mip6IkeProxyNd::DoDispose()
+{
+    m_node = nullptr;
+    m_device = nullptr;
+    m_lookup.Nullify();
+    Object::DoDispose();
+}
+
+} // namespace ns3
