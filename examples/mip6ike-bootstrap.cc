@@ -153,8 +153,15 @@ PrintSa(const char* who, const char* what, uint32_t spi, Ipv6Address hoa, Ipv6Ad
 }
 
 void
+PrintDrop(const char* who, int reason, const std::string& what)
+{
+    std::printf("%10.6f  %-8s  drop (%d): %s\n", Simulator::Now().GetSeconds(), who, reason, what.c_str());
+}
+
+void
 Trace(Ptr<Mip6IkeAgent> a, const char* who)
 {
+    a->TraceConnectWithoutContext("Drop", MakeBoundCallback(&PrintDrop, who));
     a->TraceConnectWithoutContext("CoaReady", MakeBoundCallback(&PrintAddr, who, "CoA ready"));
     a->TraceConnectWithoutContext("BuSent", MakeBoundCallback(&PrintBinding, who, "BU sent"));
     a->TraceConnectWithoutContext("BaReceived",
@@ -342,6 +349,31 @@ main(int argc, char* argv[])
                 static_cast<unsigned long long>(wire->GetCount(Mip6IkeWireInfo::CREATE_CHILD_SA)),
                 static_cast<unsigned long long>(wire->GetCount(Mip6IkeWireInfo::INFORMATIONAL)),
                 static_cast<unsigned long long>(wire->GetCount(Mip6IkeWireInfo::ESP)));
+    for (auto& [who, agent] : {std::make_pair("MN", mn), std::make_pair("HA", ha)})
+    {
+        const m6ike_agent_stats st = agent->GetStats();
+        std::printf("%s counters: BU sent %llu (retransmitted %llu), BA received %llu, BU received "
+                    "%llu, BA sent %llu, ESP in %llu out %llu, tunnel in %llu out %llu, SAs "
+                    "installed %llu; drops: malformed %llu, not handled %llu, unprotected %llu, "
+                    "no SA %llu, ESP %llu, no binding %llu\n",
+                    who,
+                    static_cast<unsigned long long>(st.bu_sent),
+                    static_cast<unsigned long long>(st.bu_retransmits),
+                    static_cast<unsigned long long>(st.ba_received),
+                    static_cast<unsigned long long>(st.bu_received),
+                    static_cast<unsigned long long>(st.ba_sent),
+                    static_cast<unsigned long long>(st.esp_in),
+                    static_cast<unsigned long long>(st.esp_out),
+                    static_cast<unsigned long long>(st.tunnel_in),
+                    static_cast<unsigned long long>(st.tunnel_out),
+                    static_cast<unsigned long long>(st.sa_installed),
+                    static_cast<unsigned long long>(st.drop_malformed),
+                    static_cast<unsigned long long>(st.drop_not_handled),
+                    static_cast<unsigned long long>(st.drop_unprotected),
+                    static_cast<unsigned long long>(st.drop_no_sa),
+                    static_cast<unsigned long long>(st.drop_esp),
+                    static_cast<unsigned long long>(st.drop_no_binding));
+    }
     const bool ok = r.baReceived != Time::Max();
     std::printf("bootstrap %s\n", ok ? "succeeded (BA accepted)" : "FAILED (no accepted BA)");
 

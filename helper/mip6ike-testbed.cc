@@ -12,6 +12,7 @@
 #include "ns3/error-model.h"
 #include "ns3/internet-stack-helper.h"
 #include "ns3/ipv6-address-helper.h"
+#include "ns3/ipv6-list-routing-helper.h"
 #include "ns3/ipv6-static-routing-helper.h"
 #include "ns3/ipv6-static-routing.h"
 #include "ns3/ipv6.h"
@@ -167,8 +168,14 @@ Mip6IkeTestbed::Build()
         m_core = CreateObject<Node>();
     }
 
+    // IPv6 only; list routing over static routing (the mobility agents put
+    // their tunnel routing above the static one).
     InternetStackHelper stack;
     stack.SetIpv4StackInstall(false);
+    Ipv6ListRoutingHelper listRouting;
+    Ipv6StaticRoutingHelper staticRouting;
+    listRouting.Add(staticRouting, 0);
+    stack.SetRoutingHelper(listRouting);
     stack.Install(m_ha);
     stack.Install(m_cn);
     stack.Install(m_ars);
