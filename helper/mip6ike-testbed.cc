@@ -23,6 +23,7 @@
 #include "ns3/pointer.h"
 #include "ns3/radvd-helper.h"
 #include "ns3/radvd-interface.h"
+#include "ns3/radvd-prefix.h"
 #include "ns3/simulator.h"
 #include "ns3/ssid.h"
 #include "ns3/sta-wifi-mac.h"
@@ -350,6 +351,14 @@ Mip6IkeTestbed::Build()
         ri->SetMaxRtrAdvInterval(maxMs);
         ri->SetMinDelayBetweenRAs(minMs);
         ri->SetIntervalOpt(true); // RFC 6275 §7.3 Advertisement Interval option
+        // The A flag clear: the MN's movement detection forms its CoA itself
+        // (SLAAC with its own DAD mode, as a MIPv6 daemon does); ns-3's own
+        // autoconfiguration would add a second copy whose prefix timers
+        // must then be torn down at every move.
+        for (auto& prefix : ri->GetPrefixes())
+        {
+            prefix->SetAutonomousFlag(m_config.raAutonomous);
+        }
         ApplicationContainer apps = radvd.Install(ar);
         apps.Start(Seconds(0));
     }

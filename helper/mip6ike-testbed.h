@@ -75,6 +75,12 @@ struct Mip6IkeTestbedConfig
      */
     Time raMin{MilliSeconds(30)};
     Time raMax{MilliSeconds(70)}; //!< see raMin
+    /**
+     * The RAs' Autonomous flag.  Clear by default: the MN's movement
+     * detection does SLAAC itself (per its DadMode); with it set, ns-3's
+     * Icmpv6L4Protocol autoconfigures the same address as well.
+     */
+    bool raAutonomous{false};
     /** Pairs of access networks (1 = the paper's testbed). */
     uint32_t accessPairs{1};
     /** Mobile nodes (spread over the pairs, starting in the first network of their pair). */
