@@ -31,9 +31,11 @@ set(MIP6IKE_NS3_HEADERS
 # MIP6IKE_NS3_TEST_SUITES so that standalone builds register one ctest each.
 set(MIP6IKE_NS3_TEST_SOURCES
     test/mip6ike-core-adapter-test-suite.cc
+    test/mip6ike-ext-headers-test-suite.cc
     test/mip6ike-scenario-test-suite.cc
 )
 set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-core-adapter
+    mip6ike-ext-headers
     mip6ike-scenario
 )

@@ -252,8 +252,9 @@ Mip6IkeHomeAddressOption::Process(Ptr<Packet> packet,
         return total;
     }
     const Ipv6Address hoa = Ipv6Address::Deserialize(&data[offset + 2]);
-    // RFC 6275 §6.3: alignment 8n+6 for the address within the header.
-    const bool aligned = ((offset + 2 - hdrStart) % 8) == 6;
+    // RFC 6275 §6.3: alignment 8n+6 (RFC 8200 §4.2: of the Option Type,
+    // from the start of the header), so that the address is 8n-aligned.
+    const bool aligned = ((offset - hdrStart) % 8) == 6;
     if (!aligned || !UsableHomeAddress(hoa) || hdrEnd > kMaxTagBytes)
     {
         NS_LOG_LOGIC("Home Address option " << hoa << (aligned ? "" : " misaligned")

@@ -29,7 +29,10 @@
  *    Parameter Problem unless the destination is multicast".  Without a
  *    handler for 201 every BU would be dropped: Mip6IkeHomeAddressOption is
  *    that handler.  A handler's Process() returns the option's length
- *    (type and length octets included).
+ *    (type and length octets included).  Setting its isDropped does NOT
+ *    stop the chain in 3.37 (only an unknown option's action bits do): a
+ *    packet whose HAO we refuse still reaches the L4 protocol, but without
+ *    a tag, so that Mip6IkeWireL4Protocol cannot rebuild it and drops it.
  *  - Routing: Ipv6ExtensionRouting::Process() reads Routing Type and
  *    Segments Left and asks the node's Ipv6ExtensionRoutingDemux for the
  *    type; an unknown type with Segments Left != 0 is dropped with a
