@@ -119,6 +119,7 @@ Mip6IkeHelper::InstallHomeAgent(Ptr<Node> node, Ptr<NetDevice> homeDevice)
     Ptr<Mip6IkeAgent> agent = Create("ha");
     agent->Install(node, homeDevice);
     m_agents.push_back(agent);
+    m_homeAgents.push_back(agent);
     return agent;
 }
 
@@ -128,6 +129,16 @@ Mip6IkeHelper::InstallMobileNode(Ptr<Node> node, Ipv6Address hoa)
     NS_ABORT_MSG_UNLESS(node->GetObject<Ipv6>(),
                         "Mip6IkeHelper::InstallMobileNode: node " << node->GetId()
                                                                   << " has no IPv6 stack");
+    // RFC 3776 manual keys: the HA derives the MN's SAs when told of it.
+    if (m_scheme == "static")
+    {
+        NS_ABORT_MSG_IF(m_homeAgents.empty(),
+                        "Mip6IkeHelper: with the static scheme, install the home agent first");
+        for (auto& ha : m_homeAgents)
+        {
+            ha->AddMobileNode(hoa);
+        }
+    }
     Ptr<Mip6IkeAgent> agent = Create("mn");
     agent->SetAttribute("HomeAddress", Ipv6AddressValue(hoa));
     agent->Install(node, nullptr);

@@ -97,7 +97,9 @@ class Mip6IkeHelper
     Ptr<Mip6IkeAgent> InstallHomeAgent(Ptr<Node> node, Ptr<NetDevice> homeDevice);
 
     /**
-     * \brief Install one mobile node.
+     * \brief Install one mobile node.  With the static scheme the home
+     * agents installed before are provisioned with its home address
+     * (Mip6IkeAgent::AddMobileNode): install the HA first.
      * \param [in] node The MN (with IPv6 on its access device).
      * \param [in] hoa Its home address.
      * \return the agent.
@@ -157,6 +159,7 @@ class Mip6IkeHelper
     std::string m_scheme;           //!< scheme
     std::string m_keyLogDir;        //!< key-log directory, or ""
     Mip6IkeAgentContainer m_agents; //!< installed agents
+    Mip6IkeAgentContainer m_homeAgents; //!< installed HAs (static scheme: provisioned with each MN)
 };
 
 } // namespace ns3

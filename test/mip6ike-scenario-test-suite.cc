@@ -104,10 +104,6 @@ struct Scenario
         mip6.SetAgentAttribute("NullCipher", BooleanValue(true));
         Ptr<Mip6IkeAgent> ha = mip6.InstallHomeAgent(testbed.GetHomeAgent(), testbed.GetHomeDevice());
         const Ipv6Address hoa = Mip6IkeTestbed::HomeAddress(0);
-        if (scheme == "static")
-        {
-            ha->AddMobileNode(hoa);
-        }
         Ptr<Mip6IkeAgent> mn = mip6.InstallMobileNode(testbed.GetMobileNodes().Get(0), hoa);
         int64_t stream = 10;
         stream += testbed.AssignStreams(stream);
