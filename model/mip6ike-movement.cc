@@ -13,6 +13,7 @@
 #include "ns3/ipv6-routing-protocol.h"
 #include "ns3/log.h"
 #include "ns3/loopback-net-device.h"
+#include "ns3/ndisc-cache.h"
 #include "ns3/packet.h"
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
@@ -257,19 +258,18 @@ Mip6IkeMovementDetector::Move(Ptr<NetDevice> device, Ipv6Address prefix, Ipv6Add
     }
     if (m_interface >= 0)
     {
-        if (m_nsAutoconf)
-        {
-            ipv6->RemoveAutoconfiguredAddress(m_interface, m_prefix, Ipv6Prefix(64), m_router);
-        }
-        else
-        {
-            ipv6->RemoveAddress(m_interface, m_coa);
-            routing->NotifyRemoveRoute(Ipv6Address::GetAny(),
-                                       Ipv6Prefix(uint8_t(0)),
-                                       m_router,
-                                       m_interface,
-                                       m_prefix);
-        }
+        // The same removal whether ns-3 or we configured them (ns-3 adds its
+        // default route with the same arguments).  Not
+        // Ipv6L3Protocol::RemoveAutoconfiguredAddress(): in 3.37 it drops
+        // the prefix object with its timers still running, which aborts
+        // ("Event is still running while destroying").  ns-3's prefix object
+        // stays; its timers later find nothing to remove.
+        ipv6->RemoveAddress(m_interface, m_coa);
+        routing->NotifyRemoveRoute(Ipv6Address::GetAny(),
+                                   Ipv6Prefix(uint8_t(0)),
+                                   m_router,
+                                   m_interface,
+                                   m_prefix);
     }
 
     // SLAAC: the prefix and the device's interface identifier.
@@ -301,7 +301,14 @@ Mip6IkeMovementDetector::Move(Ptr<NetDevice> device, Ipv6Address prefix, Ipv6Add
     Ptr<Icmpv6L4Protocol> icmp = m_node->GetObject<Icmpv6L4Protocol>();
     if (probe && icmp)
     {
-        icmp->DoDAD(coa, ifc);
+        // One NS from :: to the solicited-node group (RFC 4862 §5.4.2).
+        // Not Icmpv6L4Protocol::DoDAD(): it does nothing while its "DAD"
+        // attribute is false, which Start() set.
+        const Ipv6Address group = Ipv6Address::MakeSolicitedAddress(coa);
+        NdiscCache::Ipv6PayloadHeaderPair ns =
+            icmp->ForgeNS(Ipv6Address::GetAny(), group, coa, device->GetAddress());
+        ifc->SetNsDadUid(coa, ns.first->GetUid());
+        ifc->Send(ns.first, ns.second, group);
     }
     switch (m_dadMode)
     {

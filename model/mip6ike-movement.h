@@ -12,8 +12,9 @@
  * route are removed, the new default route via the RA's sender is added,
  * and the address goes through DAD per the DadMode attribute:
  *
- *   on          RFC 4862: one Neighbor Solicitation from :: (DAD probe,
- *               ns-3's Icmpv6L4Protocol::DoDAD) and the address stays
+ *   on          RFC 4862: one Neighbor Solicitation from :: to the
+ *               solicited-node group (built with Icmpv6L4Protocol::ForgeNS,
+ *               sent at once) and the address stays
  *               TENTATIVE for DupAddrDetectTransmits (1) x RetransTimer
  *               (attribute, 1 s as RFC 4861's RETRANS_TIMER); the CoA is
  *               reported usable after that;
@@ -27,10 +28,11 @@
  * attribute is true.  Start() sets "DAD" to false on the node (this class
  * runs DAD per DadMode instead); if ns-3 has autoconfigured the same
  * address (A flag set), the detector takes it over (sets its state per
- * DadMode) and, at the next movement, removes it with
- * Ipv6L3Protocol::RemoveAutoconfiguredAddress(), which also removes ns-3's
- * prefix timers and default route.  The result is the same with the A flag
- * set or clear.
+ * DadMode) and, at the next movement, removes it and its default route
+ * as it removes its own (Ipv6L3Protocol::RemoveAutoconfiguredAddress()
+ * cannot be used: in 3.37 it destroys ns-3's prefix object with its timers
+ * running, which aborts the simulation; that object is left to expire
+ * harmlessly).  The result is the same with the A flag set or clear.
  *
  * Movement can also be hinted by the link layer: NotifyL2Handover() (the
  * scenario calls it, or connects it to a device trace such as Wi-Fi's

@@ -776,10 +776,21 @@ static int build_core(m6ike_agent *a) {
     ec.retrans_tries = a->cfg.ike_retrans_tries;
   }
   if (mn) {
+    /* a small node: PSK messages are a few hundred octets */
     ec.max_ike_sas = 8;
     ec.out_queue_limit = 16;
-  } else if (a->cfg.max_mns) {
-    ec.max_ike_sas = a->cfg.max_mns * 2;
+    ec.max_msg = 2048;
+    ec.max_msg_in = 2048;
+    ec.hash_bits = 4;
+  } else {
+    if (a->cfg.max_mns) {
+      ec.max_ike_sas = a->cfg.max_mns * 2;
+    }
+    unsigned bits = 10;
+    while (bits < 16 && ((size_t)1 << bits) < a->cfg.expected_mns) {
+      bits++;
+    }
+    ec.hash_bits = bits;
   }
   m6ike_ikev2_callbacks cb;
   memset(&cb, 0, sizeof(cb));

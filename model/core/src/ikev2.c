@@ -11,7 +11,6 @@
 #include "ikev2_int.h"
 #include "mem.h"
 
-#define PLAIN_CAP 65536u
 
 typedef struct out_pkt {
   struct out_pkt *next;
@@ -192,12 +191,13 @@ int ike_new_esp_spi(m6ike_ikev2 *ike, uint32_t *spi) {
   return M6IKE_ERR_RANDOM;
 }
 
-static uint32_t hash_spi(uint64_t spi) {
+static uint32_t hash_spi_(uint64_t spi, uint32_t mask) {
   spi ^= spi >> 33;
   spi *= 0xff51afd7ed558ccdULL;
   spi ^= spi >> 33;
-  return (uint32_t)spi & ((1u << IKE_HASH_BITS) - 1);
+  return (uint32_t)spi & mask;
 }
+#define hash_spi(spi) hash_spi_((spi), ike->hash_mask)
 
 static uint64_t local_spi(const ike_sa *sa) {
   return sa->initiator ? sa->spi_i : sa->spi_r;
@@ -315,6 +315,8 @@ void m6ike_ikev2_config_default(m6ike_ikev2_config *cfg) {
   cfg->half_open_timeout = 30 * M6IKE_SECONDS;
   cfg->max_msg = 8192;
   cfg->out_queue_limit = 256;
+  cfg->max_msg_in = 65535;
+  cfg->hash_bits = IKE_HASH_BITS;
 }
 
 static int check_algs(const m6ike_ikev2_algs *a, size_t n, int ike) {
@@ -395,8 +397,11 @@ int m6ike_ikev2_new(m6ike_ikev2 **pike, const m6ike_ikev2_config *cfg,
     if (cfg->half_open_timeout) c.half_open_timeout = cfg->half_open_timeout;
     if (cfg->max_msg) c.max_msg = cfg->max_msg;
     if (cfg->out_queue_limit) c.out_queue_limit = cfg->out_queue_limit;
+    if (cfg->max_msg_in) c.max_msg_in = cfg->max_msg_in;
+    if (cfg->hash_bits) c.hash_bits = cfg->hash_bits;
   }
-  if (c.max_msg < 1280 || c.max_msg > 65535 ||
+  if (c.max_msg < 1280 || c.max_msg > 65535 || c.max_msg_in < 1280 ||
+      c.max_msg_in > 65535 || c.hash_bits < 4 || c.hash_bits > 20 ||
       c.retrans_max < c.retrans_timeout) {
     return M6IKE_ERR_IKEV2_BAD_CONFIG;
   }
@@ -411,10 +416,13 @@ int m6ike_ikev2_new(m6ike_ikev2 **pike, const m6ike_ikev2_config *cfg,
   ike->cbs = *cbs;
   ike->next_sa_id = 1;
   ike->next_child_id = 1;
-  ike->by_local = m6ike_calloc(mem, 1u << IKE_HASH_BITS, sizeof(ike_sa *));
-  ike->by_init = m6ike_calloc(mem, 1u << IKE_HASH_BITS, sizeof(ike_sa *));
+  ike->hash_mask = (1u << c.hash_bits) - 1;
+  ike->by_local = m6ike_calloc(mem, (size_t)ike->hash_mask + 1,
+                               sizeof(ike_sa *));
+  ike->by_init = m6ike_calloc(mem, (size_t)ike->hash_mask + 1,
+                              sizeof(ike_sa *));
   ike->scratch = m6ike_malloc(mem, c.max_msg);
-  ike->plain = m6ike_malloc(mem, PLAIN_CAP);
+  ike->plain = m6ike_malloc(mem, c.max_msg_in);
   if (!ike->by_local || !ike->by_init || !ike->scratch || !ike->plain) {
     m6ike_ikev2_del(ike);
     return M6IKE_ERR_NOMEM;
@@ -1581,6 +1589,10 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
   if (ike == NULL || path == NULL || data == NULL ||
       now == M6IKE_TSTAMP_UNSET) {
     return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (len > ike->cfg.max_msg_in) {
+    ike->stats.dropped++;
+    return M6IKE_ERR_IKEV2_LIMIT;
   }
   msg = &msgbuf;
   rc = m6ike_ikev2_parse(msg, data, len, 0);

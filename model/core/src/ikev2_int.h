@@ -174,7 +174,8 @@ struct m6ike_ikev2 {
   ike_sa *all;
   size_t n_sas;
   size_t n_dead; /* killed, not yet swept: sweep() is O(1) when 0 */
-  ike_sa **by_local, **by_init; /* 2^IKE_HASH_BITS buckets each */
+  ike_sa **by_local, **by_init; /* hash_mask + 1 buckets each */
+  uint32_t hash_mask;
   peer_entry *peers;
   /* Output queue (FIFO of datagrams). */
   struct out_pkt *out_head, *out_tail;

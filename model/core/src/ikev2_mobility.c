@@ -509,7 +509,8 @@ int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now) {
   if (!ike->attached) {
     return M6IKE_ERR_IKEV2_NOT_READY;
   }
-  while ((n = m6ike_pfkey_bus_recv(ike->bus, ike->ep, ike->plain, 65536)) >
+  while ((n = m6ike_pfkey_bus_recv(ike->bus, ike->ep, ike->plain,
+                                   ike->cfg.max_msg_in)) >
          0) {
     m6ike_pfkey_msg msg;
     m6ike_pfkey_reference ref;

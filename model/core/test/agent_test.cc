@@ -1,0 +1,963 @@
+// agent: MN and HA agents end to end in virtual time.  Each MN has its own
+// m6ike_vlink to the HA (AB = MN -> HA, BA = HA -> MN); frames carry either
+// a whole IPv6 packet or an IKE datagram with its path.  The HA's packets
+// reach the MN whose current CoA they are addressed to; packets to an old
+// CoA are lost, as on a real network after the MN has left.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "m6ike/agent.h"
+#include "m6ike/binding.h"
+#include "m6ike/crypto_openssl.h"
+#include "m6ike/mh.h"
+#include "test_util.h"
+#include "vlink.h"
+
+namespace {
+
+constexpr m6ike_tstamp kMs = M6IKE_MILLISECONDS;
+constexpr m6ike_tstamp kSec = M6IKE_SECONDS;
+const char *const kPsk = "correct horse battery staple";
+
+std::string Fmt(const m6ike_addr6 &a) {
+  char b[M6IKE_ADDR6_STRLEN];
+  return m6ike_addr6_format(&a, b);
+}
+
+m6ike_addr6 Host(const char *prefix, unsigned i) {
+  m6ike_addr6 a = Addr(prefix);
+  a.b[14] = static_cast<uint8_t>((i + 0x100) >> 8);
+  a.b[15] = static_cast<uint8_t>(i + 0x100);
+  return a;
+}
+
+// A frame on a link: kind 0 = IPv6 packet, 1 = IKE datagram.
+struct Frame {
+  int kind = 0;
+  m6ike_ikev2_path path{};  // as the sender saw it
+  std::vector<uint8_t> data;
+};
+
+std::vector<uint8_t> Pack(const Frame &f) {
+  std::vector<uint8_t> v;
+  v.push_back(static_cast<uint8_t>(f.kind));
+  const uint8_t *p = reinterpret_cast<const uint8_t *>(&f.path);
+  v.insert(v.end(), p, p + sizeof(f.path));
+  v.insert(v.end(), f.data.begin(), f.data.end());
+  return v;
+}
+
+Frame Unpack(const uint8_t *b, size_t n) {
+  Frame f;
+  f.kind = b[0];
+  std::memcpy(&f.path, b + 1, sizeof(f.path));
+  f.data.assign(b + 1 + sizeof(f.path), b + n);
+  return f;
+}
+
+struct Wire {
+  m6ike_tstamp t;
+  int dir;  // M6IKE_VLINK_AB: MN -> HA
+  unsigned mn;
+  Frame f;
+};
+
+struct Net;
+
+struct Node {
+  Net *net = nullptr;
+  int is_ha = 0;
+  unsigned index = 0;  // MN index
+  m6ike_agent *a = nullptr;
+  uint64_t rng = 0;
+  std::vector<m6ike_agent_event> ev;
+  std::vector<std::vector<uint8_t>> delivered;
+  std::vector<std::string> keylog[2];
+  m6ike_addr6 hoa{}, coa{};
+  bool have_coa = false;
+  int Count(m6ike_agent_event_kind k) const {
+    int n = 0;
+    for (auto &e : ev) n += e.kind == k;
+    return n;
+  }
+  std::vector<m6ike_agent_event> Events(m6ike_agent_event_kind k) const {
+    std::vector<m6ike_agent_event> out;
+    for (auto &e : ev)
+      if (e.kind == k) out.push_back(e);
+    return out;
+  }
+};
+
+struct Options {
+  m6ike_scheme scheme = M6IKE_SCHEME_MSRD;
+  unsigned n_mns = 1;
+  m6ike_tstamp delay = 10 * kMs;
+  double loss = 0;
+  const m6ike_crypto *crypto = nullptr;  // null backend if NULL
+  const m6ike_mem *mem = nullptr;
+  int bu_on_sa_up = 0;
+  const char *esp = "aes128gcm16";
+  const char *ike = "aes128-sha256-x25519";
+};
+
+int Rand(uint8_t *d, size_t n, void *ud) {
+  auto *node = static_cast<Node *>(ud);
+  for (size_t i = 0; i < n; i++) {
+    node->rng ^= node->rng << 13;
+    node->rng ^= node->rng >> 7;
+    node->rng ^= node->rng << 17;
+    d[i] = static_cast<uint8_t>(node->rng >> 24);
+  }
+  return 0;
+}
+
+struct Net {
+  Options o;
+  Node ha;
+  std::vector<std::unique_ptr<Node>> mns;
+  std::vector<m6ike_vlink *> links;
+  std::map<std::string, unsigned> by_coa;  // CoA -> MN index
+  std::vector<Wire> wire;
+  std::function<bool(const Wire &)> drop;  // true = lose this frame
+  m6ike_tstamp now = 0;
+  int create_rc = 0;
+  bool ok = false;
+
+  explicit Net(const Options &opt) : o(opt) {
+    ha.net = this;
+    ha.is_ha = 1;
+    ha.rng = 0x1234567;
+    m6ike_agent_config c;
+    m6ike_agent_config_default(&c, M6IKE_AGENT_HA);
+    Fill(&c);
+    c.expected_mns = o.n_mns;
+    m6ike_agent_callbacks cb = Cbs(&ha);
+    create_rc = m6ike_agent_new(&ha.a, &c, &cb, Crypto(), o.mem);
+    if (create_rc != 0) return;
+    for (unsigned i = 0; i < o.n_mns; i++) {
+      auto n = std::make_unique<Node>();
+      n->net = this;
+      n->index = i;
+      n->rng = 0x9876543ull + i * 7919;
+      n->hoa = Host("2001:db8:1::", i);
+      m6ike_agent_config m;
+      m6ike_agent_config_default(&m, M6IKE_AGENT_MN);
+      Fill(&m);
+      m.hoa = n->hoa;
+      m.bu_on_sa_up = o.bu_on_sa_up;
+      cb = Cbs(n.get());
+      create_rc = m6ike_agent_new(&n->a, &m, &cb, Crypto(), o.mem);
+      if (create_rc != 0) {
+        mns.push_back(std::move(n));
+        return;
+      }
+      if (o.scheme == M6IKE_SCHEME_STATIC) {
+        create_rc = m6ike_agent_add_mn(ha.a, &n->hoa, 0);
+        if (create_rc != 0) {
+          mns.push_back(std::move(n));
+          return;
+        }
+      }
+      m6ike_vlink_params lp{};
+      lp.delay = o.delay;
+      lp.loss = o.loss;
+      lp.seed = 42 + i;
+      m6ike_vlink *l = nullptr;
+      create_rc = m6ike_vlink_new(&l, &lp, nullptr);
+      if (create_rc != 0) {
+        mns.push_back(std::move(n));
+        return;
+      }
+      links.push_back(l);
+      mns.push_back(std::move(n));
+    }
+    ok = true;
+  }
+  ~Net() {
+    for (auto &n : mns) m6ike_agent_del(n->a);
+    m6ike_agent_del(ha.a);
+    for (auto *l : links) m6ike_vlink_del(l);
+  }
+  const m6ike_crypto *Crypto() {
+    return o.crypto ? o.crypto : m6ike_crypto_null();
+  }
+  void Fill(m6ike_agent_config *c) {
+    c->scheme = o.scheme;
+    c->ha = Addr("2001:db8:1::1");
+    c->home_prefix = Addr("2001:db8:1::");
+    c->home_plen = 64;
+    c->psk = reinterpret_cast<const uint8_t *>(kPsk);
+    c->psk_len = std::strlen(kPsk);
+    c->esp_proposal = o.esp;
+    c->ike_proposal = o.ike;
+  }
+  static m6ike_agent_callbacks Cbs(Node *n) {
+    m6ike_agent_callbacks cb{};
+    cb.user_data = n;
+    cb.rand = Rand;
+    cb.send_ip6 = [](const uint8_t *p, size_t len, void *ud) {
+      Frame f;
+      f.data.assign(p, p + len);
+      return static_cast<Node *>(ud)->net->Send(static_cast<Node *>(ud), f);
+    };
+    cb.send_udp = [](const m6ike_ikev2_path *path, const uint8_t *b,
+                     size_t len, void *ud) {
+      Frame f;
+      f.kind = 1;
+      f.path = *path;
+      f.data.assign(b, b + len);
+      return static_cast<Node *>(ud)->net->Send(static_cast<Node *>(ud), f);
+    };
+    cb.deliver_ip6 = [](const uint8_t *p, size_t len, void *ud) {
+      static_cast<Node *>(ud)->delivered.emplace_back(p, p + len);
+      return 0;
+    };
+    cb.event = [](const m6ike_agent_event *e, void *ud) {
+      static_cast<Node *>(ud)->ev.push_back(*e);
+    };
+    cb.keylog = [](int kind, const char *line, void *ud) {
+      static_cast<Node *>(ud)->keylog[kind].push_back(line);
+    };
+    return cb;
+  }
+  int Send(Node *from, const Frame &f) {
+    unsigned mn = from->index;
+    int dir = M6IKE_VLINK_AB;
+    if (from->is_ha) {
+      dir = M6IKE_VLINK_BA;
+      m6ike_addr6 dst;
+      if (f.kind == 1) {
+        dst = f.path.remote;
+      } else {
+        std::memcpy(dst.b, f.data.data() + 24, 16);
+      }
+      auto it = by_coa.find(Fmt(dst));
+      if (it == by_coa.end()) return 0;  // nobody there any more
+      mn = it->second;
+    }
+    Wire w{now, dir, mn, f};
+    wire.push_back(w);
+    if (drop && drop(w)) return 0;
+    auto v = Pack(f);
+    m6ike_vlink_send(links[mn], dir, v.data(), v.size(), now);
+    return 0;
+  }
+  int SetCoa(unsigned i, const m6ike_addr6 &coa) {
+    Node &n = *mns[i];
+    if (n.have_coa) by_coa.erase(Fmt(n.coa));
+    n.coa = coa;
+    n.have_coa = true;
+    by_coa[Fmt(coa)] = i;
+    return m6ike_agent_set_coa(n.a, &coa, now);
+  }
+  void Deliver(unsigned mn, int dir, const Frame &f) {
+    Node &to = dir == M6IKE_VLINK_AB ? ha : *mns[mn];
+    if (dir == M6IKE_VLINK_BA) {
+      // the MN only hears its current CoA
+      m6ike_addr6 dst;
+      if (f.kind == 1) dst = f.path.remote;
+      else std::memcpy(dst.b, f.data.data() + 24, 16);
+      if (!to.have_coa || !m6ike_addr6_equal(&dst, &to.coa)) return;
+    }
+    if (f.kind == 1) {
+      m6ike_ikev2_path p{};
+      p.local = f.path.remote;
+      p.remote = f.path.local;
+      p.local_port = f.path.remote_port;
+      p.remote_port = f.path.local_port;
+      m6ike_agent_read_udp(to.a, &p, f.data.data(), f.data.size(), now);
+    } else {
+      m6ike_agent_read_ip6(to.a, f.data.data(), f.data.size(), now);
+    }
+  }
+  m6ike_tstamp Next() const {
+    m6ike_tstamp t = m6ike_agent_get_expiry(ha.a);
+    for (size_t i = 0; i < mns.size(); i++) {
+      t = std::min(t, m6ike_agent_get_expiry(mns[i]->a));
+      t = std::min(t, m6ike_vlink_next_arrival(links[i]));
+    }
+    return t;
+  }
+  void RunUntil(m6ike_tstamp until) {
+    std::vector<uint8_t> buf(16384);
+    for (int guard = 0; guard < 10000000; guard++) {
+      m6ike_tstamp t = Next();
+      if (t == M6IKE_TSTAMP_UNSET || t > until) break;
+      now = std::max(now, t);
+      for (size_t i = 0; i < links.size(); i++) {
+        int dir;
+        m6ike_tstamp arr;
+        int n;
+        while ((n = m6ike_vlink_recv(links[i], now, &dir, &arr, buf.data(),
+                                     buf.size())) > 0) {
+          Deliver(static_cast<unsigned>(i), dir,
+                  Unpack(buf.data(), static_cast<size_t>(n)));
+        }
+      }
+      if (m6ike_agent_get_expiry(ha.a) <= now)
+        m6ike_agent_handle_expiry(ha.a, now);
+      for (auto &m : mns)
+        if (m6ike_agent_get_expiry(m->a) <= now)
+          m6ike_agent_handle_expiry(m->a, now);
+    }
+    now = std::max(now, until);
+  }
+  Node &Mn(unsigned i = 0) { return *mns[i]; }
+  m6ike_agent_handover Ho(unsigned i = 0) {
+    m6ike_agent_handover h{};
+    EXPECT_EQ(0, m6ike_agent_get_handover(mns[i]->a, &h));
+    return h;
+  }
+  // IKE exchange types on the wire since frame index from, as "I> R<".
+  std::string Ike(size_t from = 0) const {
+    static const char *names[] = {"IKE_SA_INIT", "IKE_AUTH",
+                                  "CREATE_CHILD_SA", "INFORMATIONAL"};
+    std::string s;
+    for (size_t i = from; i < wire.size(); i++) {
+      const Wire &w = wire[i];
+      if (w.f.kind != 1 || w.f.data.size() < 28) continue;
+      int x = w.f.data[18] - 34;
+      bool resp = (w.f.data[19] & 0x20) != 0;
+      if (!s.empty()) s += " ";
+      s += (w.dir == M6IKE_VLINK_AB ? "MN:" : "HA:");
+      s += (x >= 0 && x < 4) ? names[x] : "?";
+      s += resp ? "<" : ">";
+    }
+    return s;
+  }
+};
+
+bool IsBu(const Wire &w) {
+  if (w.f.kind != 0 || w.dir != M6IKE_VLINK_AB) return false;
+  m6ike_ip6_info i;
+  return m6ike_ip6_walk(&i, w.f.data.data(), w.f.data.size()) == 0 &&
+         i.has_hao && i.upper_proto == M6IKE_IPPROTO_ESP;
+}
+bool IsBa(const Wire &w) {
+  if (w.f.kind != 0 || w.dir != M6IKE_VLINK_BA) return false;
+  m6ike_ip6_info i;
+  return m6ike_ip6_walk(&i, w.f.data.data(), w.f.data.size()) == 0 &&
+         i.has_rh2 && i.upper_proto == M6IKE_IPPROTO_ESP;
+}
+
+// A payload packet CN -> HoA (what the HA intercepts).
+std::vector<uint8_t> Payload(const m6ike_addr6 &src, const m6ike_addr6 &dst,
+                             size_t n = 100) {
+  std::vector<uint8_t> p(40 + n, 0xab);
+  p[0] = 0x60;
+  p[1] = p[2] = p[3] = 0;
+  p[4] = static_cast<uint8_t>(n >> 8);
+  p[5] = static_cast<uint8_t>(n);
+  p[6] = 59;  // no next header
+  p[7] = 64;
+  std::memcpy(&p[8], src.b, 16);
+  std::memcpy(&p[24], dst.b, 16);
+  return p;
+}
+
+const m6ike_addr6 kCoA1 = Addr("2001:db8:2::100");
+const m6ike_addr6 kCoA2 = Addr("2001:db8:3::100");
+const m6ike_addr6 kCN = Addr("2001:db8:9::9");
+
+const m6ike_scheme kAllSchemes[] = {
+    M6IKE_SCHEME_MSRD,    M6IKE_SCHEME_RENEGOTIATE,
+    M6IKE_SCHEME_MIGRATE, M6IKE_SCHEME_MIGRATE_KMADDRESS,
+    M6IKE_SCHEME_MOBIKE,  M6IKE_SCHEME_STATIC};
+
+// ---- API basics -------------------------------------------------------------
+
+TEST(Agent, SchemeNames) {
+  for (m6ike_scheme s : kAllSchemes) {
+    m6ike_scheme back;
+    ASSERT_EQ(0, m6ike_scheme_parse(m6ike_scheme_name(s), &back));
+    EXPECT_EQ(s, back);
+  }
+  m6ike_scheme x;
+  EXPECT_EQ(M6IKE_ERR_AGENT_SCHEME, m6ike_scheme_parse("msrdd", &x));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_scheme_parse(nullptr, &x));
+  EXPECT_STREQ("?", m6ike_scheme_name(static_cast<m6ike_scheme>(99)));
+  EXPECT_STREQ("migrate-kmaddress",
+               m6ike_scheme_name(M6IKE_SCHEME_MIGRATE_KMADDRESS));
+}
+
+TEST(Agent, ErrorStrings) {
+  for (int c = M6IKE_ERR_AGENT_ROLE; c >= M6IKE_ERR_AGENT_STATE; c--) {
+    const char *s = m6ike_agent_strerror_(c);
+    if (s) {
+      EXPECT_EQ(std::string(s), m6ike_strerror(c));
+    }
+  }
+  EXPECT_NE(nullptr, std::strstr(m6ike_strerror(M6IKE_ERR_AGENT_PSK), "psk"));
+  EXPECT_EQ(nullptr, m6ike_agent_strerror_(-101));
+}
+
+struct CfgCase {
+  const char *what;
+  std::function<void(m6ike_agent_config *)> edit;
+  int rc;
+};
+
+TEST(Agent, ConfigErrors) {
+  Node dummy;
+  m6ike_agent_callbacks cb = Net::Cbs(&dummy);
+  static const char *psk = "k";
+  std::vector<CfgCase> cases = {
+      {"role", [](m6ike_agent_config *c) { c->role = (m6ike_agent_role)7; },
+       M6IKE_ERR_AGENT_ROLE},
+      {"scheme", [](m6ike_agent_config *c) { c->scheme = (m6ike_scheme)0; },
+       M6IKE_ERR_AGENT_SCHEME},
+      {"ha", [](m6ike_agent_config *c) { c->ha = Addr("::"); },
+       M6IKE_ERR_AGENT_ADDRESS},
+      {"hoa off prefix",
+       [](m6ike_agent_config *c) { c->hoa = Addr("2001:db8:7::5"); },
+       M6IKE_ERR_AGENT_ADDRESS},
+      {"plen", [](m6ike_agent_config *c) { c->home_plen = 0; },
+       M6IKE_ERR_AGENT_ADDRESS},
+      {"psk", [](m6ike_agent_config *c) { c->psk_len = 0; },
+       M6IKE_ERR_AGENT_PSK},
+      {"psk long", [](m6ike_agent_config *c) { c->psk_len = 129; },
+       M6IKE_ERR_AGENT_PSK},
+      {"ike", [](m6ike_agent_config *c) { c->ike_proposal = "aes129"; },
+       M6IKE_ERR_AGENT_PROPOSAL},
+      {"esp", [](m6ike_agent_config *c) { c->esp_proposal = ""; },
+       M6IKE_ERR_AGENT_PROPOSAL},
+      {"id",
+       [](m6ike_agent_config *c) { c->local_id = "fqdn:"; },
+       M6IKE_ERR_AGENT_IDENTITY},
+      {"lifetime", [](m6ike_agent_config *c) { c->lifetime = 0; },
+       M6IKE_ERR_AGENT_CONFIG},
+      {"timers",
+       [](m6ike_agent_config *c) {
+         c->bindack_timeout = 5 * kSec;
+         c->bindack_max = 2 * kSec;
+       },
+       M6IKE_ERR_AGENT_CONFIG},
+      {"replay", [](m6ike_agent_config *c) { c->replay_window = 8; },
+       M6IKE_ERR_AGENT_CONFIG},
+  };
+  for (auto &k : cases) {
+    m6ike_agent_config c;
+    m6ike_agent_config_default(&c, M6IKE_AGENT_MN);
+    c.ha = Addr("2001:db8:1::1");
+    c.hoa = Addr("2001:db8:1::5");
+    c.home_prefix = Addr("2001:db8:1::");
+    c.psk = reinterpret_cast<const uint8_t *>(psk);
+    c.psk_len = 1;
+    k.edit(&c);
+    m6ike_agent *a = nullptr;
+    EXPECT_EQ(k.rc, m6ike_agent_new(&a, &c, &cb, m6ike_crypto_null(),
+                                    nullptr))
+        << k.what;
+    EXPECT_EQ(nullptr, a);
+  }
+  m6ike_agent *a = nullptr;
+  m6ike_agent_config c;
+  m6ike_agent_config_default(&c, M6IKE_AGENT_MN);
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_agent_new(&a, &c, nullptr, m6ike_crypto_null(), nullptr));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_agent_new(&a, &c, &cb, nullptr, nullptr));
+}
+
+TEST(Agent, RoleChecks) {
+  Options o;
+  Net n(o);
+  ASSERT_TRUE(n.ok) << m6ike_strerror(n.create_rc);
+  m6ike_agent_handover h;
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_agent_set_coa(n.ha.a, &kCoA1, 0));
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_agent_get_handover(n.ha.a, &h));
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE,
+            m6ike_agent_add_mn(n.Mn().a, &n.Mn().hoa, 0));
+  EXPECT_EQ(M6IKE_ERR_NOT_FOUND, m6ike_agent_get_handover(n.Mn().a, &h));
+  m6ike_addr6 off = Addr("2001:db8:5::5");
+  EXPECT_EQ(M6IKE_ERR_AGENT_ADDRESS, m6ike_agent_add_mn(n.ha.a, &off, 0));
+  EXPECT_EQ(0, m6ike_agent_add_mn(n.ha.a, &n.Mn().hoa, 0));  // msrd: no-op
+  m6ike_addr6 mc = Addr("ff02::1");
+  EXPECT_EQ(M6IKE_ERR_BINDING_BAD_COA, m6ike_agent_set_coa(n.Mn().a, &mc, 0));
+  // nothing registered: write_tunnel has nowhere to go
+  auto p = Payload(kCN, n.Mn().hoa);
+  EXPECT_EQ(M6IKE_ERR_AGENT_NO_BINDING,
+            m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), 0));
+  auto q = Payload(n.Mn().hoa, kCN);
+  EXPECT_EQ(M6IKE_ERR_AGENT_NO_BINDING,
+            m6ike_agent_write_tunnel(n.Mn().a, q.data(), q.size(), 0));
+  EXPECT_EQ(0, m6ike_agent_lookup(n.ha.a, &n.Mn().hoa, nullptr));
+}
+
+// ---- bootstrap, per scheme ------------------------------------------------------
+
+class AgentScheme : public ::testing::TestWithParam<m6ike_scheme> {};
+
+/* msrd:      MSRD insert, ACQUIRE+Reference -> BOOTSTRAP
+ *   MN:IKE_SA_INIT> HA:IKE_SA_INIT< MN:IKE_AUTH> HA:IKE_AUTH<    (transport)
+ *   MN:CREATE_CHILD_SA> HA:CREATE_CHILD_SA<                       (tunnel)
+ *   BU (HAO, ESP) -->  <-- BA (RH2, ESP)
+ * renegotiate / migrate / mobike: ACQUIRE without Reference, the same IKE
+ * exchanges; renegotiate's BU went at once and was dropped by IPsec, the
+ * binding update list sends it again after 1.5 s.
+ * static: BU (ESP with the manual keys) --> <-- BA, no IKE. */
+TEST_P(AgentScheme, Bootstrap) {
+  Options o;
+  o.scheme = GetParam();
+  Net n(o);
+  ASSERT_TRUE(n.ok) << m6ike_strerror(n.create_rc);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(4 * kSec);
+  Node &mn = n.Mn();
+  auto ba = mn.Events(M6IKE_AGENT_EV_BA_RECEIVED);
+  ASSERT_EQ(1u, ba.size());
+  EXPECT_EQ(0, ba[0].status);
+  m6ike_addr6 coa;
+  ASSERT_EQ(1, m6ike_agent_lookup(n.ha.a, &mn.hoa, &coa));
+  EXPECT_TRUE(m6ike_addr6_equal(&coa, &kCoA1));
+  EXPECT_EQ(1, m6ike_agent_lookup(mn.a, &mn.hoa, nullptr));
+  // the BU on the wire: IPv6 | DstOpt(HAO) | ESP (next header 50 after HAO)
+  size_t bus = 0, bas = 0;
+  for (auto &w : n.wire) {
+    bus += IsBu(w);
+    bas += IsBa(w);
+    if (w.f.kind == 0) {
+      m6ike_ip6_info i;
+      ASSERT_EQ(0, m6ike_ip6_walk(&i, w.f.data.data(), w.f.data.size()));
+      EXPECT_NE(M6IKE_IPPROTO_MH, i.upper_proto) << "plaintext MH on the wire";
+    }
+  }
+  EXPECT_EQ(1u, bas);
+  auto h = n.Ho();
+  EXPECT_EQ(0u, h.index);
+  EXPECT_TRUE(h.complete);
+  EXPECT_EQ(0, h.ba_status);
+  EXPECT_NE(M6IKE_TSTAMP_UNSET, h.sa_ready);
+  std::string ike = n.Ike();
+  switch (GetParam()) {
+  case M6IKE_SCHEME_STATIC:
+    EXPECT_EQ("", ike);
+    EXPECT_EQ(0u, h.ike_msgs);
+    EXPECT_EQ(0u, h.bu_sent);  // at once
+    EXPECT_EQ(20 * kMs, h.ba_received);
+    EXPECT_EQ(1u, bus);
+    break;
+  case M6IKE_SCHEME_RENEGOTIATE:
+    EXPECT_EQ(1.5 * kSec, h.bu_sent) << "stock: the first BU was dropped";
+    EXPECT_EQ(1u, bus);
+    EXPECT_GE(mn.Count(M6IKE_AGENT_EV_DROP), 1);
+    EXPECT_EQ(6u, h.ike_msgs);
+    break;
+  default:
+    EXPECT_EQ("MN:IKE_SA_INIT> HA:IKE_SA_INIT< MN:IKE_AUTH> HA:IKE_AUTH< "
+              "MN:CREATE_CHILD_SA> HA:CREATE_CHILD_SA<",
+              ike);
+    // BU as soon as the transport SA is up (after IKE_AUTH: 4 one-way
+    // delays), the BA one round trip later
+    EXPECT_EQ(40 * kMs, h.bu_sent);
+    EXPECT_EQ(60 * kMs, h.ba_received);
+    EXPECT_EQ(1u, bus);
+    EXPECT_EQ(6u, h.ike_msgs);
+    EXPECT_EQ(2u, h.ike_msgs_x[M6IKE_IKEV2_X_IKE_SA_INIT]);
+    EXPECT_GT(h.ike_bytes, 500u);
+    break;
+  }
+  EXPECT_GE(mn.Count(M6IKE_AGENT_EV_SA_INSTALLED), 4);
+  EXPECT_GE(mn.keylog[1].size(), 4u);
+  if (GetParam() != M6IKE_SCHEME_STATIC) {
+    EXPECT_GE(mn.keylog[0].size(), 1u);
+  }
+  m6ike_agent_stats st;
+  m6ike_agent_get_stats(n.ha.a, &st);
+  EXPECT_EQ(1u, st.bindings);
+  EXPECT_EQ(1u, st.ba_sent);
+}
+
+/* Handover at t = 5 s from CoA1 to CoA2; what each scheme puts on the wire
+ * for it, then payload through the tunnel both ways. */
+TEST_P(AgentScheme, Handover) {
+  Options o;
+  o.scheme = GetParam();
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(5 * kSec);
+  size_t mark = n.wire.size();
+  Node &mn = n.Mn();
+  int drops_before = mn.Count(M6IKE_AGENT_EV_DROP);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(10 * kSec);
+  auto h = n.Ho();
+  EXPECT_EQ(1u, h.index);
+  EXPECT_TRUE(m6ike_addr6_equal(&h.old_coa, &kCoA1));
+  EXPECT_TRUE(m6ike_addr6_equal(&h.coa, &kCoA2));
+  EXPECT_EQ(5 * kSec, h.coa_set);
+  EXPECT_TRUE(h.complete);
+  EXPECT_EQ(0, h.ba_status);
+  m6ike_addr6 coa;
+  ASSERT_EQ(1, m6ike_agent_lookup(n.ha.a, &mn.hoa, &coa));
+  EXPECT_TRUE(m6ike_addr6_equal(&coa, &kCoA2));
+  std::string ike = n.Ike(mark);
+  const uint32_t *x = h.ike_msgs_x;
+  switch (GetParam()) {
+  case M6IKE_SCHEME_MSRD:
+    /* ACQUIRE+Reference -> DIRECT_UPDATE; BU at once under the transport SA
+     *   MN:INFORMATIONAL{N(SA_ADDRESS_UPDATE)}>  HA:INFORMATIONAL< */
+    EXPECT_EQ("MN:INFORMATIONAL> HA:INFORMATIONAL<", ike);
+    EXPECT_EQ(2u, h.ike_msgs);
+    EXPECT_EQ(2u, x[M6IKE_IKEV2_X_INFORMATIONAL]);
+    EXPECT_EQ(0u, x[M6IKE_IKEV2_X_IKE_SA_INIT] + x[M6IKE_IKEV2_X_IKE_AUTH]);
+    EXPECT_EQ(5 * kSec, h.bu_sent);
+    EXPECT_EQ(5 * kSec, h.sa_ready);
+    EXPECT_EQ(5 * kSec + 20 * kMs, h.ba_received);
+    break;
+  case M6IKE_SCHEME_RENEGOTIATE: {
+    /* ACQUIRE without Reference -> a new IKE SA; the BU sent at the move is
+     * dropped by IPsec (no SA) and retransmitted by the binding update
+     * list's timer 1 s later. */
+    EXPECT_EQ(2u, x[M6IKE_IKEV2_X_IKE_SA_INIT]);
+    EXPECT_EQ(2u, x[M6IKE_IKEV2_X_IKE_AUTH]);
+    EXPECT_EQ(2u, x[M6IKE_IKEV2_X_CREATE_CHILD_SA]);
+    EXPECT_EQ(0u, ike.find("MN:IKE_SA_INIT> HA:IKE_SA_INIT< MN:IKE_AUTH>"));
+    EXPECT_EQ(drops_before + 1, mn.Count(M6IKE_AGENT_EV_DROP));
+    auto drops = mn.Events(M6IKE_AGENT_EV_DROP);
+    EXPECT_EQ(5 * kSec, drops.back().time);
+    EXPECT_EQ(M6IKE_ERR_IPSEC_ACQUIRE, drops.back().status);
+    EXPECT_EQ(6 * kSec, h.bu_sent);
+    EXPECT_EQ(6 * kSec + 20 * kMs, h.ba_received);
+    EXPECT_EQ(5 * kSec + 60 * kMs, h.sa_ready);
+    break;
+  }
+  case M6IKE_SCHEME_MIGRATE:
+  case M6IKE_SCHEME_MIGRATE_KMADDRESS:
+  case M6IKE_SCHEME_STATIC:
+    EXPECT_EQ("", ike);
+    EXPECT_EQ(0u, h.ike_msgs);
+    EXPECT_EQ(5 * kSec, h.bu_sent);
+    EXPECT_EQ(5 * kSec, h.sa_ready);
+    EXPECT_EQ(5 * kSec + 20 * kMs, h.ba_received);
+    break;
+  case M6IKE_SCHEME_MOBIKE:
+    EXPECT_EQ("MN:INFORMATIONAL> HA:INFORMATIONAL<", ike);
+    EXPECT_EQ(2u, x[M6IKE_IKEV2_X_INFORMATIONAL]);
+    EXPECT_EQ(5 * kSec, h.bu_sent);
+    break;
+  }
+  if (GetParam() != M6IKE_SCHEME_STATIC &&
+      GetParam() != M6IKE_SCHEME_MIGRATE &&
+      GetParam() != M6IKE_SCHEME_MIGRATE_KMADDRESS) {
+    EXPECT_GE(mn.Count(M6IKE_AGENT_EV_IKE_COMPLETED), 2);
+  }
+  // payload: CN -> HoA intercepted by the HA, tunnelled to CoA2
+  auto p = Payload(kCN, mn.hoa);
+  ASSERT_EQ(0, m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now));
+  n.RunUntil(n.now + kSec);
+  ASSERT_EQ(1u, mn.delivered.size());
+  EXPECT_EQ(p, mn.delivered[0]);
+  // and back: HoA -> CN reverse-tunnelled from CoA2
+  auto q = Payload(mn.hoa, kCN, 300);
+  ASSERT_EQ(0, m6ike_agent_write_tunnel(mn.a, q.data(), q.size(), n.now));
+  n.RunUntil(n.now + kSec);
+  ASSERT_EQ(1u, n.ha.delivered.size());
+  EXPECT_EQ(q, n.ha.delivered[0]);
+  // the tunnel packet on the wire is ESP from CoA2
+  const Wire &last = n.wire.back();
+  EXPECT_EQ(M6IKE_VLINK_AB, last.dir);
+  EXPECT_EQ(M6IKE_IPPROTO_ESP, last.f.data[6]);
+  EXPECT_EQ(0, std::memcmp(last.f.data.data() + 8, kCoA2.b, 16));
+  m6ike_agent_stats st;
+  m6ike_agent_get_stats(mn.a, &st);
+  EXPECT_EQ(1u, st.tunnel_in);
+  EXPECT_EQ(1u, st.tunnel_out);
+  EXPECT_GE(mn.Count(M6IKE_AGENT_EV_SA_READY), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Schemes, AgentScheme, ::testing::ValuesIn(kAllSchemes),
+    [](const ::testing::TestParamInfo<m6ike_scheme> &i) {
+      std::string s = m6ike_scheme_name(i.param);
+      std::replace(s.begin(), s.end(), '-', '_');
+      return s;
+    });
+
+TEST(Agent, RenegotiateBuOnSaUpOption) {
+  Options o;
+  o.scheme = M6IKE_SCHEME_RENEGOTIATE;
+  o.bu_on_sa_up = 1;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(5 * kSec);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(10 * kSec);
+  auto h = n.Ho();
+  EXPECT_TRUE(h.complete);
+  // the BU goes as soon as the SAs are up, not at the timer
+  EXPECT_EQ(h.sa_ready, h.bu_sent);
+  EXPECT_EQ(5 * kSec + 60 * kMs, h.bu_sent);
+  EXPECT_EQ(5 * kSec + 80 * kMs, h.ba_received);
+}
+
+// ---- lost BAs: RFC 6275 timers ------------------------------------------------------
+
+TEST(Agent, LostBaRetransmittedAfterFirstRegTimeoutThenOneSecond) {
+  Options o;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  int lose = 1;  // lose the first BA
+  n.drop = [&lose](const Wire &w) {
+    if (IsBa(w) && lose > 0) {
+      lose--;
+      return true;
+    }
+    return false;
+  };
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(5 * kSec);
+  Node &mn = n.Mn();
+  auto bu = mn.Events(M6IKE_AGENT_EV_BU_SENT);
+  ASSERT_EQ(2u, bu.size());
+  EXPECT_EQ(1500 * kMs, bu[1].time - bu[0].time);  // first registration
+  EXPECT_EQ(1, bu[1].status);                      // a retransmission
+  EXPECT_NE(bu[0].seq, bu[1].seq);
+  auto h = n.Ho();
+  EXPECT_EQ(2u, h.bu_count);
+  EXPECT_EQ(bu[1].time + 20 * kMs, h.ba_received);
+  // a later registration: 1 s
+  lose = 1;
+  mn.ev.clear();
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(10 * kSec);
+  bu = mn.Events(M6IKE_AGENT_EV_BU_SENT);
+  ASSERT_EQ(2u, bu.size());
+  EXPECT_EQ(1 * kSec, bu[1].time - bu[0].time);
+  EXPECT_TRUE(n.Ho().complete);
+  m6ike_agent_stats st;
+  m6ike_agent_get_stats(mn.a, &st);
+  EXPECT_EQ(2u, st.bu_retransmits);
+}
+
+// ---- bad input ---------------------------------------------------------------------------
+
+TEST(Agent, MalformedInputCountedAndDropped) {
+  for (int ha = 0; ha < 2; ha++) {
+    Options o;
+    Net n(o);
+    ASSERT_TRUE(n.ok);
+    ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+    n.RunUntil(2 * kSec);
+    m6ike_agent *a = ha ? n.ha.a : n.Mn().a;
+    m6ike_agent_stats before, after;
+    m6ike_agent_get_stats(a, &before);
+    uint8_t junk[60] = {0x45};
+    EXPECT_EQ(M6IKE_ERR_AGENT_MALFORMED,
+              m6ike_agent_read_ip6(a, junk, sizeof junk, n.now));
+    EXPECT_EQ(M6IKE_ERR_AGENT_MALFORMED, m6ike_agent_read_ip6(a, junk, 3, n.now));
+    // UDP: neither MH nor ESP
+    auto udp = Payload(kCN, n.Mn().hoa, 8);
+    udp[6] = 17;
+    EXPECT_EQ(M6IKE_ERR_AGENT_NOT_HANDLED,
+              m6ike_agent_read_ip6(a, udp.data(), udp.size(), n.now));
+    // a plaintext BU: refused (RFC 4877 requires ESP)
+    m6ike_mh_msg bu{};
+    bu.type = M6IKE_MH_BU;
+    bu.u.bu.seq = 77;
+    bu.u.bu.flags = M6IKE_BU_FLAG_A | M6IKE_BU_FLAG_H;
+    bu.u.bu.lifetime = 10;
+    uint8_t pkt[256];
+    m6ike_addr6 ha_addr = Addr("2001:db8:1::1");
+    int len = m6ike_mh_build_packet(pkt, sizeof pkt, &kCoA2, &ha_addr,
+                                    &n.Mn().hoa, nullptr, &bu);
+    ASSERT_GT(len, 0);
+    EXPECT_EQ(M6IKE_ERR_IPSEC_POLICY,
+              m6ike_agent_read_ip6(a, pkt, static_cast<size_t>(len), n.now));
+    // ESP with an unknown SPI, and truncated ESP
+    auto esp = Payload(kCN, ha ? ha_addr : kCoA1, 40);
+    esp[6] = 50;
+    EXPECT_EQ(M6IKE_ERR_IPSEC_NO_SA,
+              m6ike_agent_read_ip6(a, esp.data(), esp.size(), n.now));
+    auto shortesp = Payload(kCN, ha ? ha_addr : kCoA1, 4);
+    shortesp[6] = 50;
+    EXPECT_EQ(M6IKE_ERR_AGENT_MALFORMED,
+              m6ike_agent_read_ip6(a, shortesp.data(), shortesp.size(), n.now));
+    // an ESP packet with a real SPI and a corrupted ICV
+    for (auto &w : n.wire) {
+      if (w.f.kind == 0 && w.dir == (ha ? M6IKE_VLINK_AB : M6IKE_VLINK_BA)) {
+        auto bad = w.f.data;
+        bad.back() ^= 1;
+        int rc = m6ike_agent_read_ip6(a, bad.data(), bad.size(), n.now);
+        EXPECT_TRUE(rc == M6IKE_ERR_IPSEC_BAD_ICV ||
+                    rc == M6IKE_ERR_IPSEC_REPLAY)
+            << m6ike_strerror(rc);
+        break;
+      }
+    }
+    // IKE junk
+    m6ike_ikev2_path p{};
+    p.local_port = p.remote_port = 500;
+    EXPECT_LT(m6ike_agent_read_udp(a, &p, junk, sizeof junk, n.now), 0);
+    EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+              m6ike_agent_read_udp(a, nullptr, junk, 1, n.now));
+    EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+              m6ike_agent_read_ip6(a, nullptr, 5, n.now));
+    m6ike_agent_get_stats(a, &after);
+    EXPECT_EQ(before.drop_malformed + 3, after.drop_malformed);
+    EXPECT_EQ(before.drop_not_handled + 1, after.drop_not_handled);
+    EXPECT_EQ(before.drop_unprotected + 1, after.drop_unprotected);
+    EXPECT_EQ(before.drop_no_sa + 1, after.drop_no_sa);
+    EXPECT_EQ(before.drop_esp + 1, after.drop_esp);
+    EXPECT_EQ(before.ike_dropped + 1, after.ike_dropped);
+    // still works
+    EXPECT_EQ(1, m6ike_agent_lookup(n.ha.a, &n.Mn().hoa, nullptr));
+  }
+}
+
+TEST(Agent, StaticSchemeDoubleProvisionAndNoIke) {
+  Options o;
+  o.scheme = M6IKE_SCHEME_STATIC;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  EXPECT_EQ(M6IKE_ERR_AGENT_STATE, m6ike_agent_add_mn(n.ha.a, &n.Mn().hoa, 0));
+  m6ike_ikev2_path p{};
+  uint8_t b[40] = {};
+  EXPECT_EQ(M6IKE_ERR_AGENT_NOT_HANDLED,
+            m6ike_agent_read_udp(n.ha.a, &p, b, sizeof b, 0));
+  EXPECT_EQ(nullptr, m6ike_agent_ikev2(n.ha.a));
+  EXPECT_NE(nullptr, m6ike_agent_ipsec(n.ha.a));
+}
+
+// ---- real cryptography ------------------------------------------------------------------
+
+TEST(Agent, OpenSslMsrdBootstrapAndHandover) {
+  m6ike_crypto *cr = nullptr;
+  ASSERT_EQ(0, m6ike_crypto_openssl_new(&cr, nullptr));
+  {
+    Options o;
+    o.crypto = cr;
+    o.esp = "aes128-sha256";
+    Net n(o);
+    ASSERT_TRUE(n.ok);
+    ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+    n.RunUntil(5 * kSec);
+    EXPECT_TRUE(n.Ho().complete);
+    ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+    n.RunUntil(8 * kSec);
+    auto h = n.Ho();
+    EXPECT_TRUE(h.complete);
+    EXPECT_EQ(2u, h.ike_msgs);
+    auto p = Payload(kCN, n.Mn().hoa);
+    ASSERT_EQ(0, m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now));
+    n.RunUntil(n.now + kSec);
+    ASSERT_EQ(1u, n.Mn().delivered.size());
+    EXPECT_EQ(p, n.Mn().delivered[0]);
+    // esp_sa lines name the SAs: after the move, lines with CoA2
+    bool coa2 = false;
+    for (auto &l : n.Mn().keylog[1])
+      coa2 |= l.find("2001:db8:3::100") != std::string::npos;
+    EXPECT_TRUE(coa2);
+  }
+  m6ike_crypto_del(cr);
+}
+
+TEST(Agent, OpenSslStaticKeysAgree) {
+  m6ike_crypto *cr = nullptr;
+  ASSERT_EQ(0, m6ike_crypto_openssl_new(&cr, nullptr));
+  {
+    Options o;
+    o.crypto = cr;
+    o.scheme = M6IKE_SCHEME_STATIC;
+    o.esp = "aes256gcm16";
+    Net n(o);
+    ASSERT_TRUE(n.ok);
+    ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+    n.RunUntil(kSec);
+    EXPECT_TRUE(n.Ho().complete);
+  }
+  m6ike_crypto_del(cr);
+}
+
+// ---- memory ---------------------------------------------------------------------------------
+
+TEST(Agent, MnHeapIsSmall) {
+  Options o;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(5 * kSec);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(10 * kSec);
+  size_t mn = m6ike_agent_memory_usage(n.Mn().a);
+  size_t ha = m6ike_agent_memory_usage(n.ha.a);
+  std::printf("heap: MN agent %zu bytes, HA agent (1 MN) %zu bytes\n", mn, ha);
+  EXPECT_LT(mn, 40u * 1024u);
+}
+
+/* Fails the 1st, 2nd, ... allocation of a whole bootstrap + handover (both
+ * agents on the FailingMem); nothing may leak or crash. */
+TEST(Agent, FailingAllocationsBootstrapAndHandover) {
+  for (m6ike_scheme s : {M6IKE_SCHEME_MSRD, M6IKE_SCHEME_MIGRATE_KMADDRESS,
+                         M6IKE_SCHEME_STATIC}) {
+    bool done = false;
+    size_t fail = 1;
+    for (; !done && fail < 5000; fail++) {
+      FailingMem fm;
+      fm.reset(fail);
+      {
+        Options o;
+        o.scheme = s;
+        o.mem = &fm.mem;
+        Net n(o);
+        if (n.ok) {
+          n.SetCoa(0, kCoA1);
+          n.RunUntil(4 * kSec);
+          n.SetCoa(0, kCoA2);
+          n.RunUntil(8 * kSec);
+          auto p = Payload(kCN, n.Mn().hoa);
+          m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now);
+          n.RunUntil(9 * kSec);
+        }
+        done = fm.calls < fail;
+        if (done) {
+          ASSERT_TRUE(n.ok);
+          EXPECT_TRUE(n.Ho().complete) << m6ike_scheme_name(s);
+        }
+      }
+      EXPECT_EQ(0, fm.live) << m6ike_scheme_name(s) << " fail " << fail;
+    }
+    EXPECT_TRUE(done) << m6ike_scheme_name(s);
+    EXPECT_GT(fail, 40u) << "the whole run allocates more than this";
+    std::printf("%s: %zu allocations failed one by one\n",
+                m6ike_scheme_name(s), fail - 2);
+  }
+}
+
+// ---- scale ------------------------------------------------------------------------------------
+
+TEST(Agent, HomeAgentServesAThousandMns) {
+  Options o;
+  o.n_mns = 1000;
+  Net n(o);
+  ASSERT_TRUE(n.ok) << m6ike_strerror(n.create_rc);
+  for (unsigned i = 0; i < o.n_mns; i++) {
+    n.now = i * 1 * kMs;  // staggered arrivals
+    ASSERT_EQ(0, n.SetCoa(i, Host("2001:db8:2::", i)));
+  }
+  n.RunUntil(5 * kSec);
+  m6ike_agent_stats st;
+  m6ike_agent_get_stats(n.ha.a, &st);
+  EXPECT_EQ(1000u, st.bindings);
+  unsigned complete = 0;
+  for (unsigned i = 0; i < o.n_mns; i++) complete += n.Ho(i).complete;
+  EXPECT_EQ(1000u, complete);
+  // payload to the last MN
+  auto p = Payload(kCN, n.Mn(999).hoa);
+  ASSERT_EQ(0, m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now));
+  n.RunUntil(n.now + kSec);
+  EXPECT_EQ(1u, n.Mn(999).delivered.size());
+  std::printf("heap: HA agent with 1000 MNs %zu bytes\n",
+              m6ike_agent_memory_usage(n.ha.a));
+}
+
+}  // namespace

@@ -723,3 +723,45 @@ TEST(Ikev2, ErrorStringsAndNotifyMap) {
 }
 
 } // namespace
+
+// max_msg_in bounds what read_pkt accepts (and the decryption buffer);
+// hash_bits sizes the SPI tables.  Out-of-range values are refused.
+TEST(Ikev2, ConfigMaxMsgInAndHashBits) {
+  m6ike_ikev2_callbacks cb{};
+  cb.rand = [](uint8_t *d, size_t n, void *) {
+    std::memset(d, 7, n);
+    return 0;
+  };
+  m6ike_ikev2_config c;
+  m6ike_ikev2_config_default(&c);
+  EXPECT_EQ(65535u, c.max_msg_in);
+  EXPECT_EQ(10u, c.hash_bits);
+  m6ike_ikev2 *ike = nullptr;
+  for (auto edit : {+[](m6ike_ikev2_config *x) { x->max_msg_in = 1000; },
+                    +[](m6ike_ikev2_config *x) { x->max_msg_in = 70000; },
+                    +[](m6ike_ikev2_config *x) { x->hash_bits = 3; },
+                    +[](m6ike_ikev2_config *x) { x->hash_bits = 21; }}) {
+    m6ike_ikev2_config_default(&c);
+    edit(&c);
+    EXPECT_EQ(M6IKE_ERR_IKEV2_BAD_CONFIG,
+              m6ike_ikev2_new(&ike, &c, &cb, m6ike_crypto_null(), nullptr));
+  }
+  m6ike_ikev2_config_default(&c);
+  c.max_msg_in = 1280;
+  c.hash_bits = 4;
+  ASSERT_EQ(0, m6ike_ikev2_new(&ike, &c, &cb, m6ike_crypto_null(), nullptr));
+  std::vector<uint8_t> big(1281, 0);
+  m6ike_ikev2_path p{};
+  EXPECT_EQ(M6IKE_ERR_IKEV2_LIMIT,
+            m6ike_ikev2_read_pkt(ike, &p, big.data(), big.size(), 0));
+  EXPECT_EQ(M6IKE_ERR_IKEV2_SHORT,
+            m6ike_ikev2_read_pkt(ike, &p, big.data(), 10, 0));
+  m6ike_ikev2_del(ike);
+  // a small-table engine still completes a handshake
+  IkePair pair(m6ike_crypto_null(), &c);
+  ASSERT_TRUE(pair.Ok());
+  Cfgs s;
+  Start(pair, s);
+  pair.RunFor(2 * kSec);
+  EXPECT_EQ(1u, pair.a.up.size());
+}

@@ -220,6 +220,13 @@ typedef struct m6ike_ikev2_config {
   size_t max_msg;               /* largest IKE message built (no RFC 7383
                                    fragmentation); 0 = 8192, min 1280 */
   size_t out_queue_limit;       /* queued datagrams; 0 = 256 */
+  size_t max_msg_in;            /* largest datagram read_pkt accepts (the
+                                   decryption buffer, also used for PF_KEY
+                                   messages); 0 = 65535, min 1280; longer
+                                   ones: M6IKE_ERR_IKEV2_LIMIT */
+  unsigned hash_bits;           /* SPI hash tables of 2^hash_bits buckets;
+                                   0 = 10, 4..20 (a small node: 4, a home
+                                   agent with 10,000 MNs: 14) */
 } m6ike_ikev2_config;
 
 /* Fills cfg with the defaults (every field its "0 =" value made explicit). */
