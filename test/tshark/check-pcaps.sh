@@ -23,8 +23,9 @@ if ! "$exe" --scheme=msrd --rate=100 --out="$out" --duration=7 --verbose=0 >"$tm
   cat "$tmp/run.log"
   exit 1
 fi
-# The HA's backbone device (node 0, device 1) sees IKE, BU/BA and the tunnel.
-pcap="$out/handover-0-1.pcap"
+# The HA's backbone device (node 0; device 0 is the loopback, 1 the home
+# link, 2 the backbone) sees IKE, BU/BA and the tunnel.
+pcap="$out/handover-0-2.pcap"
 [[ -s "$pcap" ]] || { echo "FAIL: no $pcap"; ls "$out"; exit 1; }
 # Wireshark reads its key tables from its personal configuration directory.
 cfg="$tmp/xdg/wireshark"
@@ -51,8 +52,8 @@ check() { # check WHAT FILTER
     fails=$((fails + 1))
   fi
 }
-check "IKE_SA_INIT" 'isakmp.exchtype == 34'
-check "IKE_AUTH" 'isakmp.exchtype == 35'
+check "IKE_SA_INIT" 'isakmp.exchangetype == 34'
+check "IKE_AUTH" 'isakmp.exchangetype == 35'
 check "IKE_AUTH decrypted: HoA in a traffic selector" 'isakmp.ts.start_ipv6 == 2001::5'
 check "ESP" 'esp'
 check "BU with Home Address option (decrypted)" 'mip6.mhtype == 5 && ipv6.opt.mipv6.home_address == 2001::5'
