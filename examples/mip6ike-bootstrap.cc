@@ -203,7 +203,7 @@ main(int argc, char* argv[])
     cmd.AddValue("rate", "CBR payload rate CN -> MN's HoA, kbit/s (> 0)", rate);
     cmd.AddValue("out", "existing directory for summary.csv, timeline.csv, pcaps, key logs", out);
     cmd.AddValue("l2", "access links: csma or wifi", l2);
-    cmd.AddValue("delay", "one-way delay of every wired link, ms", delayMs);
+    cmd.AddValue("delay", "one-way delay of each backbone link (HA to access routers), ms", delayMs);
     cmd.AddValue("loss", "packet loss rate on the MN's access links, 0..1", loss);
     cmd.AddValue("duration", "simulated time, s", duration);
     cmd.AddValue("trafficStart", "CBR start, s", trafficStart);
@@ -301,7 +301,7 @@ main(int argc, char* argv[])
     }
     else
     {
-        wire->Attach(testbed.GetHomeAgentUplink()); // the Wi-Fi link has no Sniffer of this kind
+        wire->Attach(testbed.GetHomeAgentUplinks()); // a Wi-Fi device has no "Sniffer"
     }
     wire->TraceConnectWithoutContext("Frame", MakeCallback(&PrintFrame));
 

@@ -17,6 +17,9 @@
  * sent after that instant: the old link is gone then, so it can only have
  * come through the new path.
  *
+ * Links: point-to-point backbone links HA-AR1 and HA-AR2 with --delay each
+ * way; the access links are LANs (CSMA with 1 us propagation, or 802.11).
+ *
  * Router discovery: the paper removed router discovery (6-9 s in its
  * testbed) from its figures.  Here the access routers advertise every
  * 30-70 ms (RFC 6275 §7.5's lowest MinRtrAdvInterval/MaxRtrAdvInterval;
@@ -159,7 +162,7 @@ main(int argc, char* argv[])
     cmd.AddValue("rate", "CBR payload rate CN -> MN's HoA, kbit/s (> 0)", rate);
     cmd.AddValue("out", "existing directory for summary.csv, timeline.csv, pcaps, key logs", out);
     cmd.AddValue("l2", "access links: csma (link switch) or wifi (two APs)", l2);
-    cmd.AddValue("delay", "one-way delay of every wired link, ms", delayMs);
+    cmd.AddValue("delay", "one-way delay of each backbone link (HA to access routers), ms", delayMs);
     cmd.AddValue("loss", "packet loss rate on the MN's access links, 0..1", loss);
     cmd.AddValue("handoverAt", "first L2 handover, s", handoverAt);
     cmd.AddValue("handovers", "number of handovers (back and forth)", handovers);

@@ -68,7 +68,8 @@ WithHost(Ipv6Address prefix, uint32_t host)
     return Ipv6Address(b);
 }
 
-/* Scaled: the point-to-point link k (0 = core-HA, 1 + n = core-AR n). */
+/* The point-to-point link k of the backbone (0 = core-HA when scaled,
+ * 1 + n = hub-AR n). */
 Ipv6Address
 CorePrefix(uint32_t k)
 {
@@ -188,7 +189,7 @@ Mip6IkeTestbed::Build()
 
     CsmaHelper csma;
     csma.SetChannelAttribute("DataRate", DataRateValue(m_config.linkRate));
-    csma.SetChannelAttribute("Delay", TimeValue(m_config.linkDelay));
+    csma.SetChannelAttribute("Delay", TimeValue(m_config.accessDelay));
 
     // Home link: the HA alone (the HoAs are on it while their MNs are away).
     {
@@ -198,67 +199,43 @@ Mip6IkeTestbed::Build()
         AddInterface(m_haHome, HomeAgentAddress(), true);
     }
 
-    // The backbone.
-    if (!scaled)
+    // The backbone: point-to-point links (full duplex; a CSMA segment
+    // would hold the medium for its whole propagation delay per frame and
+    // cap the backbone at 1/delay frames per second).  Paper size: the HA
+    // is the hub, with a link to each access router; scaled: a core router
+    // is the hub and the HA hangs off it by one more link.
+    PointToPointHelper p2p;
+    p2p.SetDeviceAttribute("DataRate", DataRateValue(m_config.linkRate));
+    p2p.SetChannelAttribute("Delay", TimeValue(m_config.linkDelay));
+    Ptr<Node> hub = scaled ? m_core : m_ha;
+    if (scaled)
     {
-        NodeContainer bb(m_ha, m_ars);
-        NetDeviceContainer d = csma.Install(bb);
-        m_allDevices.Add(d);
-        m_haUplink = d.Get(0);
-        const Ipv6Address bbPrefix("fd00:ff::");
-        AddInterface(d.Get(0), WithHost(bbPrefix, 1), true);
-        for (uint32_t n = 0; n < networks; n++)
-        {
-            AddInterface(d.Get(1 + n), WithHost(bbPrefix, 2 + n), true);
-        }
-        for (uint32_t n = 0; n < networks; n++)
-        {
-            const uint32_t haIf = 2; // lo, home, backbone
-            Routing(m_ha)->AddNetworkRouteTo(AccessPrefix(n),
-                                             Ipv6Prefix(64),
-                                             WithHost(bbPrefix, 2 + n),
-                                             haIf);
-            Ptr<Ipv6StaticRouting> r = Routing(m_ars.Get(n));
-            r->AddNetworkRouteTo(HomePrefix(), Ipv6Prefix(64), WithHost(bbPrefix, 1), 1);
-            for (uint32_t o = 0; o < networks; o++)
-            {
-                if (o != n)
-                {
-                    r->AddNetworkRouteTo(AccessPrefix(o),
-                                         Ipv6Prefix(64),
-                                         WithHost(bbPrefix, 2 + o),
-                                         1);
-                }
-            }
-        }
-    }
-    else
-    {
-        PointToPointHelper p2p;
-        p2p.SetDeviceAttribute("DataRate", DataRateValue(m_config.linkRate));
-        p2p.SetChannelAttribute("Delay", TimeValue(m_config.linkDelay));
         NetDeviceContainer d = p2p.Install(m_core, m_ha);
         m_allDevices.Add(d);
-        m_haUplink = d.Get(1);
+        m_haUplinks.Add(d.Get(1));
         const uint32_t coreIf = AddInterface(d.Get(0), WithHost(CorePrefix(0), 1), true);
-        AddInterface(d.Get(1), WithHost(CorePrefix(0), 2), true);
-        Routing(m_ha)->SetDefaultRoute(WithHost(CorePrefix(0), 1), 2);
+        const uint32_t haIf = AddInterface(d.Get(1), WithHost(CorePrefix(0), 2), true);
+        Routing(m_ha)->SetDefaultRoute(WithHost(CorePrefix(0), 1), haIf);
         Routing(m_core)->AddNetworkRouteTo(HomePrefix(),
                                            Ipv6Prefix(64),
                                            WithHost(CorePrefix(0), 2),
                                            coreIf);
-        for (uint32_t n = 0; n < networks; n++)
+    }
+    for (uint32_t n = 0; n < networks; n++)
+    {
+        NetDeviceContainer l = p2p.Install(hub, m_ars.Get(n));
+        m_allDevices.Add(l);
+        if (!scaled)
         {
-            NetDeviceContainer l = p2p.Install(m_core, m_ars.Get(n));
-            m_allDevices.Add(l);
-            const uint32_t ci = AddInterface(l.Get(0), WithHost(CorePrefix(1 + n), 1), true);
-            AddInterface(l.Get(1), WithHost(CorePrefix(1 + n), 2), true);
-            Routing(m_core)->AddNetworkRouteTo(AccessPrefix(n),
-                                               Ipv6Prefix(64),
-                                               WithHost(CorePrefix(1 + n), 2),
-                                               ci);
-            Routing(m_ars.Get(n))->SetDefaultRoute(WithHost(CorePrefix(1 + n), 1), 1);
+            m_haUplinks.Add(l.Get(0));
         }
+        const uint32_t hubIf = AddInterface(l.Get(0), WithHost(CorePrefix(1 + n), 1), true);
+        const uint32_t arIf = AddInterface(l.Get(1), WithHost(CorePrefix(1 + n), 2), true);
+        Routing(hub)->AddNetworkRouteTo(AccessPrefix(n),
+                                        Ipv6Prefix(64),
+                                        WithHost(CorePrefix(1 + n), 2),
+                                        hubIf);
+        Routing(m_ars.Get(n))->SetDefaultRoute(WithHost(CorePrefix(1 + n), 1), arIf);
     }
 
     // The access networks.
@@ -274,7 +251,7 @@ Mip6IkeTestbed::Build()
                 "DataRate",
                 DataRateValue(m_config.linkRate),
                 "Delay",
-                TimeValue(m_config.linkDelay));
+                TimeValue(m_config.accessDelay));
             m_accessChannels.push_back(ch);
             NetDeviceContainer d = csma.Install(m_ars.Get(n), ch);
             m_arDevices.push_back(d.Get(0));
@@ -464,10 +441,10 @@ Mip6IkeTestbed::GetHomeDevice() const
     return m_haHome;
 }
 
-Ptr<NetDevice>
-Mip6IkeTestbed::GetHomeAgentUplink() const
+NetDeviceContainer
+Mip6IkeTestbed::GetHomeAgentUplinks() const
 {
-    return m_haUplink;
+    return m_haUplinks;
 }
 
 Ptr<NetDevice>

@@ -4,9 +4,9 @@
  *
  *                       home net 2001::/64
  *                      [HA 2001::1] (HoA 2001::5 lives here)
- *                        |  backbone fd00:ff::/64 (CSMA)
- *             +----------+-----------+
- *           [AR1] ::2              [AR2] ::3
+ *                 p2p  /            \  p2p  backbone fd00:0:1::/64, fd00:0:2::/64
+ *                     /              \
+ *                 [AR1]              [AR2]
  *     foreign 1 2002::/64          foreign 2 2003::/64
  *       |        |                    |
  *     [CN ::10] [MN] - - - - - - - -> (L2 handover: link switch or 802.11)
@@ -29,6 +29,11 @@
  * the simulation), every access router joined to a core router by a
  * point-to-point link, and the HA behind the core on its own link: the HA
  * keeps two interfaces whatever the number of MNs.
+ *
+ * The access links are LANs: their CSMA propagation delay (accessDelay)
+ * is a microsecond, because ns-3's CSMA channel stays busy for the whole
+ * propagation delay after each frame (a 2 ms delay would cap a link at
+ * 500 frames/s); the configurable path delay is on the backbone links.
  */
 #ifndef MIP6IKE_TESTBED_H
 #define MIP6IKE_TESTBED_H
@@ -60,8 +65,10 @@ struct Mip6IkeTestbedConfig
 {
     /** "csma" (link switch) or "wifi" (two APs; Fig. 6 size only). */
     std::string l2{"csma"};
-    /** One-way propagation delay of every wired link. */
+    /** One-way delay of each backbone (point-to-point) link. */
     Time linkDelay{MilliSeconds(5)};
+    /** Propagation delay of the CSMA access links (a LAN). */
+    Time accessDelay{MicroSeconds(1)};
     /** Rate of every wired link. */
     DataRate linkRate{DataRate("100Mbps")};
     /** Packet loss rate on the MN's access links (0..1), each direction. */
@@ -137,8 +144,9 @@ class Mip6IkeTestbed
     NodeContainer GetAccessRouters() const;  //!< \return AR1, AR2, ...
     /** \return the HA's device on the home link. */
     Ptr<NetDevice> GetHomeDevice() const;
-    /** \return the HA's device towards the access routers. */
-    Ptr<NetDevice> GetHomeAgentUplink() const;
+    /** \return the HA's devices towards the access routers (paper size:
+     * one per access router; scaled: the one to the core router). */
+    NetDeviceContainer GetHomeAgentUplinks() const;
     /**
      * \param [in] i Index of an MN.
      * \return its access device (CSMA or Wi-Fi station).
@@ -202,7 +210,7 @@ class Mip6IkeTestbed
     NodeContainer m_mns;                          //!< the MNs
     NodeContainer m_ars;                          //!< the access routers
     Ptr<NetDevice> m_haHome;                      //!< HA home device
-    Ptr<NetDevice> m_haUplink;                    //!< HA backbone device
+    NetDeviceContainer m_haUplinks;               //!< HA backbone devices
     std::vector<Ptr<NetDevice>> m_mnDevices;      //!< per MN
     std::vector<Ptr<NetDevice>> m_arDevices;      //!< per access network
     std::vector<Ptr<CsmaChannel>> m_accessChannels; //!< CSMA: per access network

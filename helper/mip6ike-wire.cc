@@ -320,32 +320,54 @@ Mip6IkeWireCounter::Mip6IkeWireCounter() = default;
 bool
 Mip6IkeWireCounter::Attach(Ptr<NetDevice> device)
 {
-    // Both CsmaNetDevice and PointToPointNetDevice have "Sniffer"; the
-    // former's frames start with an Ethernet header, the latter's with a
-    // 2-octet PPP header, handled below by looking at the type id.
-    m_ethernet = device->GetInstanceTypeId().GetName() == "ns3::CsmaNetDevice";
-    if (!m_ethernet && device->GetInstanceTypeId().GetName() != "ns3::PointToPointNetDevice")
+    const std::string type = device->GetInstanceTypeId().GetName();
+    if (type == "ns3::CsmaNetDevice")
     {
-        return false;
+        return device->TraceConnectWithoutContext(
+            "Sniffer",
+            MakeCallback(&Mip6IkeWireCounter::SniffEthernet, this));
     }
-    return device->TraceConnectWithoutContext("Sniffer",
-                                              MakeCallback(&Mip6IkeWireCounter::Sniff, this));
+    if (type == "ns3::PointToPointNetDevice")
+    {
+        return device->TraceConnectWithoutContext("Sniffer",
+                                                  MakeCallback(&Mip6IkeWireCounter::SniffPpp, this));
+    }
+    return false;
+}
+
+bool
+Mip6IkeWireCounter::Attach(const NetDeviceContainer& devices)
+{
+    bool ok = true;
+    for (auto it = devices.Begin(); it != devices.End(); ++it)
+    {
+        ok = Attach(*it) && ok;
+    }
+    return ok;
 }
 
 void
-Mip6IkeWireCounter::Sniff(Ptr<const Packet> p)
+Mip6IkeWireCounter::SniffEthernet(Ptr<const Packet> p)
+{
+    Count(Mip6IkeClassify(p, true));
+}
+
+void
+Mip6IkeWireCounter::SniffPpp(Ptr<const Packet> p)
 {
     std::vector<uint8_t> bytes(p->GetSize());
     p->CopyData(bytes.data(), bytes.size());
     Mip6IkeWireInfo info;
-    if (m_ethernet)
-    {
-        info = Mip6IkeClassify(bytes.data(), bytes.size(), true);
-    }
-    else if (bytes.size() >= 2 && Get16(bytes.data()) == 0x0057) // PPP, IPv6
+    if (bytes.size() >= 2 && Get16(bytes.data()) == 0x0057) // PPP protocol: IPv6
     {
         info = Mip6IkeClassify(bytes.data() + 2, bytes.size() - 2, false);
     }
+    Count(info);
+}
+
+void
+Mip6IkeWireCounter::Count(const Mip6IkeWireInfo& info)
+{
     m_counts[info.kind]++;
     if (info.IsIke())
     {

@@ -14,6 +14,7 @@
 #define MIP6IKE_WIRE_H
 
 #include "ns3/error-model.h"
+#include "ns3/net-device-container.h"
 #include "ns3/net-device.h"
 #include "ns3/object.h"
 #include "ns3/packet.h"
@@ -117,11 +118,17 @@ class Mip6IkeWireCounter : public Object
     Mip6IkeWireCounter();
 
     /**
-     * \brief Listen to a device's frames.
+     * \brief Listen to a device's frames (may be called for several).
      * \param [in] device A CsmaNetDevice or a PointToPointNetDevice.
-     * \return false if the device has no "Sniffer" trace source.
+     * \return false for another kind of device.
      */
     bool Attach(Ptr<NetDevice> device);
+    /**
+     * \brief Attach() each device.
+     * \param [in] devices The devices.
+     * \return false if one could not be attached.
+     */
+    bool Attach(const NetDeviceContainer& devices);
 
     /**
      * \param [in] kind A kind.
@@ -143,12 +150,21 @@ class Mip6IkeWireCounter : public Object
 
   private:
     /**
-     * The device's sniffer hook.
-     * \param [in] p The frame.
+     * A CSMA device's sniffer hook.
+     * \param [in] p The frame (Ethernet header first).
      */
-    void Sniff(Ptr<const Packet> p);
+    void SniffEthernet(Ptr<const Packet> p);
+    /**
+     * A point-to-point device's sniffer hook.
+     * \param [in] p The frame (PPP header first).
+     */
+    void SniffPpp(Ptr<const Packet> p);
+    /**
+     * Count one classified frame.
+     * \param [in] info It.
+     */
+    void Count(const Mip6IkeWireInfo& info);
 
-    bool m_ethernet{true}; //!< frames start with an Ethernet header
     std::array<uint64_t, Mip6IkeWireInfo::KIND_COUNT> m_counts{}; //!< per kind
     uint64_t m_ikeBytes{0};                                      //!< IKE bytes
     TracedCallback<const Mip6IkeWireInfo&> m_frameTrace;         //!< every frame

@@ -112,7 +112,7 @@ struct Scenario
         mn->TraceConnectWithoutContext("BaReceived", MakeCallback(&Scenario::OnBa, this));
         mn->TraceConnectWithoutContext("SaInstalled", MakeCallback(&Scenario::OnSa, this));
         Ptr<Mip6IkeWireCounter> wire = CreateObject<Mip6IkeWireCounter>();
-        wire->Attach(testbed.GetHomeAgentUplink());
+        wire->Attach(testbed.GetHomeAgentUplinks());
         wire->TraceConnectWithoutContext("Frame", MakeCallback(&Scenario::OnFrame, this));
 
         Ptr<Mip6IkeFrameDropper> dropper;

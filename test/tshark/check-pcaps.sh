@@ -23,10 +23,13 @@ if ! "$exe" --scheme=msrd --rate=100 --out="$out" --duration=7 --verbose=0 >"$tm
   cat "$tmp/run.log"
   exit 1
 fi
-# The HA's backbone device (node 0; device 0 is the loopback, 1 the home
-# link, 2 the backbone) sees IKE, BU/BA and the tunnel.
-pcap="$out/handover-0-2.pcap"
-[[ -s "$pcap" ]] || { echo "FAIL: no $pcap"; ls "$out"; exit 1; }
+# The HA's backbone devices (node 0; device 0 is the loopback, 1 the home
+# link, 2 and 3 the point-to-point links to AR1 and AR2) see IKE, BU/BA and
+# the tunnel, before and after the handover.
+pcaps=("$out/handover-0-2.pcap" "$out/handover-0-3.pcap")
+for pcap in "${pcaps[@]}"; do
+  [[ -s "$pcap" ]] || { echo "FAIL: no $pcap"; ls "$out"; exit 1; }
+done
 # Wireshark reads its key tables from its personal configuration directory.
 cfg="$tmp/xdg/wireshark"
 mkdir -p "$cfg"
@@ -36,10 +39,15 @@ cat "$out"/*-esp_sa 2>/dev/null | sort -u >"$cfg/esp_sa"
 [[ -s "$cfg/esp_sa" ]] || { echo "FAIL: no esp_sa key log in $out"; ls "$out"; exit 1; }
 
 fails=0
-count() { # count FILTER: frames matching it
-  XDG_CONFIG_HOME="$tmp/xdg" HOME="$tmp" tshark -r "$pcap" -n \
-    -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
-    -Y "$1" 2>"$tmp/tshark.err" | wc -l
+count() { # count FILTER: frames matching it in the pcaps
+  local pcap n=0 c
+  for pcap in "${pcaps[@]}"; do
+    c="$(XDG_CONFIG_HOME="$tmp/xdg" HOME="$tmp" tshark -r "$pcap" -n \
+      -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
+      -Y "$1" 2>>"$tmp/tshark.err" | wc -l)"
+    n=$((n + c))
+  done
+  echo "$n"
 }
 check() { # check WHAT FILTER
   local n
@@ -59,6 +67,7 @@ check "ESP" 'esp'
 check "BU with Home Address option (decrypted)" 'mip6.mhtype == 5 && ipv6.opt.mipv6.home_address == 2001::5'
 check "BA with Type 2 Routing Header (decrypted)" 'mip6.mhtype == 6 && ipv6.routing.type == 2'
 check "ESP ICV verified" 'esp.icv_good == 1'
+check "after the handover: ESP from the new CoA decrypted" 'esp && ipv6.src == 2003::/16 && mip6.mhtype == 5'
 check "tunnelled CBR payload (decrypted)" 'esp && udp.dstport == 9000'
 echo "$fails failed"
 [[ $fails -eq 0 ]]
