@@ -100,11 +100,12 @@ main(int argc, char* argv[])
     uint32_t perNetwork = 25;
     double startSpread = 2;
     double firstHandover = 5;
-    double spacing = 3;
+    double spacing = 5;
     double l2Gap = 0.05;
-    double raMinMs = 1000;
-    double raMaxMs = 3000;
+    double raMinMs = 200;
+    double raMaxMs = 600;
     bool header = true;
+    bool verbose = false;
     std::string processing = "fixed";
 
     CommandLine cmd(__FILE__);
@@ -122,6 +123,7 @@ main(int argc, char* argv[])
     cmd.AddValue("raMax", "access routers' MaxRtrAdvInterval, ms", raMaxMs);
     cmd.AddValue("processing", "processing-time model: fixed or measured", processing);
     cmd.AddValue("header", "print the column header", header);
+    cmd.AddValue("verbose", "list the MNs that did not complete every handover", verbose);
     mip6ike_example::Prog() = "mip6ike-scale";
     mip6ike_example::CheckOptions(argc,
                                   argv,
@@ -136,7 +138,8 @@ main(int argc, char* argv[])
                                    "raMin",
                                    "raMax",
                                    "processing",
-                                   "header"});
+                                   "header",
+                                   "verbose"});
     cmd.Parse(argc, argv);
     if (mns < 1)
     {
@@ -216,6 +219,22 @@ main(int argc, char* argv[])
         if (recs.size() == handovers + 1 && recs.back().complete)
         {
             complete++;
+        }
+        else if (verbose)
+        {
+            std::printf("MN %u: %zu records;", i, recs.size());
+            for (const auto& r : recs)
+            {
+                std::printf(" [%u l2 %s coa %s bu %s ba %s sa %s%s]",
+                            r.index,
+                            r.l2Start == Time::Max() ? "-" : std::to_string(r.l2Start.GetSeconds()).c_str(),
+                            r.coaReady == Time::Max() ? "-" : std::to_string(r.coaReady.GetSeconds()).c_str(),
+                            r.buSent == Time::Max() ? "-" : std::to_string(r.buSent.GetSeconds()).c_str(),
+                            r.baReceived == Time::Max() ? "-" : std::to_string(r.baReceived.GetSeconds()).c_str(),
+                            r.saReady == Time::Max() ? "-" : std::to_string(r.saReady.GetSeconds()).c_str(),
+                            r.complete ? " ok" : "");
+            }
+            std::printf("\n");
         }
     }
     const double setup = std::chrono::duration<double>(t1 - t0).count();
