@@ -33,11 +33,13 @@ set(MIP6IKE_NS3_TEST_SOURCES
     test/mip6ike-core-adapter-test-suite.cc
     test/mip6ike-ext-headers-test-suite.cc
     test/mip6ike-movement-test-suite.cc
+    test/mip6ike-agent-test-suite.cc
     test/mip6ike-scenario-test-suite.cc
 )
 set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-core-adapter
     mip6ike-ext-headers
     mip6ike-movement
+    mip6ike-agent
     mip6ike-scenario
 )

@@ -569,6 +569,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
                                               << l4->GetProtocolNumber());
         l4->SetNode(m_node);
         l4->SetWireCallback(MakeCallback(&Mip6IkeAgent::ReceiveWire, this));
+        l4->TraceConnectWithoutContext("Drop", MakeCallback(&Mip6IkeAgent::L4Drop, this));
         ipv6->Insert(l4);
     }
 
@@ -599,22 +600,34 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
     else
     {
         ipv6->SetForwarding(m_tunnelIf, true);
+        // The HA is reached at its home-link address from any interface
+        // (MNs on foreign links, through the HA itself when it is their
+        // access router): the weak end-system model (RFC 1122 §3.3.4.2).
+        ipv6->SetAttribute("StrongEndSystemModel", BooleanValue(false));
     }
     ipv6->SetUp(m_tunnelIf);
 
-    // Routing.
-    Ptr<Ipv6ListRouting> list = DynamicCast<Ipv6ListRouting>(ipv6->GetRoutingProtocol());
-    NS_ABORT_MSG_IF(!list,
-                    "Mip6IkeAgent: node " << m_node->GetId()
-                                          << " must use Ipv6ListRouting (InternetStackHelper's "
-                                             "default) so that the tunnel routing can sit above "
-                                             "static routing");
+    // Routing: above whatever the node has (see Mip6IkeRoutingBase).
+    Ptr<Ipv6RoutingProtocol> current = ipv6->GetRoutingProtocol();
+    Ptr<Ipv6ListRouting> list = DynamicCast<Ipv6ListRouting>(current);
+    auto attach = [&](Ptr<Mip6IkeRoutingBase> mine) {
+        if (list)
+        {
+            list->AddRoutingProtocol(mine, kRoutingPriority);
+        }
+        else
+        {
+            NS_ABORT_MSG_IF(!current,
+                            "Mip6IkeAgent: node " << m_node->GetId() << " has no IPv6 routing");
+            mine->SetFallback(current);
+            ipv6->SetRoutingProtocol(mine);
+        }
+    };
     if (m_role == M6IKE_AGENT_MN)
     {
         m_mnRouting = CreateObject<Mip6IkeMnRouting>();
         m_mnRouting->SetTunnel(m_hoa, m_tunnel);
-        m_mnRouting->SetIpv6(ipv6);
-        list->AddRoutingProtocol(m_mnRouting, kRoutingPriority);
+        attach(m_mnRouting);
 
         m_movement = CreateObject<Mip6IkeMovementDetector>();
         const Mip6IkeDadMode mode = m_dadModeName == "off"          ? MIP6IKE_DAD_OFF
@@ -627,13 +640,13 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
             MakeCallback(&Mip6IkeAgent::MovementSeen, this));
         m_movement->SetCoaCallback(MakeCallback(&Mip6IkeAgent::CoaUsable, this));
         m_movement->Start(m_node, {});
+        m_node->AggregateObject(m_movement); // reachable with GetObject / Config paths
     }
     else
     {
         m_haRouting = CreateObject<Mip6IkeHaRouting>();
         m_haRouting->SetTunnel(MakeCallback(&Mip6IkeAgent::Lookup, this), m_tunnel);
-        m_haRouting->SetIpv6(ipv6);
-        list->AddRoutingProtocol(m_haRouting, kRoutingPriority);
+        attach(m_haRouting);
         if (homeDevice)
         {
             const int32_t hi = ipv6->GetInterfaceForDevice(homeDevice);
@@ -642,6 +655,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
             ipv6->SetForwarding(hi, true);
             m_proxyNd = CreateObject<Mip6IkeProxyNd>();
             m_proxyNd->Start(m_node, homeDevice, MakeCallback(&Mip6IkeAgent::Lookup, this));
+            m_node->AggregateObject(m_proxyNd); // reachable with GetObject / Config paths
         }
     }
 }
@@ -770,7 +784,8 @@ Mip6IkeAgent::Execute(const std::string& name,
         }
         else
         {
-            Simulator::Schedule(cost, &Mip6IkeAgent::Flush, this, outputs);
+            // A Ptr keeps this object alive until its outputs have left.
+            Simulator::Schedule(cost, &Mip6IkeAgent::Flush, Ptr<Mip6IkeAgent>(this), outputs);
         }
     }
     m_timer->Update();
@@ -1091,6 +1106,15 @@ Mip6IkeAgent::ReceiveWire(const std::vector<uint8_t>& wire, uint32_t /* iif */)
     Process("read_ip6", 1, [this, copy](m6ike_tstamp now) {
         return m6ike_agent_read_ip6(m_agent, copy.data(), copy.size(), now);
     });
+}
+
+void
+Mip6IkeAgent::L4Drop(const Ipv6Header& header, Ptr<const Packet> /* packet */)
+{
+    std::ostringstream where;
+    where << "protocol " << +header.GetNextHeader() << " from " << header.GetSource()
+          << " (extension headers ns-3 removed are not all recorded, or a refused HAO)";
+    ReportDrop(M6IKE_ERR_AGENT_MALFORMED, where.str());
 }
 
 void

@@ -27,11 +27,17 @@
  *            HA: forwarded by ns-3);
  *   events   trace sources (below), the handover records, key logs.
  *
+ * The movement detector (MN) and the proxy ND (HA) are aggregated to the
+ * node too (node->GetObject<Mip6IkeMovementDetector>(), Config paths
+ * "/NodeList/<i>/$ns3::Mip6IkeProxyNd/Advertisement").
+ *
  * MN: a Mip6IkeMovementDetector finds the CoA (RAs, SLAAC, DadMode) and
  * the agent calls m6ike_agent_set_coa() when it is usable; the HoA sits
  * on the tunnel device; Mip6IkeMnRouting routes the node's traffic from
  * the HoA into the tunnel.  HA: Mip6IkeHaRouting intercepts packets for
- * registered HoAs, Mip6IkeProxyNd answers NS for them on the home link.
+ * registered HoAs, Mip6IkeProxyNd answers NS for them on the home link;
+ * Install() sets the HA's Ipv6L3Protocol StrongEndSystemModel to false, so
+ * that its home-link address is reachable through any of its interfaces.
  *
  * PROCESSING TIME.  Every call into the core (a packet in, a datagram in,
  * a tunnel packet, a CoA, a timer) costs simulated CPU time on the node:
@@ -60,8 +66,16 @@
  *
  * KEY LOGS.  With KeyLogDirectory set, the agent writes Wireshark's
  * "<dir>/<name>-ikev2_decryption_table" and "<dir>/<name>-esp_sa"
- * (name = NodeName attribute, or the node's Names name, or "node<id>"),
- * rewritten whenever the core asks for keylog_reset.
+ * (name = NodeName attribute, or the node's Names name, or "node<id>"):
+ * truncated at Install(), one line appended per line the core hands over,
+ * rewritten whenever the core asks for keylog_reset.  (An SA whose
+ * endpoints move gets a second line: both decrypt, before and after.)
+ *
+ * TOPOLOGY NOTES.  ns-3 3.37's Ipv6L3Protocol::IpForward drops packets to
+ * 2001:db8::/32 (documentation prefix): scenarios whose HA forwards must
+ * use other prefixes.  The MN's return to its home link is not modelled
+ * (the HoA stays on the tunnel device; an RA of the home prefix is handled
+ * as a foreign one).
  */
 #ifndef MIP6IKE_AGENT_H
 #define MIP6IKE_AGENT_H
@@ -72,6 +86,7 @@
 #include "ns3/callback.h"
 #include "ns3/event-id.h"
 #include "ns3/ipv6-address.h"
+#include "ns3/ipv6-header.h"
 #include "ns3/net-device.h"
 #include "ns3/node.h"
 #include "ns3/nstime.h"
@@ -238,8 +253,8 @@ class Mip6IkeAgent : public Object
      * node (aggregates this object to it).  Fatal error, naming the
      * attribute, on a bad configuration.
      *
-     * The node needs InternetStackHelper's IPv6 with Ipv6ListRouting (the
-     * helper's default).  HA: homeDevice is its device on the home link
+     * The node needs InternetStackHelper's IPv6; the tunnel routing goes
+     * above its routing protocol (Mip6IkeRoutingBase).  HA: homeDevice is its device on the home link
      * (proxy ND), forwarding is enabled on every interface.  MN: homeDevice
      * is ignored; movement detection watches every device but the tunnel.
      *
@@ -384,6 +399,13 @@ class Mip6IkeAgent : public Object
     void ReceiveWire(const std::vector<uint8_t>& wire, uint32_t iif);
     /** \param socket UDP socket with data */
     void ReceiveUdp(Ptr<Socket> socket);
+    /**
+     * An MH / ESP packet the L4 protocol could not rebuild (reported on the
+     * Drop trace as M6IKE_ERR_AGENT_MALFORMED).
+     * \param header its IPv6 header
+     * \param packet the L4 part
+     */
+    void L4Drop(const Ipv6Header& header, Ptr<const Packet> packet);
     /**
      * Tunnel device send callback.
      * \param packet inner packet (IPv6 header first)

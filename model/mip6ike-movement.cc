@@ -179,12 +179,17 @@ Mip6IkeMovementDetector::Receive(Ptr<NetDevice> device,
                                  const Address& /* to */,
                                  NetDevice::PacketType /* packetType */)
 {
-    Ptr<Packet> p = packet->Copy();
-    Ipv6Header ip;
-    if (p->GetSize() < 40 + 16)
+    // Every IPv6 packet of the device comes here: look at two octets
+    // (Next Header ICMPv6, type RA) before copying anything.
+    uint8_t peek[41];
+    if (packet->GetSize() < 40 + 16 || packet->CopyData(peek, sizeof(peek)) != sizeof(peek) ||
+        peek[6] != Icmpv6L4Protocol::PROT_NUMBER ||
+        peek[40] != Icmpv6Header::ICMPV6_ND_ROUTER_ADVERTISEMENT)
     {
         return;
     }
+    Ptr<Packet> p = packet->Copy();
+    Ipv6Header ip;
     p->RemoveHeader(ip);
     if (ip.GetNextHeader() != Icmpv6L4Protocol::PROT_NUMBER || !ip.GetSource().IsLinkLocal())
     {

@@ -31,6 +31,166 @@ Tunnellable(const Ipv6Address& a)
 } // namespace
 
 /* ---------------------------------------------------------------------- */
+/* Mip6IkeRoutingBase                                                      */
+/* ---------------------------------------------------------------------- */
+
+NS_OBJECT_ENSURE_REGISTERED(Mip6IkeRoutingBase);
+
+TypeId
+Mip6IkeRoutingBase::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("ns3::Mip6IkeRoutingBase").SetParent<Ipv6RoutingProtocol>().SetGroupName("Mip6Ike");
+    return tid;
+}
+
+Mip6IkeRoutingBase::Mip6IkeRoutingBase()
+{
+}
+
+Mip6IkeRoutingBase::~Mip6IkeRoutingBase()
+{
+}
+
+void
+Mip6IkeRoutingBase::SetFallback(Ptr<Ipv6RoutingProtocol> fallback)
+{
+    m_fallback = fallback;
+}
+
+Ptr<Ipv6RoutingProtocol>
+Mip6IkeRoutingBase::GetFallback() const
+{
+    return m_fallback;
+}
+
+Ptr<Ipv6Route>
+Mip6IkeRoutingBase::RouteOutput(Ptr<Packet> p,
+                                const Ipv6Header& header,
+                                Ptr<NetDevice> oif,
+                                Socket::SocketErrno& sockerr)
+{
+    Ptr<Ipv6Route> route = m_ipv6 ? ClaimOutput(header, oif) : nullptr;
+    if (route)
+    {
+        sockerr = Socket::ERROR_NOTERROR;
+        return route;
+    }
+    if (m_fallback)
+    {
+        return m_fallback->RouteOutput(p, header, oif, sockerr);
+    }
+    sockerr = Socket::ERROR_NOROUTETOHOST;
+    return nullptr;
+}
+
+bool
+Mip6IkeRoutingBase::RouteInput(Ptr<const Packet> p,
+                               const Ipv6Header& header,
+                               Ptr<const NetDevice> idev,
+                               UnicastForwardCallback ucb,
+                               MulticastForwardCallback mcb,
+                               LocalDeliverCallback lcb,
+                               ErrorCallback ecb)
+{
+    if (m_ipv6 && ClaimInput(p, header, idev, ucb))
+    {
+        return true;
+    }
+    if (m_fallback)
+    {
+        return m_fallback->RouteInput(p, header, idev, ucb, mcb, lcb, ecb);
+    }
+    return false;
+}
+
+void
+Mip6IkeRoutingBase::NotifyInterfaceUp(uint32_t interface)
+{
+    if (m_fallback)
+    {
+        m_fallback->NotifyInterfaceUp(interface);
+    }
+}
+
+void
+Mip6IkeRoutingBase::NotifyInterfaceDown(uint32_t interface)
+{
+    if (m_fallback)
+    {
+        m_fallback->NotifyInterfaceDown(interface);
+    }
+}
+
+void
+Mip6IkeRoutingBase::NotifyAddAddress(uint32_t interface, Ipv6InterfaceAddress address)
+{
+    if (m_fallback)
+    {
+        m_fallback->NotifyAddAddress(interface, address);
+    }
+}
+
+void
+Mip6IkeRoutingBase::NotifyRemoveAddress(uint32_t interface, Ipv6InterfaceAddress address)
+{
+    if (m_fallback)
+    {
+        m_fallback->NotifyRemoveAddress(interface, address);
+    }
+}
+
+void
+Mip6IkeRoutingBase::NotifyAddRoute(Ipv6Address dst,
+                                   Ipv6Prefix mask,
+                                   Ipv6Address nextHop,
+                                   uint32_t interface,
+                                   Ipv6Address prefixToUse)
+{
+    if (m_fallback)
+    {
+        m_fallback->NotifyAddRoute(dst, mask, nextHop, interface, prefixToUse);
+    }
+}
+
+void
+Mip6IkeRoutingBase::NotifyRemoveRoute(Ipv6Address dst,
+                                      Ipv6Prefix mask,
+                                      Ipv6Address nextHop,
+                                      uint32_t interface,
+                                      Ipv6Address prefixToUse)
+{
+    if (m_fallback)
+    {
+        m_fallback->NotifyRemoveRoute(dst, mask, nextHop, interface, prefixToUse);
+    }
+}
+
+void
+Mip6IkeRoutingBase::SetIpv6(Ptr<Ipv6> ipv6)
+{
+    m_ipv6 = ipv6;
+}
+
+void
+Mip6IkeRoutingBase::PrintRoutingTable(Ptr<OutputStreamWrapper> stream, Time::Unit unit) const
+{
+    PrintOwn(*stream->GetStream());
+    if (m_fallback)
+    {
+        m_fallback->PrintRoutingTable(stream, unit);
+    }
+}
+
+void
+Mip6IkeRoutingBase::DoDispose()
+{
+    m_ipv6 = nullptr;
+    m_fallback = nullptr;
+    Ipv6RoutingProtocol::DoDispose();
+}
+
+/* ---------------------------------------------------------------------- */
 /* Mip6IkeMnRouting                                                        */
 /* ---------------------------------------------------------------------- */
 
@@ -40,7 +200,7 @@ TypeId
 Mip6IkeMnRouting::GetTypeId()
 {
     static TypeId tid = TypeId("ns3::Mip6IkeMnRouting")
-                            .SetParent<Ipv6RoutingProtocol>()
+                            .SetParent<Mip6IkeRoutingBase>()
                             .SetGroupName("Mip6Ike")
                             .AddConstructor<Mip6IkeMnRouting>();
     return tid;
@@ -70,12 +230,9 @@ Mip6IkeMnRouting::SetEnabled(bool enabled)
 }
 
 Ptr<Ipv6Route>
-Mip6IkeMnRouting::RouteOutput(Ptr<Packet> /* p */,
-                              const Ipv6Header& header,
-                              Ptr<NetDevice> oif,
-                              Socket::SocketErrno& sockerr)
+Mip6IkeMnRouting::ClaimOutput(const Ipv6Header& header, Ptr<NetDevice> oif)
 {
-    if (!m_enabled || !m_tunnel || !m_ipv6)
+    if (!m_enabled || !m_tunnel)
     {
         return nullptr;
     }
@@ -97,76 +254,26 @@ Mip6IkeMnRouting::RouteOutput(Ptr<Packet> /* p */,
     route->SetSource(m_hoa);
     route->SetGateway(Ipv6Address::GetZero());
     route->SetOutputDevice(m_tunnel);
-    sockerr = Socket::ERROR_NOTERROR;
     ++m_tunnelled;
     NS_LOG_LOGIC("MN: " << dst << " from " << m_hoa << " via the tunnel");
     return route;
 }
 
 bool
-Mip6IkeMnRouting::RouteInput(Ptr<const Packet> /* p */,
+Mip6IkeMnRouting::ClaimInput(Ptr<const Packet> /* p */,
                              const Ipv6Header& /* header */,
                              Ptr<const NetDevice> /* idev */,
-                             UnicastForwardCallback /* ucb */,
-                             MulticastForwardCallback /* mcb */,
-                             LocalDeliverCallback /* lcb */,
-                             ErrorCallback /* ecb */)
+                             UnicastForwardCallback /* ucb */)
 {
     return false;
 }
 
 void
-Mip6IkeMnRouting::NotifyInterfaceUp(uint32_t /* interface */)
+Mip6IkeMnRouting::PrintOwn(std::ostream& os) const
 {
-}
-
-void
-Mip6IkeMnRouting::NotifyInterfaceDown(uint32_t /* interface */)
-{
-}
-
-void
-Mip6IkeMnRouting::NotifyAddAddress(uint32_t /* interface */, Ipv6InterfaceAddress /* address */)
-{
-}
-
-void
-Mip6IkeMnRouting::NotifyRemoveAddress(uint32_t /* interface */,
-                                      Ipv6InterfaceAddress /* address */)
-{
-}
-
-void
-Mip6IkeMnRouting::NotifyAddRoute(Ipv6Address /* dst */,
-                                 Ipv6Prefix /* mask */,
-                                 Ipv6Address /* nextHop */,
-                                 uint32_t /* interface */,
-                                 Ipv6Address /* prefixToUse */)
-{
-}
-
-void
-Mip6IkeMnRouting::NotifyRemoveRoute(Ipv6Address /* dst */,
-                                    Ipv6Prefix /* mask */,
-                                    Ipv6Address /* nextHop */,
-                                    uint32_t /* interface */,
-                                    Ipv6Address /* prefixToUse */)
-{
-}
-
-void
-Mip6IkeMnRouting::SetIpv6(Ptr<Ipv6> ipv6)
-{
-    m_ipv6 = ipv6;
-}
-
-void
-Mip6IkeMnRouting::PrintRoutingTable(Ptr<OutputStreamWrapper> stream, Time::Unit /* unit */) const
-{
-    std::ostream* os = stream->GetStream();
-    *os << "Mip6IkeMnRouting: from " << m_hoa << " (or unspecified) to any global address -> "
-        << (m_tunnel ? "tunnel device" : "(no tunnel)") << (m_enabled ? "" : " [disabled]")
-        << "\n";
+    os << "Mip6IkeMnRouting: from " << m_hoa << " (or unspecified) to any global address -> "
+       << (m_tunnel ? "tunnel device" : "(no tunnel)") << (m_enabled ? "" : " [disabled]")
+       << "\n";
 }
 
 uint64_t
@@ -178,9 +285,8 @@ Mip6IkeMnRouting::GetTunnelled() const
 void
 Mip6IkeMnRouting::DoDispose()
 {
-    m_ipv6 = nullptr;
     m_tunnel = nullptr;
-    Ipv6RoutingProtocol::DoDispose();
+    Mip6IkeRoutingBase::DoDispose();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -194,7 +300,7 @@ Mip6IkeHaRouting::GetTypeId()
 {
     static TypeId tid =
         TypeId("ns3::Mip6IkeHaRouting")
-            .SetParent<Ipv6RoutingProtocol>()
+            .SetParent<Mip6IkeRoutingBase>()
             .SetGroupName("Mip6Ike")
             .AddConstructor<Mip6IkeHaRouting>()
             .AddTraceSource("Intercept",
@@ -233,9 +339,8 @@ Mip6IkeHaRouting::TunnelRoute(Ipv6Address dst) const
     route->SetDestination(dst);
     route->SetGateway(Ipv6Address::GetZero());
     route->SetOutputDevice(m_tunnel);
-    // Source for packets the HA originates: an address of its own on the
-    // interface towards the home prefix (any global address will do: the
-    // packet is tunnelled).
+    // Source for packets the HA originates: a global address of its own
+    // (any will do: the packet is tunnelled).
     Ipv6Address src = Ipv6Address::GetZero();
     for (uint32_t i = 0; i < m_ipv6->GetNInterfaces() && src.IsAny(); i++)
     {
@@ -254,10 +359,7 @@ Mip6IkeHaRouting::TunnelRoute(Ipv6Address dst) const
 }
 
 Ptr<Ipv6Route>
-Mip6IkeHaRouting::RouteOutput(Ptr<Packet> /* p */,
-                              const Ipv6Header& header,
-                              Ptr<NetDevice> oif,
-                              Socket::SocketErrno& sockerr)
+Mip6IkeHaRouting::ClaimOutput(const Ipv6Header& header, Ptr<NetDevice> oif)
 {
     if (oif && oif != m_tunnel)
     {
@@ -270,7 +372,6 @@ Mip6IkeHaRouting::RouteOutput(Ptr<Packet> /* p */,
         {
             route->SetSource(header.GetSource());
         }
-        sockerr = Socket::ERROR_NOTERROR;
         ++m_intercepted;
         m_interceptTrace(header, false);
     }
@@ -278,13 +379,10 @@ Mip6IkeHaRouting::RouteOutput(Ptr<Packet> /* p */,
 }
 
 bool
-Mip6IkeHaRouting::RouteInput(Ptr<const Packet> p,
+Mip6IkeHaRouting::ClaimInput(Ptr<const Packet> p,
                              const Ipv6Header& header,
                              Ptr<const NetDevice> idev,
-                             UnicastForwardCallback ucb,
-                             MulticastForwardCallback /* mcb */,
-                             LocalDeliverCallback /* lcb */,
-                             ErrorCallback /* ecb */)
+                             UnicastForwardCallback ucb)
 {
     if (idev == m_tunnel)
     {
@@ -304,55 +402,10 @@ Mip6IkeHaRouting::RouteInput(Ptr<const Packet> p,
 }
 
 void
-Mip6IkeHaRouting::NotifyInterfaceUp(uint32_t /* interface */)
+Mip6IkeHaRouting::PrintOwn(std::ostream& os) const
 {
-}
-
-void
-Mip6IkeHaRouting::NotifyInterfaceDown(uint32_t /* interface */)
-{
-}
-
-void
-Mip6IkeHaRouting::NotifyAddAddress(uint32_t /* interface */, Ipv6InterfaceAddress /* address */)
-{
-}
-
-void
-Mip6IkeHaRouting::NotifyRemoveAddress(uint32_t /* interface */,
-                                      Ipv6InterfaceAddress /* address */)
-{
-}
-
-void
-Mip6IkeHaRouting::NotifyAddRoute(Ipv6Address /* dst */,
-                                 Ipv6Prefix /* mask */,
-                                 Ipv6Address /* nextHop */,
-                                 uint32_t /* interface */,
-                                 Ipv6Address /* prefixToUse */)
-{
-}
-
-void
-Mip6IkeHaRouting::NotifyRemoveRoute(Ipv6Address /* dst */,
-                                    Ipv6Prefix /* mask */,
-                                    Ipv6Address /* nextHop */,
-                                    uint32_t /* interface */,
-                                    Ipv6Address /* prefixToUse */)
-{
-}
-
-void
-Mip6IkeHaRouting::SetIpv6(Ptr<Ipv6> ipv6)
-{
-    m_ipv6 = ipv6;
-}
-
-void
-Mip6IkeHaRouting::PrintRoutingTable(Ptr<OutputStreamWrapper> stream, Time::Unit /* unit */) const
-{
-    *stream->GetStream() << "Mip6IkeHaRouting: registered home addresses -> tunnel device ("
-                         << m_intercepted << " packets so far)\n";
+    os << "Mip6IkeHaRouting: registered home addresses -> tunnel device (" << m_intercepted
+       << " packets so far)\n";
 }
 
 uint64_t
@@ -364,10 +417,9 @@ Mip6IkeHaRouting::GetIntercepted() const
 void
 Mip6IkeHaRouting::DoDispose()
 {
-    m_ipv6 = nullptr;
     m_tunnel = nullptr;
     m_lookup.Nullify();
-    Ipv6RoutingProtocol::DoDispose();
+    Mip6IkeRoutingBase::DoDispose();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -417,7 +469,7 @@ void
 Mip6IkeProxyNd::Receive(Ptr<NetDevice> device,
                         Ptr<const Packet> packet,
                         uint16_t /* protocol */,
-                        const Address& /* from */,
+                        const Address& from,
                         const Address& /* to */,
                         NetDevice::PacketType /* packetType */)
 {
@@ -425,12 +477,17 @@ Mip6IkeProxyNd::Receive(Ptr<NetDevice> device,
     {
         return;
     }
-    Ptr<Packet> p = packet->Copy();
-    Ipv6Header ip;
-    if (p->GetSize() < 40 + 24)
+    // Every IPv6 packet of the home link comes here: look at two octets
+    // (Next Header ICMPv6, type NS) before copying anything.
+    uint8_t peek[41];
+    if (packet->GetSize() < 40 + 24 || packet->CopyData(peek, sizeof(peek)) != sizeof(peek) ||
+        peek[6] != Icmpv6L4Protocol::PROT_NUMBER ||
+        peek[40] != Icmpv6Header::ICMPV6_ND_NEIGHBOR_SOLICITATION)
     {
         return;
     }
+    Ptr<Packet> p = packet->Copy();
+    Ipv6Header ip;
     p->RemoveHeader(ip);
     if (ip.GetNextHeader() != Icmpv6L4Protocol::PROT_NUMBER)
     {
@@ -454,7 +511,7 @@ Mip6IkeProxyNd::Receive(Ptr<NetDevice> device,
     // solicitor.
     const bool dad = ip.GetSource().IsAny();
     NS_LOG_LOGIC("proxy ND: NS for " << target << " from " << ip.GetSource());
-    SendNa(target, dad ? Ipv6Address::GetAllNodesMulticast() : ip.GetSource(), !dad);
+    SendNa(target, dad ? Ipv6Address::GetAllNodesMulticast() : ip.GetSource(), !dad, from);
 }
 
 void
@@ -462,12 +519,12 @@ Mip6IkeProxyNd::Announce(Ipv6Address hoa)
 {
     if (m_device)
     {
-        SendNa(hoa, Ipv6Address::GetAllNodesMulticast(), false);
+        SendNa(hoa, Ipv6Address::GetAllNodesMulticast(), false, Address());
     }
 }
 
 void
-Mip6IkeProxyNd::SendNa(Ipv6Address target, Ipv6Address dst, bool solicited)
+Mip6IkeProxyNd::SendNa(Ipv6Address target, Ipv6Address dst, bool solicited, Address toMac)
 {
     Ptr<Ipv6L3Protocol> ipv6 = m_node->GetObject<Ipv6L3Protocol>();
     const int32_t ifIndex = ipv6->GetInterfaceForDevice(m_device);
@@ -498,7 +555,17 @@ Mip6IkeProxyNd::SendNa(Ipv6Address target, Ipv6Address dst, bool solicited)
     hdr.SetNextHeader(Icmpv6L4Protocol::PROT_NUMBER);
     hdr.SetPayloadLength(p->GetSize());
     hdr.SetHopLimit(255);
-    iface->Send(p, hdr, dst);
+    if (!toMac.IsInvalid() && !dst.IsMulticast())
+    {
+        // Straight to the solicitor's link-layer address, as ns-3's own
+        // HandleNS does: no address resolution of the solicitor first.
+        p->AddHeader(hdr);
+        m_device->Send(p, toMac, Ipv6L3Protocol::PROT_NUMBER);
+    }
+    else
+    {
+        iface->Send(p, hdr, dst);
+    }
     ++m_nas;
     m_naTrace(target, solicited);
 }

@@ -36,7 +36,8 @@
  * answers an NS whose target is a registered HoA with an NA (target HoA,
  * Target Link-Layer Address = the HA's device address, R=1, S=1, O=0 as
  * §10.4.1 asks for solicited proxy NAs), sent from the HA's link-local
- * address through the device's Ipv6Interface.  When a binding is created
+ * address straight to the solicitor's link-layer address (as ns-3's own
+ * NA replies are).  When a binding is created
  * it also sends an unsolicited NA to all-nodes (O=1) so that neighbours
  * that had the MN's own link-layer address in their cache update it.  The
  * NS itself also reaches ns-3's Icmpv6L4Protocol, which ignores it (the
@@ -65,13 +66,23 @@ class Ipv6Route;
 
 /**
  * \ingroup mip6ike
- * \brief The MN's routing into the reverse tunnel (see mip6ike-routing.h).
+ * \brief What Mip6IkeMnRouting and Mip6IkeHaRouting share: they claim some
+ * packets for the tunnel and leave the rest to another protocol.
  *
- * Add to the node's Ipv6ListRouting with a priority above static routing
- * (Mip6IkeAgent uses 10; static routing is at 0).  RouteInput() never
- * claims a packet.
+ * Two ways to install one (Mip6IkeAgent does it):
+ *  - the node's routing protocol is an Ipv6ListRouting: add it with a
+ *    priority above static routing; the list asks the others when it
+ *    claims nothing;
+ *  - otherwise (InternetStackHelper's 3.37 default is a bare
+ *    Ipv6StaticRouting): SetFallback(the node's protocol), then make this
+ *    the node's protocol (Ipv6L3Protocol::SetRoutingProtocol()).  What it
+ *    does not claim goes to the fallback, and every Notify* call is passed
+ *    on to it.  The fallback keeps the Ipv6 it already has: SetIpv6() is
+ *    not passed on (ns-3's protocols must not be given it twice; an
+ *    Ipv6ListRouting cannot take an already-attached protocol for that
+ *    reason).
  */
-class Mip6IkeMnRouting : public Ipv6RoutingProtocol
+class Mip6IkeRoutingBase : public Ipv6RoutingProtocol
 {
   public:
     /**
@@ -79,22 +90,13 @@ class Mip6IkeMnRouting : public Ipv6RoutingProtocol
      * \return the object TypeId
      */
     static TypeId GetTypeId();
-    Mip6IkeMnRouting();
-    ~Mip6IkeMnRouting() override;
+    Mip6IkeRoutingBase();
+    ~Mip6IkeRoutingBase() override;
 
-    /**
-     * \brief Set the home address and the tunnel device.
-     * \param [in] homeAddress The MN's HoA (configured on the device).
-     * \param [in] tunnel The tunnel device (an IPv6 interface of the node).
-     */
-    void SetTunnel(Ipv6Address homeAddress, Ptr<NetDevice> tunnel);
-
-    /**
-     * \brief Enable or disable tunnelling (disabled: RouteOutput() claims
-     * nothing; e.g. while the MN is at home).  Enabled by default.
-     * \param [in] enabled Whether packets from the HoA use the tunnel.
-     */
-    void SetEnabled(bool enabled);
+    /** \param fallback protocol for what this one does not claim (null: none) */
+    void SetFallback(Ptr<Ipv6RoutingProtocol> fallback);
+    /** \return the fallback protocol */
+    Ptr<Ipv6RoutingProtocol> GetFallback() const;
 
     Ptr<Ipv6Route> RouteOutput(Ptr<Packet> p,
                                const Ipv6Header& header,
@@ -125,14 +127,81 @@ class Mip6IkeMnRouting : public Ipv6RoutingProtocol
     void PrintRoutingTable(Ptr<OutputStreamWrapper> stream,
                            Time::Unit unit = Time::S) const override;
 
+  protected:
+    void DoDispose() override;
+
+    /**
+     * \brief The tunnel's part of RouteOutput().
+     * \param [in] header the packet's header
+     * \param [in] oif the requested output device, or null
+     * \return a route out of the tunnel, or null
+     */
+    virtual Ptr<Ipv6Route> ClaimOutput(const Ipv6Header& header, Ptr<NetDevice> oif) = 0;
+    /**
+     * \brief The tunnel's part of RouteInput().
+     * \param [in] p the packet
+     * \param [in] header its header
+     * \param [in] idev the input device
+     * \param [in] ucb the forwarding callback
+     * \return true if claimed (ucb called)
+     */
+    virtual bool ClaimInput(Ptr<const Packet> p,
+                            const Ipv6Header& header,
+                            Ptr<const NetDevice> idev,
+                            UnicastForwardCallback ucb) = 0;
+    /** \param os where to print this protocol's own table line */
+    virtual void PrintOwn(std::ostream& os) const = 0;
+
+    Ptr<Ipv6> m_ipv6;                    //!< the node's IPv6
+    Ptr<Ipv6RoutingProtocol> m_fallback; //!< the rest
+};
+
+/**
+ * \ingroup mip6ike
+ * \brief The MN's routing into the reverse tunnel (see mip6ike-routing.h).
+ *
+ * Installed as Mip6IkeRoutingBase says (priority 10 in a list).
+ * RouteInput() never claims a packet.
+ */
+class Mip6IkeMnRouting : public Mip6IkeRoutingBase
+{
+  public:
+    /**
+     * \brief Get the type ID.
+     * \return the object TypeId
+     */
+    static TypeId GetTypeId();
+    Mip6IkeMnRouting();
+    ~Mip6IkeMnRouting() override;
+
+    /**
+     * \brief Set the home address and the tunnel device.
+     * \param [in] homeAddress The MN's HoA (configured on the device).
+     * \param [in] tunnel The tunnel device (an IPv6 interface of the node).
+     */
+    void SetTunnel(Ipv6Address homeAddress, Ptr<NetDevice> tunnel);
+
+    /**
+     * \brief Enable or disable tunnelling (disabled: RouteOutput() claims
+     * nothing; e.g. while the MN is at home).  Enabled by default.
+     * \param [in] enabled Whether packets from the HoA use the tunnel.
+     */
+    void SetEnabled(bool enabled);
+
+
     /** \return packets routed into the tunnel so far */
     uint64_t GetTunnelled() const;
 
   protected:
     void DoDispose() override;
+    Ptr<Ipv6Route> ClaimOutput(const Ipv6Header& header, Ptr<NetDevice> oif) override;
+    bool ClaimInput(Ptr<const Packet> p,
+                    const Ipv6Header& header,
+                    Ptr<const NetDevice> idev,
+                    UnicastForwardCallback ucb) override;
+    void PrintOwn(std::ostream& os) const override;
 
   private:
-    Ptr<Ipv6> m_ipv6;          //!< the node's IPv6
     Ipv6Address m_hoa;         //!< home address
     Ptr<NetDevice> m_tunnel;   //!< tunnel device
     bool m_enabled;            //!< tunnelling on
@@ -144,9 +213,9 @@ class Mip6IkeMnRouting : public Ipv6RoutingProtocol
  * \brief The HA's interception of packets for registered home addresses
  * (see mip6ike-routing.h).
  *
- * Add to the node's Ipv6ListRouting with a priority above static routing.
+ * Installed as Mip6IkeRoutingBase says (priority 10 in a list).
  */
-class Mip6IkeHaRouting : public Ipv6RoutingProtocol
+class Mip6IkeHaRouting : public Mip6IkeRoutingBase
 {
   public:
     /** Returns true if the address is a HoA registered away from home. */
@@ -175,46 +244,23 @@ class Mip6IkeHaRouting : public Ipv6RoutingProtocol
      */
     void SetTunnel(LookupCallback lookup, Ptr<NetDevice> tunnel);
 
-    Ptr<Ipv6Route> RouteOutput(Ptr<Packet> p,
-                               const Ipv6Header& header,
-                               Ptr<NetDevice> oif,
-                               Socket::SocketErrno& sockerr) override;
-    bool RouteInput(Ptr<const Packet> p,
-                    const Ipv6Header& header,
-                    Ptr<const NetDevice> idev,
-                    UnicastForwardCallback ucb,
-                    MulticastForwardCallback mcb,
-                    LocalDeliverCallback lcb,
-                    ErrorCallback ecb) override;
-    void NotifyInterfaceUp(uint32_t interface) override;
-    void NotifyInterfaceDown(uint32_t interface) override;
-    void NotifyAddAddress(uint32_t interface, Ipv6InterfaceAddress address) override;
-    void NotifyRemoveAddress(uint32_t interface, Ipv6InterfaceAddress address) override;
-    void NotifyAddRoute(Ipv6Address dst,
-                        Ipv6Prefix mask,
-                        Ipv6Address nextHop,
-                        uint32_t interface,
-                        Ipv6Address prefixToUse = Ipv6Address::GetZero()) override;
-    void NotifyRemoveRoute(Ipv6Address dst,
-                           Ipv6Prefix mask,
-                           Ipv6Address nextHop,
-                           uint32_t interface,
-                           Ipv6Address prefixToUse = Ipv6Address::GetZero()) override;
-    void SetIpv6(Ptr<Ipv6> ipv6) override;
-    void PrintRoutingTable(Ptr<OutputStreamWrapper> stream,
-                           Time::Unit unit = Time::S) const override;
 
     /** \return packets intercepted so far */
     uint64_t GetIntercepted() const;
 
   protected:
     void DoDispose() override;
+    Ptr<Ipv6Route> ClaimOutput(const Ipv6Header& header, Ptr<NetDevice> oif) override;
+    bool ClaimInput(Ptr<const Packet> p,
+                    const Ipv6Header& header,
+                    Ptr<const NetDevice> idev,
+                    UnicastForwardCallback ucb) override;
+    void PrintOwn(std::ostream& os) const override;
 
   private:
     /** \param dst a destination \return a route out of the tunnel device, or null */
     Ptr<Ipv6Route> TunnelRoute(Ipv6Address dst) const;
 
-    Ptr<Ipv6> m_ipv6;          //!< the node's IPv6
     LookupCallback m_lookup;   //!< registered-HoA test
     Ptr<NetDevice> m_tunnel;   //!< tunnel device
     uint64_t m_intercepted;    //!< packets intercepted
@@ -290,8 +336,9 @@ class Mip6IkeProxyNd : public Object
      * \param target the HoA
      * \param dst IPv6 destination
      * \param solicited S flag (and O flag clear) if true
+     * \param toMac the solicitor's link-layer address (invalid: resolve / multicast)
      */
-    void SendNa(Ipv6Address target, Ipv6Address dst, bool solicited);
+    void SendNa(Ipv6Address target, Ipv6Address dst, bool solicited, Address toMac);
 
     Ptr<Node> m_node;          //!< the HA
     Ptr<NetDevice> m_device;   //!< home-link device

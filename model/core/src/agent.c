@@ -536,10 +536,7 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
     }
   }
   if (rc < 0) {
-    if (rc == M6IKE_ERR_NOMEM) {
-      a->fatal = 0; /* the engine deletes the CHILD_SA: not fatal */
-    }
-    return -1;
+    return -1; /* the engine deletes the CHILD_SA */
   }
   agent_mn_child_up(a, c);
   return 0;
@@ -873,10 +870,6 @@ static int finish(m6ike_agent *a, int rc, m6ike_tstamp now) {
   }
   if (rc == 0 && frc < 0) {
     rc = frc;
-  }
-  if (a->fatal) {
-    a->fatal = 0;
-    return M6IKE_ERR_NOMEM;
   }
   return rc;
 }

@@ -69,7 +69,6 @@ struct m6ike_agent {
   m6ike_tstamp now; /* time of the call in progress */
   uint32_t pfkey_seq;
   m6ike_agent_stats st;
-  int fatal; /* an allocation failed inside a callback */
 
   /* ---- MN ---- */
   m6ike_bul *bul;

@@ -897,8 +897,7 @@ TEST(Agent, MnHeapIsSmall) {
 /* Fails the 1st, 2nd, ... allocation of a whole bootstrap + handover (both
  * agents on the FailingMem); nothing may leak or crash. */
 TEST(Agent, FailingAllocationsBootstrapAndHandover) {
-  for (m6ike_scheme s : {M6IKE_SCHEME_MSRD, M6IKE_SCHEME_MIGRATE_KMADDRESS,
-                         M6IKE_SCHEME_STATIC}) {
+  for (m6ike_scheme s : kAllSchemes) {
     bool done = false;
     size_t fail = 1;
     for (; !done && fail < 5000; fail++) {
