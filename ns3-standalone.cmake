@@ -133,6 +133,14 @@ if(MIP6IKE_TESTS)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/tshark/check-pcaps.sh
                    $<TARGET_FILE:mip6ike-handover>)
   set_tests_properties(sim.tshark-decode PROPERTIES SKIP_RETURN_CODE 77)
+  add_test(NAME sim.bootstrap.fig7
+           COMMAND mip6ike-bootstrap --nullCipher=1 --duration=2)
+  set_tests_properties(sim.bootstrap.fig7 PROPERTIES PASS_REGULAR_EXPRESSION
+    "IKE_SA_INIT \\(request\\).*IKE_AUTH \\(response\\).*\\+HAO: BU.*\\+RH2: BA.*bootstrap succeeded \\(BA accepted\\)")
+  # 40 MNs on two pairs of access networks, 5 handovers each: all complete.
+  add_test(NAME sim.scale.smoke
+           COMMAND mip6ike-scale --mns=40 --perNetwork=10 --handovers=5)
+  set_tests_properties(sim.scale.smoke PROPERTIES PASS_REGULAR_EXPRESSION " 40/40 \\(240 records\\)")
   add_test(NAME sim.handover.output-contract
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
                    $<TARGET_FILE:mip6ike-handover>)
