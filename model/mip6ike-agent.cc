@@ -347,7 +347,9 @@ Mip6IkeAgent::Mip6IkeAgent()
       m_busyUntil(Seconds(0)),
       m_totalCost(Seconds(0)),
       m_inCall(false),
-      m_waitTraffic(false)
+      m_waitTraffic(false),
+      m_atHome(false),
+      m_homeIf(0)
 {
     NS_LOG_FUNCTION(this);
 }
@@ -639,6 +641,7 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
             "MovementDetected",
             MakeCallback(&Mip6IkeAgent::MovementSeen, this));
         m_movement->SetCoaCallback(MakeCallback(&Mip6IkeAgent::CoaUsable, this));
+        m_movement->SetHome(m_homePrefix, m_homePlen, MakeCallback(&Mip6IkeAgent::HomeReached, this));
         m_movement->Start(m_node, {});
         m_node->AggregateObject(m_movement); // reachable with GetObject / Config paths
     }
@@ -1050,6 +1053,30 @@ Mip6IkeAgent::HandleEvent(const m6ike_agent_event& ev)
         break;
     case M6IKE_AGENT_EV_BA_RECEIVED:
         m_baTrace(hoa, coa, ev.seq, ev.status);
+        if (m_atHome && ev.status < 128)
+        {
+            // §11.5.4: deregistered: the home link's neighbours learn that
+            // the HoA is here again.
+            Ptr<Mip6IkeProxyNd>& nd0 = m_homeNds[m_homeIf];
+            if (!nd0)
+            {
+                nd0 = CreateObject<Mip6IkeProxyNd>();
+                nd0->SetRouterFlag(false);
+                nd0->Start(m_node,
+                           m_node->GetObject<Ipv6L3Protocol>()->GetNetDevice(m_homeIf),
+                           Mip6IkeProxyNd::LookupCallback());
+            }
+            Ptr<Mip6IkeProxyNd> nd = nd0;
+            const Ipv6Address h = m_hoa;
+            if (m_outputs)
+            {
+                m_outputs->push_back([nd, h]() { nd->Announce(h); });
+            }
+            else
+            {
+                nd->Announce(h);
+            }
+        }
         break;
     case M6IKE_AGENT_EV_BINDING_UPDATED:
         m_bcTrace(hoa, coa, ev.seq, ev.status);
@@ -1186,8 +1213,44 @@ Mip6IkeAgent::MovementSeen(Ipv6Address prefix, Ipv6Address router, uint32_t /* i
 }
 
 void
+Mip6IkeAgent::HomeReached(uint32_t iface)
+{
+    if (m_atHome)
+    {
+        return;
+    }
+    Ptr<Ipv6L3Protocol> ipv6 = m_node->GetObject<Ipv6L3Protocol>();
+    ipv6->RemoveAddress(m_tunnelIf, m_hoa);
+    ipv6->AddAddress(iface, Ipv6InterfaceAddress(m_hoa, Ipv6Prefix(m_homePlen)));
+    ipv6->GetInterface(iface)->SetState(m_hoa, Ipv6InterfaceAddress::PREFERRED);
+    m_mnRouting->SetEnabled(false);
+    m_atHome = true;
+    m_homeIf = iface;
+    NS_LOG_INFO("node " << m_node->GetId() << ": back home, HoA " << m_hoa << " on interface "
+                        << iface);
+    if (!m_records.empty())
+    {
+        CoaUsable(m_hoa, iface); // deregistration; nothing if never away
+    }
+}
+
+void
+Mip6IkeAgent::LeaveHome()
+{
+    Ptr<Ipv6L3Protocol> ipv6 = m_node->GetObject<Ipv6L3Protocol>();
+    ipv6->RemoveAddress(m_homeIf, m_hoa);
+    ipv6->AddAddress(m_tunnelIf, Ipv6InterfaceAddress(m_hoa, Ipv6Prefix(128)));
+    m_mnRouting->SetEnabled(true);
+    m_atHome = false;
+}
+
+void
 Mip6IkeAgent::CoaUsable(Ipv6Address coa, uint32_t /* iface */)
 {
+    if (m_atHome && coa != m_hoa)
+    {
+        LeaveHome();
+    }
     if (!m_records.empty() && m_records.back().coaReady != Time::Max() &&
         m_records.back().coa == coa)
     {
@@ -1422,6 +1485,11 @@ Mip6IkeAgent::DoDispose()
     m_mnRouting = nullptr;
     m_haRouting = nullptr;
     m_proxyNd = nullptr;
+    for (auto& kv : m_homeNds)
+    {
+        kv.second->Dispose();
+    }
+    m_homeNds.clear();
     m_movement = nullptr;
     m_tunnel = nullptr;
     m_random = nullptr;

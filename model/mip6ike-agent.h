@@ -73,9 +73,16 @@
  *
  * TOPOLOGY NOTES.  ns-3 3.37's Ipv6L3Protocol::IpForward drops packets to
  * 2001:db8::/32 (documentation prefix): scenarios whose HA forwards must
- * use other prefixes.  The MN's return to its home link is not modelled
- * (the HoA stays on the tunnel device; an RA of the home prefix is handled
- * as a foreign one).
+ * use other prefixes.
+ *
+ * RETURNING HOME (RFC 6275 §11.5.4).  An RA of the home prefix on one of
+ * the MN's links: the HoA moves from the tunnel device to that interface
+ * (no DAD), Mip6IkeMnRouting stops tunnelling, the core deregisters
+ * (set_coa(HoA): BU lifetime 0 under the transport SA) and, once the BA is
+ * in, the MN multicasts an NA for its HoA (O=1) so that the home link's
+ * neighbours stop using the HA's link-layer address.  Leaving home again
+ * moves the HoA back to the tunnel device.  (The MN answers NS for its HoA
+ * from the moment it is back, slightly before §11.5.4 allows.)
  */
 #ifndef MIP6IKE_AGENT_H
 #define MIP6IKE_AGENT_H
@@ -419,6 +426,15 @@ class Mip6IkeAgent : public Object
     void CoaUsable(Ipv6Address coa, uint32_t iface);
     /** \param prefix new prefix \param router sender \param iface interface */
     void MovementSeen(Ipv6Address prefix, Ipv6Address router, uint32_t iface);
+    /**
+     * MN: an RA of the home prefix: the HoA moves from the tunnel device to
+     * that interface, tunnelling stops, and the core deregisters
+     * (set_coa(HoA)).
+     * \param iface the interface on the home link
+     */
+    void HomeReached(uint32_t iface);
+    /** MN: leaving home: the HoA goes back to the tunnel device. */
+    void LeaveHome();
     /** \param addr HoA \return registered away from home */
     bool Lookup(Ipv6Address addr);
 
@@ -507,6 +523,11 @@ class Mip6IkeAgent : public Object
     EventId m_queueEvent;                          //!< runs m_queue's head
     std::vector<Mip6IkeHandoverRecord> m_records;  //!< MN handover records
     bool m_waitTraffic;                            //!< MN: TrafficResumed pending
+    bool m_atHome;                                 //!< MN: HoA on a home-link interface
+    uint32_t m_homeIf;                             //!< MN: that interface
+    /** MN: per home-link interface, the sender of the NA for the HoA once
+     *  back home (kept: the node holds its receive handler) */
+    std::map<uint32_t, Ptr<Mip6IkeProxyNd>> m_homeNds;
     Time m_pendingL2;                              //!< L2 hint before the movement
     Ipv6Address m_pendingPrefix;                   //!< unused bookkeeping
     Time m_pendingMovement;                        //!< movement before CoA usable

@@ -91,6 +91,9 @@ Mip6IkeMovementDetector::Mip6IkeMovementDetector()
       m_interface(-1),
       m_nsAutoconf(false),
       m_ready(false),
+      m_homeSet(false),
+      m_homePlen(64),
+      m_atHome(false),
       m_movements(0)
 {
 }
@@ -138,6 +141,21 @@ void
 Mip6IkeMovementDetector::SetCoaCallback(CoaCallback cb)
 {
     m_coaCallback = cb;
+}
+
+void
+Mip6IkeMovementDetector::SetHome(Ipv6Address prefix, uint8_t plen, HomeCallback cb)
+{
+    m_homeSet = true;
+    m_homePrefix = prefix;
+    m_homePlen = plen;
+    m_homeCallback = cb;
+}
+
+bool
+Mip6IkeMovementDetector::IsAtHome() const
+{
+    return m_atHome;
 }
 
 void
@@ -269,13 +287,41 @@ Mip6IkeMovementDetector::Move(Ptr<NetDevice> device, Ipv6Address prefix, Ipv6Add
         // the prefix object with its timers still running, which aborts
         // ("Event is still running while destroying").  ns-3's prefix object
         // stays; its timers later find nothing to remove.
-        ipv6->RemoveAddress(m_interface, m_coa);
+        if (!m_coa.IsAny())
+        {
+            ipv6->RemoveAddress(m_interface, m_coa);
+        }
         routing->NotifyRemoveRoute(Ipv6Address::GetAny(),
                                    Ipv6Prefix(uint8_t(0)),
                                    m_router,
                                    m_interface,
                                    m_prefix);
     }
+
+    if (m_homeSet && prefix.CombinePrefix(Ipv6Prefix(m_homePlen)) ==
+                         m_homePrefix.CombinePrefix(Ipv6Prefix(m_homePlen)))
+    {
+        // Back home: no CoA; the home router becomes the default router.
+        routing->NotifyAddRoute(Ipv6Address::GetAny(),
+                                Ipv6Prefix(uint8_t(0)),
+                                router,
+                                uint32_t(iface),
+                                prefix);
+        m_prefix = prefix;
+        m_router = router;
+        m_coa = Ipv6Address::GetAny();
+        m_interface = iface;
+        m_nsAutoconf = false;
+        m_ready = true;
+        m_atHome = true;
+        NS_LOG_INFO("node " << m_node->GetId() << ": back home on interface " << iface);
+        if (!m_homeCallback.IsNull())
+        {
+            m_homeCallback(uint32_t(iface));
+        }
+        return;
+    }
+    m_atHome = false;
 
     // SLAAC: the prefix and the device's interface identifier.
     const Ipv6Address coa = Ipv6Address::MakeAutoconfiguredAddress(device->GetAddress(), prefix);
@@ -424,6 +470,7 @@ Mip6IkeMovementDetector::DoDispose()
     m_node = nullptr;
     m_devices.clear();
     m_coaCallback.Nullify();
+    m_homeCallback.Nullify();
     Object::DoDispose();
 }
 

@@ -34,6 +34,10 @@
  * running, which aborts the simulation; that object is left to expire
  * harmlessly).  The result is the same with the A flag set or clear.
  *
+ * With SetHome(), an RA of the home prefix means the MN is back home: no
+ * CoA is formed, the home callback is called (the agent moves the HoA onto
+ * that interface and deregisters).
+ *
  * Movement can also be hinted by the link layer: NotifyL2Handover() (the
  * scenario calls it, or connects it to a device trace such as Wi-Fi's
  * association) fires L2HandoverStart and, if SendRsOnL2 is set, sends a
@@ -126,6 +130,27 @@ class Mip6IkeMovementDetector : public Object
     void SetCoaCallback(CoaCallback cb);
 
     /**
+     * Called when an RA of the home prefix arrives on a link: the MN is
+     * back home (no CoA is formed).
+     * \param interface The IPv6 interface on the home link.
+     */
+    typedef Callback<void, uint32_t> HomeCallback;
+
+    /**
+     * \brief Tell the detector the home prefix (RFC 6275 §11.5.4): an RA of
+     * it means "back home": the old CoA and default route go, a default
+     * route via the home router is added, no CoA is formed and cb is called
+     * (at once: the HoA needs no DAD, §11.5.4).
+     * \param [in] prefix The home prefix.
+     * \param [in] plen Its length.
+     * \param [in] cb Called on the return home.
+     */
+    void SetHome(Ipv6Address prefix, uint8_t plen, HomeCallback cb);
+
+    /** \return whether the last movement was back home */
+    bool IsAtHome() const;
+
+    /**
      * \brief The link layer changed (e.g. Wi-Fi association, a cable
      * moved): fires L2HandoverStart and, if SendRsOnL2, sends an RS.
      * \param [in] device The device (null: every watched device).
@@ -185,6 +210,11 @@ class Mip6IkeMovementDetector : public Object
     int32_t m_interface;                     //!< its interface, -1 none
     bool m_nsAutoconf;                       //!< ns-3 autoconfigured m_coa itself
     bool m_ready;                            //!< m_coa reported usable
+    bool m_homeSet;                          //!< SetHome() called
+    Ipv6Address m_homePrefix;                //!< home prefix
+    uint8_t m_homePlen;                      //!< its length
+    HomeCallback m_homeCallback;             //!< return-home consumer
+    bool m_atHome;                           //!< last movement was home
     uint32_t m_movements;                    //!< movements so far
     EventId m_dadEvent;                      //!< pending DAD completion
     /** A new on-link prefix was seen in an RA. */

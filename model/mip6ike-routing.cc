@@ -445,7 +445,8 @@ Mip6IkeProxyNd::GetTypeId()
 }
 
 Mip6IkeProxyNd::Mip6IkeProxyNd()
-    : m_nas(0)
+    : m_nas(0),
+      m_routerFlag(true)
 {
 }
 
@@ -540,7 +541,7 @@ Mip6IkeProxyNd::SendNa(Ipv6Address target, Ipv6Address dst, bool solicited, Addr
     p->AddHeader(lla);
     Icmpv6NA na;
     na.SetIpv6Target(target);
-    na.SetFlagR(true);
+    na.SetFlagR(m_routerFlag);
     na.SetFlagS(solicited);
     na.SetFlagO(!solicited);
     na.CalculatePseudoHeaderChecksum(src,
@@ -568,6 +569,12 @@ Mip6IkeProxyNd::SendNa(Ipv6Address target, Ipv6Address dst, bool solicited, Addr
     }
     ++m_nas;
     m_naTrace(target, solicited);
+}
+
+void
+Mip6IkeProxyNd::SetRouterFlag(bool router)
+{
+    m_routerFlag = router;
 }
 
 uint64_t

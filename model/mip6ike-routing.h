@@ -312,6 +312,13 @@ class Mip6IkeProxyNd : public Object
     /** \return NAs sent so far (solicited and unsolicited) */
     uint64_t GetAdvertisements() const;
 
+    /**
+     * \brief Whether the NAs carry the Router flag (default true: an HA is
+     * a router; a mobile node back home announcing its own HoA sets false).
+     * \param [in] router R flag.
+     */
+    void SetRouterFlag(bool router);
+
   protected:
     void DoDispose() override;
 
@@ -344,6 +351,7 @@ class Mip6IkeProxyNd : public Object
     Ptr<NetDevice> m_device;   //!< home-link device
     LookupCallback m_lookup;   //!< registered-HoA test
     uint64_t m_nas;            //!< NAs sent
+    bool m_routerFlag;         //!< R flag
     TracedCallback<Ipv6Address, bool> m_naTrace; //!< NA sent
 };
 
