@@ -254,9 +254,28 @@ void agent_keylog_sa(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *dst) {
 int agent_sa_add(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *src,
                  const m6ike_addr6 *dst, uint8_t mode, uint32_t reqid,
                  uint16_t encr, uint16_t integ, const uint8_t *ek, size_t eklen,
-                 const uint8_t *ik, size_t iklen, int esn, int in) {
+                 const uint8_t *ik, size_t iklen, int esn, int in,
+                 const m6ike_addr6 *hoa) {
   m6ike_ipsec_sa_params p;
   memset(&p, 0, sizeof(p));
+  if (in && hoa != NULL) {
+    /* what may come out of an inbound SA: the Mobility Header between
+     * this HoA and the HA (transport), or the HoA's own traffic (tunnel):
+     * an MN cannot use its SAs to speak for another MN's HoA */
+    int ha = a->cfg.role == M6IKE_AGENT_HA;
+    m6ike_ipsec_selector_any(&p.sel);
+    p.has_sel = 1;
+    if (mode == M6IKE_IPSEC_MODE_TRANSPORT) {
+      m6ike_ipsec_selector_host(&p.sel, ha ? hoa : &a->cfg.ha,
+                                ha ? &a->cfg.ha : hoa, M6IKE_IPPROTO_MH);
+    } else if (ha) {
+      p.sel.src = *hoa;
+      p.sel.src_plen = 128;
+    } else {
+      p.sel.dst = *hoa;
+      p.sel.dst_plen = 128;
+    }
+  }
   p.spi = spi;
   p.src = *src;
   p.dst = *dst;
@@ -356,8 +375,9 @@ int agent_pfkey_send(m6ike_agent *a, const uint8_t *msg, size_t len) {
   return 0;
 }
 
-/* SADB_ACQUIRE for the tunnel template (src -> dst), with the Reference
- * extension when mpi != 0. */
+/* SADB_ACQUIRE for the tunnel template (src -> dst): with mpi != 0 from the
+ * mobility side with the Reference extension (the paper), else as the
+ * kernel (m6ike_pfkey_bus_acquire) without it, as a stock system does. */
 int agent_send_acquire(m6ike_agent *a, const m6ike_addr6 *src,
                        const m6ike_addr6 *dst, uint32_t mpi) {
   uint8_t buf[512];
@@ -381,7 +401,26 @@ int agent_send_acquire(m6ike_agent *a, const m6ike_addr6 *src,
   if (len < 0) {
     return len;
   }
-  return agent_pfkey_send(a, buf, (size_t)len);
+  if (mpi != 0) {
+    /* the paper's mobility side, with the MPI */
+    return agent_pfkey_send(a, buf, (size_t)len);
+  }
+  /* a stock kernel's ACQUIRE for the tunnel policy's template (it knows
+   * no MPI) */
+  int rc = m6ike_pfkey_bus_acquire(a->bus, buf, (size_t)len, a->now);
+  if (rc < 0) {
+    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "kernel ACQUIRE refused: %s",
+               m6ike_strerror(rc));
+    return rc;
+  }
+  if (a->ike != NULL) {
+    int n = m6ike_ikev2_process_pfkey(a->ike, a->now);
+    if (n < 0) {
+      agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "key manager: %s",
+                 m6ike_strerror(n));
+    }
+  }
+  return 0;
 }
 
 /* SADB_X_MIGRATE for the policy (ssel/splen -> dsel/dplen, dir): the tunnel
@@ -523,14 +562,16 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
                             ? M6IKE_IPSEC_MODE_TUNNEL
                             : M6IKE_IPSEC_MODE_TRANSPORT,
                         c->reqid, c->alg.encr, c->alg.integ, c->enc_in,
-                        c->enc_len, c->integ_in, c->integ_len, c->alg.esn, 1);
+                        c->enc_len, c->integ_in, c->integ_len, c->alg.esn, 1,
+                        &a->cfg.hoa);
   if (rc == 0) {
     rc = agent_sa_add(a, c->spi_out, &c->local, &c->remote,
                       c->mode == M6IKE_IKEV2_MODE_TUNNEL
                           ? M6IKE_IPSEC_MODE_TUNNEL
                           : M6IKE_IPSEC_MODE_TRANSPORT,
                       c->reqid, c->alg.encr, c->alg.integ, c->enc_out,
-                      c->enc_len, c->integ_out, c->integ_len, c->alg.esn, 0);
+                      c->enc_len, c->integ_out, c->integ_len, c->alg.esn, 0,
+                      NULL);
     if (rc < 0) {
       m6ike_ipsec_sa_delete(a->ipsec, c->spi_in, &c->local);
     }
@@ -1016,8 +1057,10 @@ m6ike_tstamp m6ike_agent_get_expiry(const m6ike_agent *a) {
   if (a == NULL) {
     return M6IKE_TSTAMP_UNSET;
   }
-  m6ike_tstamp t = m6ike_ipsec_get_expiry(a->ipsec);
-  t = tmin(t, m6ike_msrd_get_expiry(a->db));
+  /* The ipsec object's timers (SA lifetimes, larval SAs) are not used:
+   * the agent installs no lifetimes and no larval SAs, and the ipsec unit
+   * finds its deadline by walking every SA (O(SAs) per call on an HA). */
+  m6ike_tstamp t = m6ike_msrd_get_expiry(a->db);
   if (a->ike) {
     t = tmin(t, m6ike_ikev2_get_expiry(a->ike));
   }
@@ -1034,7 +1077,6 @@ int m6ike_agent_handle_expiry(m6ike_agent *a, m6ike_tstamp now) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   a->now = now;
-  m6ike_ipsec_handle_expiry(a->ipsec, now);
   if (a->ike) {
     m6ike_ikev2_handle_expiry(a->ike, now);
   }

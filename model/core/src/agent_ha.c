@@ -129,6 +129,17 @@ static int tunnel_policies(m6ike_agent *a, agent_mn_rec *r,
   return rc;
 }
 
+/* The MN's own BA policy (HA -> HoA, MH type 6) with its reqid. */
+static int ba_policy(m6ike_agent *a, agent_mn_rec *r) {
+  if (r->pol_ba != 0) {
+    return 0;
+  }
+  return agent_policy(a, M6IKE_IPSEC_DIR_OUTBOUND, &a->cfg.ha, 128, &r->hoa,
+                      128, M6IKE_IPPROTO_MH, M6IKE_MH_BA,
+                      M6IKE_IPSEC_MODE_TRANSPORT, r->reqid, NULL, NULL,
+                      PRIO_MH, &r->pol_ba);
+}
+
 /* ---- the IKE responder's CHILD_SAs --------------------------------------------- */
 
 static int child_hoa(const m6ike_ikev2_child_info *c, m6ike_addr6 *hoa) {
@@ -150,19 +161,19 @@ int agent_ha_child_up(m6ike_agent *a, const m6ike_ikev2_child_info *c) {
   if (child_hoa(c, &hoa) < 0 || agent_ha_get(a, &hoa, &r) < 0) {
     return -1;
   }
-  uint32_t reqid = tun ? r->reqid : REQID_MH;
+  uint32_t reqid = r->reqid;
   uint8_t mode = tun ? M6IKE_IPSEC_MODE_TUNNEL : M6IKE_IPSEC_MODE_TRANSPORT;
   int rc = agent_sa_add(a, c->spi_in, &c->remote, &c->local, mode, reqid,
                         c->alg.encr, c->alg.integ, c->enc_in, c->enc_len,
-                        c->integ_in, c->integ_len, c->alg.esn, 1);
+                        c->integ_in, c->integ_len, c->alg.esn, 1, &hoa);
   if (rc < 0) {
     return -1;
   }
   rc = agent_sa_add(a, c->spi_out, &c->local, &c->remote, mode, reqid,
                     c->alg.encr, c->alg.integ, c->enc_out, c->enc_len,
-                    c->integ_out, c->integ_len, c->alg.esn, 0);
-  if (rc == 0 && tun) {
-    rc = tunnel_policies(a, r, &c->remote);
+                    c->integ_out, c->integ_len, c->alg.esn, 0, NULL);
+  if (rc == 0) {
+    rc = tun ? tunnel_policies(a, r, &c->remote) : ba_policy(a, r);
     if (rc < 0) {
       m6ike_ipsec_sa_delete(a->ipsec, c->spi_out, &c->remote);
     }
@@ -428,21 +439,21 @@ int m6ike_agent_add_mn(m6ike_agent *a, const m6ike_addr6 *hoa,
 #define KEYS(i) k + (i) * (ek + ik), ek, k + (i) * (ek + ik) + ek, ik
   int n = 0;
   if ((rc = agent_sa_add(a, spi[0], hoa, ha, M6IKE_IPSEC_MODE_TRANSPORT,
-                         REQID_MH, alg->encr, alg->integ, KEYS(0), alg->esn,
-                         1)) == 0 &&
+                         r->reqid, alg->encr, alg->integ, KEYS(0), alg->esn,
+                         1, hoa)) == 0 &&
       ++n &&
       (rc = agent_sa_add(a, spi[1], ha, hoa, M6IKE_IPSEC_MODE_TRANSPORT,
-                         REQID_MH, alg->encr, alg->integ, KEYS(1), alg->esn,
-                         0)) == 0 &&
+                         r->reqid, alg->encr, alg->integ, KEYS(1), alg->esn,
+                         0, NULL)) == 0 &&
       ++n &&
       (rc = agent_sa_add(a, spi[2], hoa, ha, M6IKE_IPSEC_MODE_TUNNEL,
                          r->reqid, alg->encr, alg->integ, KEYS(2), alg->esn,
-                         1)) == 0 &&
+                         1, hoa)) == 0 &&
       ++n &&
       (rc = agent_sa_add(a, spi[3], ha, hoa, M6IKE_IPSEC_MODE_TUNNEL,
                          r->reqid, alg->encr, alg->integ, KEYS(3), alg->esn,
-                         0)) == 0 &&
-      ++n) {
+                         0, NULL)) == 0 &&
+      ++n && (rc = ba_policy(a, r)) == 0) {
     rc = tunnel_policies(a, r, hoa);
   }
 #undef KEYS
@@ -458,7 +469,7 @@ int m6ike_agent_add_mn(m6ike_agent *a, const m6ike_addr6 *hoa,
   r->tr.spi_out = spi[1];
   r->tr.local = *ha;
   r->tr.remote = *hoa;
-  r->tr.reqid = REQID_MH;
+  r->tr.reqid = r->reqid;
   r->tun.spi_in = spi[2];
   r->tun.spi_out = spi[3];
   r->tun.local = *ha;
@@ -502,14 +513,28 @@ int agent_ha_init(m6ike_agent *a) {
       return rc;
     }
   }
+  /* BU in: any MN of the home prefix (the SA's selector names its HoA);
+   * BA out: each MN's own policy (ba_policy), and for a BA no MN policy
+   * covers, DISCARD: a BA never leaves in clear */
   if ((rc = agent_policy(a, M6IKE_IPSEC_DIR_INBOUND, pfx, plen, ha, 128,
                          M6IKE_IPPROTO_MH, M6IKE_MH_BU,
-                         M6IKE_IPSEC_MODE_TRANSPORT, REQID_MH, NULL, NULL,
-                         PRIO_MH, NULL)) < 0 ||
-      (rc = agent_policy(a, M6IKE_IPSEC_DIR_OUTBOUND, ha, 128, pfx, plen,
-                         M6IKE_IPPROTO_MH, M6IKE_MH_BA,
-                         M6IKE_IPSEC_MODE_TRANSPORT, REQID_MH, NULL, NULL,
-                         PRIO_MH, NULL)) < 0) {
+                         M6IKE_IPSEC_MODE_TRANSPORT, 0, NULL, NULL, PRIO_MH,
+                         NULL)) < 0) {
+    return rc;
+  }
+  m6ike_ipsec_policy d;
+  memset(&d, 0, sizeof(d));
+  d.priority = PRIO_MH + 1;
+  d.dir = M6IKE_IPSEC_DIR_OUTBOUND;
+  d.action = M6IKE_IPSEC_ACTION_DISCARD;
+  m6ike_ipsec_selector_any(&d.sel);
+  d.sel.src = *ha;
+  d.sel.src_plen = 128;
+  d.sel.dst = *pfx;
+  d.sel.dst_plen = plen;
+  d.sel.proto = M6IKE_IPPROTO_MH;
+  d.sel.mh_type_lo = d.sel.mh_type_hi = M6IKE_MH_BA;
+  if ((rc = m6ike_ipsec_policy_add(a->ipsec, &d, NULL)) < 0) {
     return rc;
   }
   if (a->ike == NULL) {

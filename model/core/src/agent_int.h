@@ -22,8 +22,9 @@
 #define PRIO_TUNNEL 100u
 #define REQID_MH 1u
 #define REQID_TUNNEL 2u
-/* HA: tunnel SAs of MN k use reqid REQID_HA_BASE + k (distinct reqids keep
- * the ipsec unit's reqid hash buckets short). */
+/* HA: the SAs of MN k use reqid REQID_HA_BASE + k (distinct reqids keep
+ * the ipsec unit's reqid hash buckets short: an outbound lookup walks the
+ * SAs of its policy's reqid). */
 #define REQID_HA_BASE 0x10000u
 
 /* One ESP SA pair the agent installed (SPIs in host order). */
@@ -40,6 +41,7 @@ typedef struct agent_mn_rec {
   uint32_t mpi;           /* MSRD entry, 0 if none */
   uint32_t reqid;         /* tunnel reqid */
   uint32_t pol_out, pol_in; /* tunnel policy ids, 0 = none */
+  uint32_t pol_ba;        /* BA out policy id, 0 = none */
   agent_pair tr, tun;     /* spi 0 = none */
   uint8_t provisioned;    /* static: add_mn done */
   uint8_t registered;     /* binding away from home */
@@ -85,6 +87,9 @@ struct m6ike_agent {
   m6ike_addr6 last_bu_src;
   int have_last_bu, resend_on_ready;
   int ike_op;           /* an IKE operation reported STARTED, not ended */
+  m6ike_tstamp retry_at; /* re-ACQUIRE after a failed operation */
+  m6ike_tstamp retry_backoff;
+  m6ike_tstamp ike_op_start;
   uint64_t ike_op_info_in; /* INFORMATIONAL msgs_in when it began */
   int ho_valid;
   m6ike_agent_handover ho;
@@ -113,7 +118,8 @@ void agent_keylog_sa(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *dst);
 int agent_sa_add(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *src,
                  const m6ike_addr6 *dst, uint8_t mode, uint32_t reqid,
                  uint16_t encr, uint16_t integ, const uint8_t *ek, size_t eklen,
-                 const uint8_t *ik, size_t iklen, int esn, int in);
+                 const uint8_t *ik, size_t iklen, int esn, int in,
+                 const m6ike_addr6 *hoa);
 int agent_sa_move(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *old_dst,
                   const m6ike_addr6 *src, const m6ike_addr6 *dst,
                   const m6ike_addr6 *hoa);

@@ -242,16 +242,16 @@ static int install_static(m6ike_agent *a) {
    * pair starts at the HoA (at home) and follows the CoA */
   if ((rc = agent_sa_add(a, spi[0], hoa, ha, M6IKE_IPSEC_MODE_TRANSPORT,
                          REQID_MH, alg->encr, alg->integ, KEYS(0), alg->esn,
-                         0)) < 0 ||
+                         0, NULL)) < 0 ||
       (rc = agent_sa_add(a, spi[1], ha, hoa, M6IKE_IPSEC_MODE_TRANSPORT,
                          REQID_MH, alg->encr, alg->integ, KEYS(1), alg->esn,
-                         1)) < 0 ||
+                         1, hoa)) < 0 ||
       (rc = agent_sa_add(a, spi[2], hoa, ha, M6IKE_IPSEC_MODE_TUNNEL,
                          REQID_TUNNEL, alg->encr, alg->integ, KEYS(2),
-                         alg->esn, 0)) < 0 ||
+                         alg->esn, 0, NULL)) < 0 ||
       (rc = agent_sa_add(a, spi[3], ha, hoa, M6IKE_IPSEC_MODE_TUNNEL,
                          REQID_TUNNEL, alg->encr, alg->integ, KEYS(3),
-                         alg->esn, 1)) < 0) {
+                         alg->esn, 1, hoa)) < 0) {
     memset(keys, 0, sizeof(keys));
     return rc;
   }
@@ -272,6 +272,7 @@ static int install_static(m6ike_agent *a) {
 
 int agent_mn_init(m6ike_agent *a) {
   int rc;
+  a->retry_at = M6IKE_TSTAMP_UNSET;
   const m6ike_addr6 *hoa = &a->cfg.hoa, *ha = &a->cfg.ha;
   m6ike_addr6 any;
   memset(&any, 0, sizeof(any));
@@ -378,6 +379,7 @@ static int msrd_write(m6ike_agent *a, const m6ike_addr6 *coa,
 
 static void ike_op_begin(m6ike_agent *a, int kind) {
   a->ike_op = kind;
+  a->ike_op_start = a->now;
   if (a->ike) {
     m6ike_ikev2_stats es;
     m6ike_ikev2_get_stats(a->ike, &es);
@@ -431,6 +433,8 @@ int m6ike_agent_set_coa(m6ike_agent *a, const m6ike_addr6 *coa,
   a->hold_bu = 0;
   a->resend_on_ready = 0;
   a->ike_op = OP_NONE;
+  a->retry_at = M6IKE_TSTAMP_UNSET;
+  a->retry_backoff = 0;
   int home = m6ike_addr6_equal(coa, &a->cfg.hoa);
   rc = msrd_write(a, coa,
                   home ? M6IKE_MSRD_DEREGISTERING : M6IKE_MSRD_REGISTERING,
@@ -490,6 +494,11 @@ int m6ike_agent_set_coa(m6ike_agent *a, const m6ike_addr6 *coa,
       m6ike_addr6 any;
       memset(&any, 0, sizeof(any));
       int km = a->cfg.scheme == M6IKE_SCHEME_MIGRATE_KMADDRESS;
+      /* the old endpoint is where the tunnel SAs are now (after a visit
+       * home that is the CoA before it, not the HoA) */
+      if (pair_present(&a->tun)) {
+        old = a->tun.local;
+      }
       ike_op_begin(a, OP_MIGRATE);
       rc = agent_send_migrate(a, M6IKE_IPSEC_DIR_OUTBOUND, &a->cfg.hoa, 128,
                               &any, 0, REQID_TUNNEL, &old, ha, coa, ha, km);
@@ -533,33 +542,73 @@ int m6ike_agent_set_coa(m6ike_agent *a, const m6ike_addr6 *coa,
 
 /* ---- after every call ------------------------------------------------------------------- */
 
-static void ike_op_check(m6ike_agent *a) {
+/* A key-manager operation failed (retransmissions exhausted, refused) and
+ * the SAs at the CoA are not there: ask again later, as a kernel does for
+ * the next packet once its ACQUIRE hold-down is over (1 s, doubling to
+ * 32 s). */
+static void schedule_retry(m6ike_agent *a, m6ike_tstamp now) {
+  a->retry_backoff = a->retry_backoff == 0 ? M6IKE_SECONDS
+                     : a->retry_backoff >= 16 * M6IKE_SECONDS
+                         ? 32 * M6IKE_SECONDS
+                         : a->retry_backoff * 2;
+  a->retry_at = now + a->retry_backoff;
+  agent_logf(a, M6IKE_IKEV2_LOG_INFO, "SAs at the CoA missing: ACQUIRE again "
+             "in %u ms", (unsigned)(a->retry_backoff / M6IKE_MILLISECONDS));
+}
+
+static void ike_op_end(m6ike_agent *a, int result, m6ike_tstamp now) {
+  a->ike_op = OP_NONE;
+  agent_event(a, M6IKE_AGENT_EV_IKE_COMPLETED, a->mpi, &a->cfg.hoa, &a->coa,
+              0, 0, result);
+  if (result != 0 && !mn_sa_ready(a) && away(a)) {
+    schedule_retry(a, now);
+  }
+}
+
+static void ike_op_check(m6ike_agent *a, m6ike_tstamp now) {
   if (a->ike_op == OP_NONE || a->ike == NULL) {
     return;
   }
   if (a->ike_op == OP_ENGINE) {
     m6ike_ikev2_handover h;
     if (m6ike_ikev2_get_handover(a->ike, &h) == 0 &&
-        h.completed != M6IKE_TSTAMP_UNSET && h.started >= a->ho.coa_set) {
-      a->ike_op = OP_NONE;
-      agent_event(a, M6IKE_AGENT_EV_IKE_COMPLETED, a->mpi, &a->cfg.hoa,
-                  &a->coa, 0, 0, h.result);
+        h.completed != M6IKE_TSTAMP_UNSET && h.started >= a->ike_op_start) {
+      ike_op_end(a, h.result, now);
     }
   } else if (a->ike_op == OP_MOBIKE) {
     m6ike_ikev2_stats es;
     m6ike_ikev2_get_stats(a->ike, &es);
     if (es.msgs_in[M6IKE_IKEV2_X_INFORMATIONAL] > a->ike_op_info_in) {
-      a->ike_op = OP_NONE;
-      agent_event(a, M6IKE_AGENT_EV_IKE_COMPLETED, a->mpi, &a->cfg.hoa,
-                  &a->coa, 0, 0, 0);
+      ike_op_end(a, 0, now);
+    } else if (a->ike_sa == 0) {
+      ike_op_end(a, M6IKE_ERR_IKEV2_TIMEOUT, now); /* the IKE SA died */
     }
   }
+}
+
+/* The retry: the ACQUIRE the scheme's bootstrap uses (with the Reference
+ * for msrd, as the kernel's without it otherwise). */
+static void retry(m6ike_agent *a, m6ike_tstamp now) {
+  a->retry_at = M6IKE_TSTAMP_UNSET;
+  if (!away(a) || mn_sa_ready(a) || a->cfg.scheme == M6IKE_SCHEME_STATIC) {
+    return;
+  }
+  if (!pair_present(&a->tr)) {
+    a->hold_bu = a->cfg.scheme != M6IKE_SCHEME_RENEGOTIATE;
+  }
+  ike_op_begin(a, OP_ENGINE);
+  (void)agent_send_acquire(a, &a->coa, &a->cfg.ha,
+                           a->cfg.scheme == M6IKE_SCHEME_MSRD ? a->mpi : 0);
+  (void)agent_ike_flush(a, now);
 }
 
 int agent_mn_progress(m6ike_agent *a, m6ike_tstamp now) {
   int rc = 0;
   if (!a->have_coa) {
     return 0;
+  }
+  if (a->retry_at != M6IKE_TSTAMP_UNSET && a->retry_at <= now) {
+    retry(a, now);
   }
   if (a->hold_bu && pair_present(&a->tr)) {
     a->hold_bu = 0;
@@ -592,7 +641,10 @@ int agent_mn_progress(m6ike_agent *a, m6ike_tstamp now) {
       rc = send_bu(a, &a->last_bu, &a->last_bu_src, &a->cfg.ha, now, 1);
     }
   }
-  ike_op_check(a);
+  ike_op_check(a, now);
+  if (ready) {
+    a->retry_backoff = 0;
+  }
   ho_update_ike(a);
   if (a->ho_valid) {
     a->ho.complete = a->ho.ba_received != M6IKE_TSTAMP_UNSET &&
@@ -603,8 +655,6 @@ int agent_mn_progress(m6ike_agent *a, m6ike_tstamp now) {
 }
 
 m6ike_tstamp agent_mn_expiry(const m6ike_agent *a) {
-  if (a->hold_bu) {
-    return M6IKE_TSTAMP_UNSET;
-  }
-  return m6ike_bul_get_expiry(a->bul);
+  m6ike_tstamp t = a->hold_bu ? M6IKE_TSTAMP_UNSET : m6ike_bul_get_expiry(a->bul);
+  return a->retry_at < t ? a->retry_at : t;
 }

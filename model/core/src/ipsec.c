@@ -417,8 +417,17 @@ static ipsec_pol *pol_by_sel(const m6ike_ipsec *x, uint8_t dir,
     return NULL;
   }
   const pol_list *l = &x->pols[d];
+  /* stored selectors are normalised (policy_put): normalise sel once */
+  m6ike_ipsec_selector n = *sel;
+  m6ike_ipsec_selector_norm_(&n);
   for (size_t i = 0; i < l->n; i++) {
-    if (m6ike_ipsec_selector_equal_(&l->v[i].p.sel, sel)) {
+    const m6ike_ipsec_selector *v = &l->v[i].p.sel;
+    if (v->src_plen == n.src_plen && v->dst_plen == n.dst_plen &&
+        v->proto == n.proto && v->sport_lo == n.sport_lo &&
+        v->sport_hi == n.sport_hi && v->dport_lo == n.dport_lo &&
+        v->dport_hi == n.dport_hi && v->mh_type_lo == n.mh_type_lo &&
+        v->mh_type_hi == n.mh_type_hi && m6ike_addr6_equal(&v->src, &n.src) &&
+        m6ike_addr6_equal(&v->dst, &n.dst)) {
       if (idx) {
         *idx = i;
       }

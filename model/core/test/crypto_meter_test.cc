@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "m6ike/crypto_meter.h"
 #include "m6ike/crypto_openssl.h"
@@ -89,6 +93,53 @@ TEST(CryptoMeter, CountsAndForwards) {
   EXPECT_EQ(nullptr, m6ike_crypto_meter_init(&m, nullptr, nullptr));
   EXPECT_EQ(nullptr, m6ike_crypto_meter_init(nullptr, m6ike_crypto_null(),
                                              nullptr));
+}
+
+std::vector<uint8_t> ReadFile(const std::string &name) {
+  std::ifstream f(std::string(M6IKE_TEST_DATA_DIR) + "/" + name,
+                  std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+// Keys and certificates made through the meter are wrapped too: signatures,
+// verifications and chain checks are counted, and the base sees its own
+// objects (privkey_matches and chains unwrap them).
+TEST(CryptoMeter, SignaturesAndCertificates) {
+  m6ike_crypto *base = nullptr;
+  ASSERT_EQ(0, m6ike_crypto_openssl_new(&base, nullptr));
+  FailingMem fm;
+  m6ike_crypto_meter m;
+  const m6ike_crypto *c = m6ike_crypto_meter_init(&m, base, &fm.mem);
+  auto kd = ReadFile("ecdsa.key"), cd = ReadFile("ecdsa.pem"),
+       cad = ReadFile("ca.pem");
+  ASSERT_FALSE(kd.empty());
+  m6ike_crypto_privkey *key = nullptr;
+  m6ike_crypto_cert *cert = nullptr, *ca = nullptr;
+  ASSERT_EQ(0, m6ike_crypto_privkey_load(&key, c, kd.data(), kd.size()));
+  ASSERT_EQ(0, m6ike_crypto_cert_load(&cert, c, cd.data(), cd.size()));
+  ASSERT_EQ(0, m6ike_crypto_cert_load(&ca, c, cad.data(), cad.size()));
+  EXPECT_EQ(0, m6ike_crypto_privkey_matches(key, cert));
+  uint8_t msg[20] = {1, 2, 3}, sig[256];
+  m6ike_crypto_chunk in = {msg, sizeof msg};
+  size_t siglen = sizeof sig;
+  ASSERT_EQ(0, m6ike_crypto_sign(key, M6IKE_SIG_ECDSA_P256_SHA256, &in, 1,
+                                 sig, &siglen));
+  EXPECT_EQ(0, m6ike_crypto_cert_verify(cert, M6IKE_SIG_ECDSA_P256_SHA256,
+                                        &in, 1, sig, siglen));
+  msg[0] ^= 1;
+  EXPECT_NE(0, m6ike_crypto_cert_verify(cert, M6IKE_SIG_ECDSA_P256_SHA256,
+                                        &in, 1, sig, siglen));
+  EXPECT_EQ(0, m6ike_crypto_cert_verify_chain(cert, &ca, 1, nullptr, 0,
+                                              M6IKE_CRYPTO_TIME_ANY));
+  EXPECT_EQ(1u, m.counts.sign);
+  EXPECT_EQ(2u, m.counts.verify);
+  EXPECT_EQ(1u, m.counts.verify_chain);
+  EXPECT_EQ(1u, m.counts.failures);  // the corrupted message
+  m6ike_crypto_privkey_del(key);
+  m6ike_crypto_cert_del(cert);
+  m6ike_crypto_cert_del(ca);
+  EXPECT_EQ(0, fm.live);
+  m6ike_crypto_del(base);
 }
 
 }  // namespace
