@@ -124,6 +124,10 @@ if(MIP6IKE_TESTS)
                        -DARG=${_arg} -DWANT=${_want}
                        -P ${CMAKE_CURRENT_SOURCE_DIR}/examples/check-sim-args.cmake)
     endforeach()
+    add_test(NAME sim.${_example}.unwritable-out
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-unwritable-out.sh
+                     $<TARGET_FILE:mip6ike-${_example}>)
+    set_tests_properties(sim.${_example}.unwritable-out PROPERTIES SKIP_RETURN_CODE 77)
   endforeach()
 endif()
 if(MIP6IKE_TESTS)
