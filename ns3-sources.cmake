@@ -35,6 +35,7 @@ set(MIP6IKE_NS3_TEST_SOURCES
     test/mip6ike-movement-test-suite.cc
     test/mip6ike-agent-test-suite.cc
     test/mip6ike-scenario-test-suite.cc
+    test/mip6ike-experiment-test-suite.cc
 )
 set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-core-adapter
@@ -42,4 +43,5 @@ set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-movement
     mip6ike-agent
     mip6ike-scenario
+    mip6ike-experiment
 )
