@@ -8,6 +8,11 @@ set(MIP6IKE_NS3_SOURCES
     model/mip6ike-routing.cc
     model/mip6ike-movement.cc
     model/mip6ike-agent.cc
+    # helper/ files
+    helper/mip6ike-wire.cc
+    helper/mip6ike-testbed.cc
+    helper/mip6ike-results.cc
+    helper/mip6ike-helper.cc
 )
 set(MIP6IKE_NS3_HEADERS
     model/mip6ike-core-adapter.h
@@ -16,6 +21,11 @@ set(MIP6IKE_NS3_HEADERS
     model/mip6ike-routing.h
     model/mip6ike-movement.h
     model/mip6ike-agent.h
+    # helper/ files
+    helper/mip6ike-wire.h
+    helper/mip6ike-testbed.h
+    helper/mip6ike-results.h
+    helper/mip6ike-helper.h
 )
 # One file per ns-3 TestSuite; each suite's name is listed in
 # MIP6IKE_NS3_TEST_SUITES so that standalone builds register one ctest each.
@@ -24,10 +34,14 @@ set(MIP6IKE_NS3_TEST_SOURCES
     test/mip6ike-ext-headers-test-suite.cc
     test/mip6ike-movement-test-suite.cc
     test/mip6ike-agent-test-suite.cc
+    test/mip6ike-scenario-test-suite.cc
+    test/mip6ike-experiment-test-suite.cc
 )
 set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-core-adapter
     mip6ike-ext-headers
     mip6ike-movement
     mip6ike-agent
+    mip6ike-scenario
+    mip6ike-experiment
 )

@@ -45,7 +45,9 @@ target_include_directories(mip6ike PUBLIC
 target_link_libraries(mip6ike
   PRIVATE -Wl,--whole-archive m6ike_core m6ike_crypto_openssl -Wl,--no-whole-archive
   PUBLIC ns3::libcore ns3::libnetwork ns3::libinternet ns3::libvirtual-net-device
-         ns3::libinternet-apps)
+         ns3::libinternet-apps ns3::libcsma
+         # the helpers, testbed and examples (helper/)
+         ns3::libpoint-to-point ns3::libwifi ns3::libmobility ns3::libapplications)
 # Logging and asserts in our code, as ns-3's own "default"/"debug" profiles
 # have them; an optimised (Release) build drops them like ns-3's
 # "optimized" profile.
@@ -86,4 +88,64 @@ if(MIP6IKE_TESTS)
                    -DSHIM_BINARY=${CMAKE_CURRENT_BINARY_DIR}/ns3-tree-shim
                    -DSHIM_GENERATOR=${CMAKE_GENERATOR}
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/test/cmake/run-ns3-tree-shim.cmake)
+endif()
+
+# The ns-3 examples (examples/), run as `./mip6ike sim NAME`: binaries in
+# build/examples/ as mip6ike-<name>.
+foreach(_example handover bootstrap scale)
+  add_executable(mip6ike-${_example} examples/mip6ike-${_example}.cc)
+  target_link_libraries(mip6ike-${_example} PRIVATE mip6ike)
+  target_include_directories(mip6ike-${_example} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/examples)
+  set_target_properties(mip6ike-${_example} PROPERTIES
+    CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+endforeach()
+if(MIP6IKE_TESTS)
+  # Bad arguments: one line on stderr naming the argument, exit status 2
+  # (these never start a simulation).
+  set(_bad_args
+      "bad-scheme|--scheme=bogus|--scheme: unknown scheme 'bogus'"
+      "negative-rate|--rate=-5|--rate: must be a positive"
+      "zero-rate|--rate=0|--rate: must be a positive"
+      "missing-out|--out=${CMAKE_BINARY_DIR}/no-such-dir|--out: directory '.*no-such-dir' does not exist"
+      "out-not-dir|--out=${CMAKE_CURRENT_SOURCE_DIR}/README.md|--out: '.*README.md' is not a directory"
+      "unknown-option|--frobnicate=1|unknown option '--frobnicate'"
+      "bad-l2|--l2=ethernet|--l2: must be csma or wifi"
+      "bad-dad|--dad=maybe|--dad: must be on, off or optimistic"
+      "bad-loss|--loss=1.5|--loss: must be in")
+  foreach(_example handover bootstrap)
+    foreach(_case ${_bad_args})
+      string(REPLACE "|" ";" _parts "${_case}")
+      list(GET _parts 0 _name)
+      list(GET _parts 1 _arg)
+      list(GET _parts 2 _want)
+      add_test(NAME sim.${_example}.${_name}
+               COMMAND ${CMAKE_COMMAND} -DPROG=$<TARGET_FILE:mip6ike-${_example}>
+                       -DARG=${_arg} -DWANT=${_want}
+                       -P ${CMAKE_CURRENT_SOURCE_DIR}/examples/check-sim-args.cmake)
+    endforeach()
+    add_test(NAME sim.${_example}.unwritable-out
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-unwritable-out.sh
+                     $<TARGET_FILE:mip6ike-${_example}>)
+    set_tests_properties(sim.${_example}.unwritable-out PROPERTIES SKIP_RETURN_CODE 77)
+  endforeach()
+endif()
+if(MIP6IKE_TESTS)
+  # The pcaps and key logs of a handover run decode and decrypt in tshark
+  # (skipped with a message when tshark is absent).
+  add_test(NAME sim.tshark-decode
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/tshark/check-pcaps.sh
+                   $<TARGET_FILE:mip6ike-handover>)
+  set_tests_properties(sim.tshark-decode PROPERTIES SKIP_RETURN_CODE 77)
+  add_test(NAME sim.bootstrap.fig7
+           COMMAND mip6ike-bootstrap --nullCipher=1 --duration=2)
+  set_tests_properties(sim.bootstrap.fig7 PROPERTIES PASS_REGULAR_EXPRESSION
+    "IKE_SA_INIT \\(request\\).*IKE_AUTH \\(response\\).*\\+HAO: BU.*\\+RH2: BA.*bootstrap succeeded \\(BA accepted\\)")
+  # 40 MNs on two pairs of access networks, 5 handovers each: all complete.
+  add_test(NAME sim.scale.smoke
+           COMMAND mip6ike-scale --mns=40 --perNetwork=10 --handovers=5)
+  set_tests_properties(sim.scale.smoke PROPERTIES PASS_REGULAR_EXPRESSION " 40/40 \\(240 records\\)")
+  add_test(NAME sim.handover.output-contract
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
+                   $<TARGET_FILE:mip6ike-handover>)
 endif()

@@ -25,6 +25,7 @@ build_lib(
   HEADER_FILES ${MIP6IKE_NS3_HEADERS}
   LIBRARIES_TO_LINK ${libcore} ${libnetwork} ${libinternet} ${libvirtual-net-device}
                     ${libinternet-apps} ${libcsma} m6ike_core m6ike_crypto_openssl
+                    ${libpoint-to-point} ${libwifi} ${libmobility} ${libapplications}
   TEST_SOURCES ${MIP6IKE_NS3_TEST_SOURCES}
 )
 

@@ -13,7 +13,8 @@ import os
 import re
 
 MODULE = 'mip6ike'
-NS3_DEPS = ['core', 'network', 'internet', 'virtual-net-device', 'internet-apps', 'csma']
+NS3_DEPS = ['core', 'network', 'internet', 'virtual-net-device', 'internet-apps', 'csma',
+            'point-to-point', 'wifi', 'mobility', 'applications']
 C_FLAGS = ['-std=c11', '-Wall', '-Wextra', '-Werror', '-fPIC']
 # ns-3's waf passes the build directory holding ns3/*.h with -I; ns-3's
 # headers are not clean under -Wextra (e.g. -Wunused-parameter in ptr.h), so

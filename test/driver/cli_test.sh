@@ -23,7 +23,7 @@ check() { # check NAME CONDITION-RESULT
 rc=0
 "$drv" help >"$tmp/out" 2>"$tmp/err" || rc=$?
 check "help exits 0" "$rc"
-for w in help build test run bench --fast --fuzz-seconds --only MIP6IKE_NO_INSTALL; do
+for w in help build test sim run bench --fast --fuzz-seconds --only --seeds --with-10k MIP6IKE_NO_INSTALL; do
   grep -q -- "$w" "$tmp/out"
   check "help mentions $w" $?
 done
@@ -40,6 +40,16 @@ cases=(
   "bench --only|--only"
   "bench --nope|--nope"
   "help extra|extra"
+  "sim|NAME"
+  "sim bogus|bogus"
+  "sim handover stray|stray"
+  "sim handover -j 0|0"
+  "run --seeds 0|0"
+  "run --seeds|--seeds"
+  "run --rates 40,abc|abc"
+  "run --rates -5|-5"
+  "run --schemes msrd,nope|nope"
+  "bench --frob|--frob"
   "|command"
 )
 for c in "${cases[@]}"; do

@@ -108,7 +108,8 @@ def main():
     assert len(bld.modules) == 1, bld.modules
     name, deps, module = bld.modules[0]
     assert name == 'mip6ike' and deps == ['core', 'network', 'internet', 'virtual-net-device',
-                                          'internet-apps', 'csma'], (name, deps)
+                                          'internet-apps', 'csma', 'point-to-point', 'wifi',
+                                          'mobility', 'applications'], (name, deps)
     assert 'm6ike_core' in module.use and 'M6IKE_OPENSSL' in module.use, module.use
     assert conf.env['LIB_M6IKE_OPENSSL'] == ['crypto'], conf.env['LIB_M6IKE_OPENSSL']
     assert 'model/core/src/crypto_openssl.c' in core.source, core.source
