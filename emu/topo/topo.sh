@@ -281,6 +281,26 @@ m6e_shape() {
     m6e_die "tc netem $args on $node/$dev"
 }
 
+# m6e_netem_ok: whether this kernel has sch_netem (tried on a dummy
+# namespace's loopback).
+m6e_netem_ok() {
+  local ns="m6e-probe-$$" ok=1
+  ip netns add "$ns" 2>/dev/null || return 1
+  ip netns exec "$ns" tc qdisc add dev lo root netem delay 1ms 2>/dev/null && ok=0
+  ip netns del "$ns" 2>/dev/null
+  return $ok
+}
+
+# m6e_shape_all_tbf MBIT: a token bucket at MBIT on the same links.
+m6e_shape_all_tbf() {
+  local a="tbf rate ${1}mbit burst 32kbit latency 100ms" d
+  for d in "cn c0" "ha h0" "ar1 up0" "ar2 up0" "r c0" "r h0" "r a1" "r a2"; do
+    # shellcheck disable=SC2086
+    ip netns exec "$(m6e_ns ${d% *})" tc qdisc replace dev "${d#* }" root $a ||
+      m6e_die "tc $a on $d"
+  done
+}
+
 # m6e_shape_all "NETEM ARGS": both directions of every wired link (core,
 # home, CN and the AR uplinks; not the MN's access links).
 m6e_shape_all() {
