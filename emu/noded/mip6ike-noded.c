@@ -35,7 +35,8 @@
  *   T EVENT key=value...      T = seconds since the epoch (ns precision)
  * EVENT: agent events (COA_SET, BU_SENT, BA_RECEIVED, BINDING_UPDATED,
  * IKE_STARTED, IKE_COMPLETED, SA_INSTALLED, SA_UPDATED, SA_READY, DROP),
- * the host's own (READY, LINK, ADDR_NEW, ADDR_DEL, COA_READY) and
+ * the host's own (READY, LINK, ROUTE_RA, ADDR_NEW, ADDR_DEL, COA_READY,
+ * HOST_ERROR, STATS, EXIT) and
  * HANDOVER lines: the agent's handover record (printed when it completes,
  * before the next set_coa and at exit; the last line of an index is the
  * final one).
@@ -88,8 +89,9 @@ typedef struct node {
   int have_coa;
   m6ike_addr6 seen[8]; /* MN: tentative addresses already logged */
   unsigned nseen;
-  uint32_t last_index; /* MN: last handover record printed complete */
-  int printed_complete;
+  int printed_complete; /* MN: current record printed complete */
+  m6ike_addr6 pending[16]; /* HA: HoAs to intercept (after the BA left) */
+  unsigned npending;
 } node;
 
 static volatile sig_atomic_t g_stop;
@@ -315,7 +317,7 @@ static int open_netlink(void) {
   }
   memset(&sa, 0, sizeof(sa));
   sa.nl_family = AF_NETLINK;
-  sa.nl_groups = RTMGRP_IPV6_IFADDR | RTMGRP_LINK;
+  sa.nl_groups = RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE | RTMGRP_LINK;
   if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
     close(fd);
     return -1;
@@ -480,10 +482,11 @@ static void cb_event(const m6ike_agent_event *e, void *ud) {
        e->status);
   if (n->o.role == M6IKE_AGENT_HA &&
       e->kind == M6IKE_AGENT_EV_BINDING_UPDATED && e->status < 128) {
-    /* Intercept the HoA: proxy ND on the home link and a route into the
-     * tunnel (idempotent: replace). */
-    run_ip(n, "ip -6 neigh replace proxy %s dev %s", h, n->o.home_if);
-    run_ip(n, "ip -6 route replace %s/128 dev %s", h, n->o.tun);
+    /* Intercept the HoA, once the agent has returned (the BA goes
+     * first; ip(8) takes milliseconds). */
+    if (n->npending < 16) {
+      n->pending[n->npending++] = e->hoa;
+    }
   }
 }
 
@@ -607,7 +610,12 @@ static void on_tun(node *n) {
     if (r <= 0) {
       return;
     }
-    if ((buf[0] >> 4) != 6) {
+    if ((buf[0] >> 4) != 6 || r < 40) {
+      continue;
+    }
+    /* MN: only the HoA's own traffic is reverse-tunnelled (the kernel's
+     * link-local chatter on the TUN device is not). */
+    if (n->o.role == M6IKE_AGENT_MN && memcmp(buf + 8, n->o.hoa.b, 16) != 0) {
       continue;
     }
     m6ike_agent_write_tunnel(n->a, buf, (size_t)r, now_ns());
@@ -687,6 +695,36 @@ static void on_addr(node *n, const struct nlmsghdr *h) {
   }
 }
 
+/* A route the kernel learnt from a Router Advertisement (the default
+ * route or an on-link prefix, protocol "ra") on an access interface: the
+ * MN's L3 movement detection (RFC 6059's idea: a new router / prefix),
+ * logged as ROUTE_RA; the CoA itself comes with the address after DAD. */
+static void on_route(node *n, const struct nlmsghdr *h) {
+  const struct rtmsg *m = NLMSG_DATA(h);
+  const struct rtattr *rta;
+  int alen = (int)RTM_PAYLOAD(h), oif = 0;
+  m6ike_addr6 dst;
+  char s[M6IKE_ADDR6_STRLEN], ifn[IF_NAMESIZE] = "?";
+  if (m->rtm_family != AF_INET6 || m->rtm_protocol != RTPROT_RA ||
+      m->rtm_table != RT_TABLE_MAIN) {
+    return;
+  }
+  memset(&dst, 0, sizeof(dst));
+  for (rta = RTM_RTA(m); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+    if (rta->rta_type == RTA_DST && RTA_PAYLOAD(rta) == 16) {
+      memcpy(dst.b, RTA_DATA(rta), 16);
+    } else if (rta->rta_type == RTA_OIF && RTA_PAYLOAD(rta) == 4) {
+      memcpy(&oif, RTA_DATA(rta), 4);
+    }
+  }
+  if (oif == n->tun_ifindex) {
+    return;
+  }
+  if_indextoname((unsigned)oif, ifn);
+  emit(n, now_ns(), "ROUTE_RA dev=%s dst=%s/%u", ifn, addr_s(&dst, s),
+       m->rtm_dst_len);
+}
+
 static void on_netlink(node *n) {
   char buf[16384];
   for (;;) {
@@ -703,6 +741,9 @@ static void on_netlink(node *n) {
         if (n->o.role == M6IKE_AGENT_MN) {
           on_addr(n, h);
         }
+      } else if (h->nlmsg_type == RTM_NEWROUTE &&
+                 n->o.role == M6IKE_AGENT_MN) {
+        on_route(n, h);
       } else if (h->nlmsg_type == RTM_NEWLINK) {
         const struct ifinfomsg *ifi = NLMSG_DATA(h);
         char ifn[IF_NAMESIZE] = "?";
@@ -871,6 +912,14 @@ int main(int argc, char **argv) {
         break;
       }
     }
+    for (unsigned i = 0; i < n->npending; i++) {
+      /* proxy ND on the home link and a route into the tunnel
+       * (idempotent: replace) */
+      addr_s(&n->pending[i], tb);
+      run_ip(n, "ip -6 neigh replace proxy %s dev %s", tb, n->o.home_if);
+      run_ip(n, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
+    }
+    n->npending = 0;
     if (n->o.role == M6IKE_AGENT_MN && !n->printed_complete &&
         m6ike_agent_get_handover(n->a, &h) == 0 && h.complete) {
       print_handover(n);

@@ -79,6 +79,7 @@ if awk -v d="${S[delay_ms]}" -v l="${S[loss]}" 'BEGIN{exit !(d > 0 || l > 0)}' &
   usage_error "--set delay_ms/loss: this kernel has no sch_netem (tc netem); only rate_mbit (tbf) is possible"
 fi
 [[ -n "$OUT" ]] || OUT="emu-out/$SCENARIO-${S[scheme]}"
+[[ "${M6E_CHECK_ONLY:-0}" == 1 ]] && exit 0
 if [[ "$(id -u)" -ne 0 ]]; then
   echo "$PROG: needs root (network namespaces, veth, TUN); run it with sudo" >&2
   exit 1
@@ -88,7 +89,7 @@ for b in mip6ike-noded mip6ike-cbr mip6ike-pcap; do
 done
 mkdir -p "$OUT/traces" || usage_error "--out $OUT: cannot create the directory"
 OUT="$(cd "$OUT" && pwd)"
-rm -f "$OUT"/*.events "$OUT"/*.csv "$OUT"/traces/* "$OUT"/ikev2_decryption_table "$OUT"/esp_sa
+rm -f "$OUT"/*.events "$OUT"/*.csv "$OUT"/traces/* "$OUT"/*ikev2_decryption_table "$OUT"/*esp_sa "$OUT"/run.log
 
 m6e_init
 exec 3>&2 2>>"$OUT/run.log"
@@ -137,11 +138,16 @@ m6e_in mn "$PCAP" -i any -w "$OUT/traces/mn-any.pcap" >>"$OUT/run.log" 2>&1 &
 m6e_in cn "$PCAP" -i c0 -w "$OUT/traces/cn-c0.pcap" >>"$OUT/run.log" 2>&1 &
 
 common=(--scheme "${S[scheme]}" --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/$M6E_HOME_PLEN"
-  --psk "$PSK" --tun mip6 --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa")
-m6e_in ha "$NODED" --role ha --home-if h0 --events "$OUT/ha.events" "${common[@]}" 2>>"$OUT/run.log" &
+  --psk "$PSK" --tun mip6)
+# Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
+# MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
+# from the other end.
+m6e_in ha "$NODED" --role ha --home-if h0 --events "$OUT/ha.events" "${common[@]}" \
+  --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
 m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || m6e_die "HA daemon did not start"
 m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
-m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" 2>>"$OUT/run.log" &
+m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" \
+  --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa" 2>>"$OUT/run.log" &
 m6e_wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || m6e_die "MN daemon did not start"
 # Traffic from the HoA leaves through the tunnel (reverse tunnelling).
 ip -n "$(m6e_ns mn)" -6 rule add from "$M6E_HOA" lookup 100
