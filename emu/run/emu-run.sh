@@ -17,6 +17,10 @@
 #   ra_min=0.05 ra_max=0.1   radvd's RA intervals (s)
 #   l2_gap=0.05        seconds between leaving AR1's link and joining AR2's
 #   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD)
+#   ba_loss=0          the first N Binding Acks of the handover are lost
+#                      (dropped at the HA's egress by nftables: the MN's
+#                      RFC 6275 retransmission shows in bu_count and in
+#                      ba_received_s)
 # Writes into --out (default emu-out/SCENARIO-SCHEME): summary.csv,
 # timeline.csv, packets.csv, mn.events, ha.events, pcaps in traces/,
 # keylogs (ikev2_decryption_table, esp_sa), run.log.
@@ -40,7 +44,7 @@ shift 2
 
 declare -A S=([scheme]=msrd [rate_kbps]=100 [delay_ms]=0 [rate_mbit]=0 [loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
-  [l2_gap]=0.05 [dad_transmits]=1)
+  [l2_gap]=0.05 [dad_transmits]=1 [ba_loss]=0)
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -66,7 +70,7 @@ case "${S[scheme]}" in
 msrd | renegotiate | migrate | migrate-kmaddress | mobike | static) ;;
 *) usage_error "--set scheme=${S[scheme]}: unknown scheme" ;;
 esac
-for k in rate_kbps delay_ms rate_mbit loss handover_at duration seed ra_min ra_max l2_gap dad_transmits; do
+for k in rate_kbps delay_ms rate_mbit loss handover_at duration seed ra_min ra_max l2_gap dad_transmits ba_loss; do
   isnum "${S[$k]}" || usage_error "--set $k=${S[$k]}: not a non-negative number"
 done
 awk -v r="${S[rate_kbps]}" 'BEGIN{exit !(r > 0)}' || usage_error "--set rate_kbps=${S[rate_kbps]}: must be > 0"
@@ -77,6 +81,10 @@ awk -v a="${S[ra_min]}" -v b="${S[ra_max]}" 'BEGIN{exit !(a < b && a >= 0.03)}' 
 if awk -v d="${S[delay_ms]}" -v l="${S[loss]}" 'BEGIN{exit !(d > 0 || l > 0)}' &&
   [[ "$(id -u)" -eq 0 ]] && ! m6e_netem_ok; then
   usage_error "--set delay_ms/loss: this kernel has no sch_netem (tc netem); only rate_mbit (tbf) is possible"
+fi
+[[ "${S[ba_loss]}" =~ ^[0-9]+$ ]] || usage_error "--set ba_loss=${S[ba_loss]}: must be a whole number"
+if [[ "${S[ba_loss]}" -gt 0 && "$(id -u)" -eq 0 ]] && ! command -v nft >/dev/null 2>&1; then
+  usage_error "--set ba_loss: needs nft(8) (Debian package nftables)"
 fi
 [[ -n "$OUT" ]] || OUT="emu-out/$SCENARIO-${S[scheme]}"
 [[ "${M6E_CHECK_ONLY:-0}" == 1 ]] && exit 0
@@ -158,6 +166,28 @@ say "emu: bootstrap (scheme ${S[scheme]}) ..."
 m6e_wait_for 30 bootstrapped || m6e_die "no bootstrap (see $OUT/mn.events)"
 grep -q "BA_RECEIVED .*status=0" "$OUT/mn.events" || m6e_die "bootstrap BA status not 0"
 
+if [[ "${S[ba_loss]}" -gt 0 ]]; then
+  # The BA leaves the HA as IPv6 | RH2 (next header 43) | ESP to the new
+  # CoA.  nft's quota counts octets: with a BA of BA_LEN octets, "until
+  # N * BA_LEN + BA_LEN/2" matches (drops) exactly the first N.
+  # BA_LEN is read from the bootstrap's BA in the HA's capture (the
+  # handover's has the same size); 116 without tshark (aes128gcm16).
+  ba_len=""
+  if command -v tshark >/dev/null 2>&1; then
+    ba_len="$(tshark -r "$OUT/traces/ha-h0.pcap" -Y 'ipv6.nxt == 43 && ipv6.src == '"$M6E_HA" \
+      -T fields -e ipv6.plen 2>/dev/null | tail -1)"
+    [[ -n "$ba_len" ]] && ba_len=$((ba_len + 40))
+  fi
+  ba_len="${ba_len:-116}"
+  m6e_in ha nft -f - <<NFT
+table ip6 m6e_fault {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ip6 nexthdr 43 ip6 daddr $M6E_NET2/64 quota until $((S[ba_loss] * ba_len + ba_len / 2)) bytes counter drop
+  }
+}
+NFT
+fi
 T0="$(date +%s.%N)"
 m6e_in mn "$CBR" recv --bind "$M6E_HOA" --start "$T0" --duration "${S[duration]}" \
   --timeline "$OUT/timeline.csv" --packets "$OUT/packets.csv" 2>>"$OUT/run.log" &

@@ -9,10 +9,15 @@
 #    BU with the Home Address option and BA with the type 2 routing
 #    header (inside ESP), IKEv2, the tunnelled CBR datagrams;
 #  - nothing of the run is left (namespaces, links, processes, shm).
-# usage: handover-test.sh BUILD_DIR SCHEME
+# With CASE ba-loss (msrd): the handover's first BA is lost; the MN's
+# binding update list retransmits the BU after RFC 6275's
+# InitialBindackTimeout (1 s), and the BA of the retransmission arrives.
+# usage: handover-test.sh BUILD_DIR SCHEME [ba-loss]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BUILD="$1" SCHEME="$2"
+BUILD="$1" SCHEME="$2" CASE="${3:-}"
+extra=()
+[[ "$CASE" == ba-loss ]] && extra=(--set ba_loss=1)
 # shellcheck source=../topo/topo.sh
 source "$HERE/../topo/topo.sh"
 m6e_require || exit $?
@@ -30,7 +35,7 @@ fail() {
 }
 
 "$HERE/../run/emu-run.sh" "$BUILD" handover --set scheme="$SCHEME" --set rate_kbps=200 \
-  --set handover_at=1.5 --set duration=7 --out "$OUT" &
+  --set handover_at=1.5 --set duration=7 "${extra[@]}" --out "$OUT" &
 run=$!
 wait "$run" || fail "emu-run.sh exited $?"
 cat "$OUT/summary.csv"
@@ -51,6 +56,14 @@ renegotiate)
   [[ "$(get ike_sa_init)" -ge 2 && "$(get ike_auth)" -ge 2 ]] || fail "renegotiate: IKE_SA_INIT and IKE_AUTH expected"
   ;;
 esac
+if [[ "$CASE" == ba-loss ]]; then
+  [[ "$(get bu_count)" == 2 ]] || fail "ba-loss: 2 BU transmissions expected, got $(get bu_count)"
+  awk -v b="$(get bu_sent)" -v a="$(get ba_received)" 'BEGIN{d = a - b; exit !(d > 0.95 && d < 1.3)}' ||
+    fail "ba-loss: the BA should come ~1 s (InitialBindackTimeout) after the first BU"
+  echo "ba-loss: BU retransmitted, BA $(awk -v b="$(get bu_sent)" -v a="$(get ba_received)" 'BEGIN{printf "%.3f", a - b}') s after the first BU"
+else
+  [[ "$(get bu_count)" -ge 1 ]] || fail "no BU"
+fi
 row="$(sed -n 2p "$OUT/summary.csv")"
 [[ "$(head -1 "$OUT/summary.csv")" == "scheme,host,rate_kbps,seed,handover,l2_s,movement_detected_s,coa_ready_s,bu_sent_s,ba_received_s,sa_ready_s,traffic_resumed_s,recovery_s,ike_msgs,ike_bytes" ]] ||
   fail "summary.csv header"
@@ -75,7 +88,7 @@ if command -v tshark >/dev/null 2>&1; then
   n_pay="$("${T[@]}" -Y 'esp && udp.dstport == 9000' 2>/dev/null | wc -l)"
   n_esp="$("${T[@]}" -Y 'esp' 2>/dev/null | wc -l)"
   echo "tshark: BU+HAO $n_bu, BA+RH2 $n_ba, IKEv2 $n_ike, ESP $n_esp (decrypted CBR $n_pay)"
-  [[ $n_bu -ge 2 && $n_ba -ge 2 ]] || fail "BU/BA with HAO/RH2 not decoded in the capture"
+  [[ $n_bu -ge 2 && $n_ba -ge 1 ]] || fail "BU/BA with HAO/RH2 not decoded in the capture"
   [[ $n_ike -ge 6 ]] || fail "IKEv2 not decoded"
   [[ $n_pay -ge 10 && $n_pay -ge $((n_esp - n_bu - n_ba - 10)) ]] || fail "ESP not decrypted ($n_pay of $n_esp)"
 else
