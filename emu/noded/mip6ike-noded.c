@@ -76,6 +76,8 @@ typedef struct options {
   unsigned plen;
   const char *psk, *tun, *home_if, *events, *keylog_ike, *keylog_esp;
   const char *ike_proposal, *esp_proposal;
+  m6ike_addr6 mns[16]; /* HA: --mn HOA (provisioned MNs; static scheme) */
+  unsigned nmns;
 } options;
 
 typedef struct node {
@@ -134,6 +136,8 @@ static void usage(FILE *f) {
           "usage: " PROG " --role mn|ha --scheme NAME --ha ADDR\n"
           "         --home-prefix PREFIX/LEN --psk TEXT --tun NAME\n"
           "         [--hoa ADDR (mn)] [--home-if DEV (ha: proxy ND)]\n"
+          "         [--mn HOA (ha, repeatable: provision an MN; the static\n"
+          "          scheme's manual SAs)]\n"
           "         [--events FILE] [--keylog-ike FILE] [--keylog-esp FILE]\n"
           "         [--ike-proposal P] [--esp-proposal P]\n"
           "One Mobile IPv6 node (the core's m6ike_agent) over real sockets;\n"
@@ -207,6 +211,11 @@ static void parse(int argc, char **argv, options *o) {
         die_arg(k, "interface name too long");
       }
       o->tun = v;
+    } else if (!strcmp(k, "--mn")) {
+      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
+        die_arg(k, "not an IPv6 address (at most 16)");
+      }
+      o->nmns++;
     } else if (!strcmp(k, "--home-if")) {
       o->home_if = v;
     } else if (!strcmp(k, "--events")) {
@@ -854,6 +863,14 @@ int main(int argc, char **argv) {
   if (rv != 0) {
     fprintf(stderr, PROG ": agent: %s\n", m6ike_strerror(rv));
     return 1;
+  }
+  for (unsigned i = 0; n->o.role == M6IKE_AGENT_HA && i < n->o.nmns; i++) {
+    rv = m6ike_agent_add_mn(n->a, &n->o.mns[i], now_ns());
+    if (rv != 0) {
+      fprintf(stderr, PROG ": --mn %s: %s\n", addr_s(&n->o.mns[i], tb),
+              m6ike_strerror(rv));
+      return 1;
+    }
   }
   if (n->o.role == M6IKE_AGENT_MN) {
     run_ip(n, "ip -6 addr replace %s/128 dev %s nodad", addr_s(&n->o.hoa, tb),

@@ -150,7 +150,7 @@ common=(--scheme "${S[scheme]}" --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/$
 # Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
 # MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
 # from the other end.
-m6e_in ha "$NODED" --role ha --home-if h0 --events "$OUT/ha.events" "${common[@]}" \
+m6e_in ha "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
   --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
 m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || m6e_die "HA daemon did not start"
 m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
