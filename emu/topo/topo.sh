@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # addresses and names used by the scripts that source this
 # emu/topo/topo.sh: the main paper's Fig. 6 testbed in network namespaces
 # (sourced by the experiment runner and the emu tests).
 #
@@ -188,7 +189,7 @@ m6e_build() {
   local dad="${1:-1}" n
   for n in "${M6E_NODES[@]}"; do
     ip netns add "$(m6e_ns "$n")" || m6e_die "ip netns add $(m6e_ns "$n")"
-    echo "$(m6e_ns "$n")" >>"$M6E_STATE/namespaces"
+    m6e_ns "$n" >>"$M6E_STATE/namespaces"
     ip -n "$(m6e_ns "$n")" link set lo up
   done
   for n in r ha ar1 ar2; do
@@ -233,8 +234,8 @@ m6e_build() {
   ip -n "$(m6e_ns r)" -6 route add "$M6E_NET2/64" via "$M6E_AR2_UP"
   # The MN starts on AR1's link.
   m6e_up mn mn1
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     m6e_in cn ping -6 -c1 -W1 -q "$M6E_HA" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -349,7 +350,10 @@ m6e_wait_for() {
 m6e_leftovers() {
   local run="$1"
   ip netns list 2>/dev/null | grep -- "-$run\b" || true
-  ls /dev/shm 2>/dev/null | grep -- "^m6e-$run-" || true
+  local f
+  for f in /dev/shm/m6e-"$run"-*; do
+    [[ -e "$f" ]] && echo "$f"
+  done
   [[ -e "$M6E_STATE_ROOT/$run" ]] && echo "$M6E_STATE_ROOT/$run"
   return 0
 }
