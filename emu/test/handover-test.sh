@@ -40,6 +40,9 @@ run=$!
 wait "$run" || fail "emu-run.sh exited $?"
 cat "$OUT/summary.csv"
 
+# 0. No sanitizer report from the daemons (an ASan build's run.log).
+if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/run.log"; then fail "sanitizer report"; fi
+
 # 1. Protocol outcome, from the daemons' logs.
 [[ "$(grep -c 'BA_RECEIVED .*status=0' "$OUT/mn.events")" -ge 2 ]] || fail "two BAs with status 0 expected"
 h1="$(grep 'HANDOVER index=1 ' "$OUT/mn.events" | tail -1)"
