@@ -6,9 +6,9 @@
  * MSRD in shared memory; until the agent is split into those parts
  * (branch wip/split) this daemon runs the same core composite the ns-3
  * host runs, with the kernel-facing I/O that the three-daemon version will
- * reuse (the "sockets" and "receive paths" sections below: packet socket
- * receive, raw send, TUN, netlink address events, UDP with source
- * selection; each function takes only the node's descriptors).
+ * reuse: emu/netio (TUN, UDP with source selection, netlink, the IPv6
+ * upper-layer walk) and the receive/send paths below, which take only the
+ * node's descriptors.
  *
  * I/O (the kernel has no ESP and no Mobile IPv6):
  *  - in: an AF_PACKET socket hands every IPv6 packet the node receives,
@@ -66,6 +66,7 @@
 
 #include "m6ike/agent.h"
 #include "m6ike/crypto_openssl.h"
+#include "netio.h"
 
 #define PROG "mip6ike-noded"
 
@@ -273,83 +274,6 @@ static int run_ip(node *n, const char *fmt, ...) {
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static int open_tun(const char *name) {
-  struct ifreq ifr;
-  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), s;
-  if (fd < 0) {
-    return -1;
-  }
-  memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  memcpy(ifr.ifr_name, name, strlen(name));
-  s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (ioctl(fd, TUNSETIFF, &ifr) != 0 || s < 0 ||
-      ioctl(s, SIOCGIFFLAGS, &ifr) != 0 ||
-      (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) != 0)) {
-    if (s >= 0) {
-      close(s);
-    }
-    close(fd);
-    return -1;
-  }
-  close(s);
-  return fd;
-}
-
-static int open_udp(uint16_t port) {
-  struct sockaddr_in6 sa;
-  int one = 1, fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                           0);
-  if (fd < 0) {
-    return -1;
-  }
-  memset(&sa, 0, sizeof(sa));
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons(port);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-  setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static int open_netlink(void) {
-  struct sockaddr_nl sa;
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  NETLINK_ROUTE);
-  if (fd < 0) {
-    return -1;
-  }
-  memset(&sa, 0, sizeof(sa));
-  sa.nl_family = AF_NETLINK;
-  sa.nl_groups = RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE | RTMGRP_LINK;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static void netlink_dump_addrs(int fd) {
-  struct {
-    struct nlmsghdr h;
-    struct ifaddrmsg m;
-  } req;
-  memset(&req, 0, sizeof(req));
-  req.h.nlmsg_len = sizeof(req);
-  req.h.nlmsg_type = RTM_GETADDR;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.h.nlmsg_seq = 1;
-  req.m.ifa_family = AF_INET6;
-  if (send(fd, &req, sizeof(req), 0) < 0) {
-    perror(PROG ": netlink dump");
-  }
-}
-
 /* ---- agent callbacks ---------------------------------------------------- */
 
 static int cb_rand(uint8_t *dest, size_t len, void *ud) {
@@ -523,24 +447,6 @@ static int is_ours(node *n, const uint8_t *dst) {
          !memcmp(dst, n->o.hoa.b, 16);
 }
 
-/* The upper-layer protocol of an IPv6 packet (after extension headers),
- * -1 if it cannot be told. */
-static int upper_proto(const uint8_t *p, size_t len) {
-  size_t off = 40;
-  int nh = p[6];
-  while (nh == 0 || nh == 43 || nh == 60 || nh == 44) {
-    if (off + 8 > len) {
-      return -1;
-    }
-    if (nh == 44) {
-      return 44;
-    }
-    nh = p[off];
-    off += ((size_t)p[off + 1] + 1) * 8;
-  }
-  return nh;
-}
-
 static void on_packet(node *n) {
   uint8_t buf[65536];
   struct sockaddr_ll from;
@@ -556,7 +462,7 @@ static void on_packet(node *n) {
         (int)from.sll_ifindex == n->tun_ifindex) {
       continue;
     }
-    up = upper_proto(buf, (size_t)r);
+    up = m6e_upper_proto(buf, (size_t)r);
     if ((up != 50 && up != 135) || !is_ours(n, buf + 24)) {
       continue;
     }
@@ -807,7 +713,7 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  n->tun_fd = open_tun(n->o.tun);
+  n->tun_fd = m6e_open_tun(n->o.tun);
   if (n->tun_fd < 0) {
     fprintf(stderr, PROG ": --tun: cannot create '%s': %s\n", n->o.tun,
             strerror(errno));
@@ -817,9 +723,9 @@ int main(int argc, char **argv) {
   n->pkt_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                      htons(ETH_P_IPV6));
   n->raw_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-  n->udp_fd[0] = open_udp(500);
-  n->udp_fd[1] = open_udp(4500);
-  n->nl_fd = open_netlink();
+  n->udp_fd[0] = m6e_open_udp(500);
+  n->udp_fd[1] = m6e_open_udp(4500);
+  n->nl_fd = m6e_open_netlink();
   if (n->pkt_fd < 0 || n->raw_fd < 0 || n->udp_fd[0] < 0 ||
       n->udp_fd[1] < 0 || n->nl_fd < 0) {
     fprintf(stderr, PROG ": cannot open the node's sockets (root?): %s\n",
@@ -880,7 +786,7 @@ int main(int argc, char **argv) {
        n->o.role == M6IKE_AGENT_MN ? "mn" : "ha",
        m6ike_scheme_name(n->o.scheme), n->o.tun);
   if (n->o.role == M6IKE_AGENT_MN) {
-    netlink_dump_addrs(n->nl_fd);
+    m6e_netlink_dump_addrs(n->nl_fd);
   }
 
   while (!g_stop) {
