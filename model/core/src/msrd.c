@@ -876,7 +876,7 @@ int m6ike_msrd_new_in(void *region, size_t size, m6ike_msrd **dbp,
     return rc;
   }
   cap = db->max_entries;
-  msrd_layout l;
+  msrd_layout l = {0}; /* gcc -O3 -Wmaybe-uninitialized (emu: Release build) */
   region_layout(cap, &l);
   uint8_t *base = region;
   struct msrd_region_hdr *h = region;
