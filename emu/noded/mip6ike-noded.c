@@ -528,9 +528,11 @@ static void on_tun(node *n) {
     if ((buf[0] >> 4) != 6 || r < 40) {
       continue;
     }
-    /* MN: only the HoA's own traffic is reverse-tunnelled (the kernel's
-     * link-local chatter on the TUN device is not). */
-    if (n->o.role == M6IKE_AGENT_MN && memcmp(buf + 8, n->o.hoa.b, 16) != 0) {
+    /* The kernel's own chatter on the TUN device (router solicitations,
+     * MLD: link-local source or multicast destination) is not tunnelled;
+     * MN: only the HoA's own traffic is reverse-tunnelled. */
+    if (buf[24] == 0xff || (buf[8] == 0xfe && (buf[9] & 0xc0) == 0x80) ||
+        (n->o.role == M6IKE_AGENT_MN && memcmp(buf + 8, n->o.hoa.b, 16))) {
       continue;
     }
     m6ike_agent_write_tunnel(n->a, buf, (size_t)r, now_ns());
@@ -857,7 +859,8 @@ int main(int argc, char **argv) {
          "STATS bu_sent=%llu bu_retransmits=%llu ba_received=%llu "
          "bu_received=%llu ba_sent=%llu esp_in=%llu esp_out=%llu "
          "tunnel_in=%llu tunnel_out=%llu drop_no_sa=%llu drop_esp=%llu "
-         "drop_malformed=%llu drop_no_binding=%llu",
+         "drop_malformed=%llu drop_no_binding=%llu drop_unprotected=%llu "
+         "drop_not_handled=%llu drop_send=%llu ike_dropped=%llu",
          (unsigned long long)st.bu_sent, (unsigned long long)st.bu_retransmits,
          (unsigned long long)st.ba_received,
          (unsigned long long)st.bu_received, (unsigned long long)st.ba_sent,
@@ -865,7 +868,11 @@ int main(int argc, char **argv) {
          (unsigned long long)st.tunnel_in, (unsigned long long)st.tunnel_out,
          (unsigned long long)st.drop_no_sa, (unsigned long long)st.drop_esp,
          (unsigned long long)st.drop_malformed,
-         (unsigned long long)st.drop_no_binding);
+         (unsigned long long)st.drop_no_binding,
+         (unsigned long long)st.drop_unprotected,
+         (unsigned long long)st.drop_not_handled,
+         (unsigned long long)st.drop_send,
+         (unsigned long long)st.ike_dropped);
   }
   m6ike_agent_del(n->a);
   m6ike_crypto_del(n->crypto);
