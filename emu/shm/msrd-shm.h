@@ -1,0 +1,41 @@
+/*
+ * msrd-shm: the MSRD in POSIX shared memory for the Linux runtime
+ * (ISSUE5-PLAN.md).  The mobility daemon creates the segment and is its
+ * only writer (shm_open O_CREAT|O_EXCL|O_RDWR, mode 0644, mmap read-write,
+ * m6ike_msrd_new_in); the key-management and IPsec daemons open it
+ * O_RDONLY and map it PROT_READ (m6ike_msrd_attach_reader).  The mapping
+ * itself enforces the single writer: a reader's descriptor is read-only,
+ * so it cannot remap or mprotect the segment writable (EACCES), and a
+ * store through its mapping faults.  Segment names: "/m6e-<RUNPID>-<node>-msrd"
+ * (the runner's reaper removes /dev/shm/m6e-<RUNPID>-* of dead runs).
+ */
+#ifndef MIP6IKE_EMU_MSRD_SHM_H
+#define MIP6IKE_EMU_MSRD_SHM_H
+
+#include <stddef.h>
+
+#include "m6ike/msrd.h"
+
+typedef struct m6e_msrd_shm {
+  void *base;
+  size_t size;
+  int writer; /* 1: created here, read-write */
+  char name[64];
+  m6ike_msrd *db;
+  m6ike_msrd_writer *w;   /* writer only */
+  m6ike_msrd_reader *r;   /* reader only */
+} m6e_msrd_shm;
+
+/* Creates the segment NAME for max_entries of role and the database in it.
+ * Returns 0 or -errno (segment) or an m6ike code (database). */
+int m6e_msrd_shm_create(m6e_msrd_shm *s, const char *name,
+                        m6ike_msrd_role role, uint32_t max_entries,
+                        const m6ike_msrd_config *cfg);
+
+/* Attaches read-only.  Returns 0, -errno, or an m6ike code (layout). */
+int m6e_msrd_shm_attach(m6e_msrd_shm *s, const char *name);
+
+/* Unmaps (and, for the writer, unlinks the segment). */
+void m6e_msrd_shm_close(m6e_msrd_shm *s);
+
+#endif

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# ctest emu.handover-<scheme>: bootstrap and one handover end to end in
+# the emulated testbed (emu/run/emu-run.sh), then checks:
+#  - bootstrap and handover BAs with status 0, the CBR flow resumes after
+#    the move and summary.csv has the handover's row with every time;
+#  - msrd: no IKE_SA_INIT / IKE_AUTH at the handover (2 INFORMATIONAL
+#    messages); renegotiate: both;
+#  - the capture decodes in tshark and decrypts with the run's key logs:
+#    BU with the Home Address option and BA with the type 2 routing
+#    header (inside ESP), IKEv2, the tunnelled CBR datagrams;
+#  - nothing of the run is left (namespaces, links, processes, shm).
+# With CASE ba-loss (msrd): the handover's first BA is lost; the MN's
+# binding update list retransmits the BU after RFC 6275's
+# InitialBindackTimeout (1 s), and the BA of the retransmission arrives.
+# usage: handover-test.sh BUILD_DIR SCHEME [ba-loss]
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="$1" SCHEME="$2" CASE="${3:-}"
+extra=()
+[[ "$CASE" == ba-loss ]] && extra=(--set ba_loss=1)
+# shellcheck source=../topo/topo.sh
+source "$HERE/../topo/topo.sh"
+m6e_require || exit $?
+for b in mip6ike-noded mip6ike-cbr mip6ike-pcap; do
+  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
+done
+command -v radvd >/dev/null || { echo "SKIP: radvd not installed"; exit 77; }
+OUT="$(mktemp -d /tmp/m6e-test.XXXXXX)"
+trap 'rm -rf "$OUT"' EXIT
+fail() {
+  echo "FAIL: $*"
+  echo "---- run.log"; tail -20 "$OUT/run.log" 2>/dev/null || true
+  echo "---- mn.events"; grep -v ' LOG ' "$OUT/mn.events" 2>/dev/null | cut -c1-200 | tail -30 || true
+  exit 1
+}
+
+"$HERE/../run/emu-run.sh" "$BUILD" handover --set scheme="$SCHEME" --set rate_kbps=200 \
+  --set handover_at=1.5 --set duration=7 "${extra[@]}" --out "$OUT" &
+run=$!
+wait "$run" || fail "emu-run.sh exited $?"
+cat "$OUT/summary.csv"
+
+# 0. No sanitizer report from the daemons (an ASan build's run.log).
+if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/run.log"; then fail "sanitizer report"; fi
+
+# 1. Protocol outcome, from the daemons' logs.
+[[ "$(grep -c 'BA_RECEIVED .*status=0' "$OUT/mn.events")" -ge 2 ]] || fail "two BAs with status 0 expected"
+h1="$(grep 'HANDOVER index=1 ' "$OUT/mn.events" | tail -1)"
+[[ -n "$h1" ]] || fail "no handover record"
+[[ "$h1" == *complete=1* ]] || fail "handover incomplete: $h1"
+get() { echo "$h1" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+echo "handover: ike_msgs=$(get ike_msgs) IKE_SA_INIT=$(get ike_sa_init) IKE_AUTH=$(get ike_auth) INFORMATIONAL=$(get informational)"
+case "$SCHEME" in
+msrd)
+  [[ "$(get ike_sa_init)" == 0 && "$(get ike_auth)" == 0 ]] || fail "msrd sent IKE_SA_INIT/IKE_AUTH at the handover"
+  [[ "$(get informational)" == 2 ]] || fail "msrd: 2 INFORMATIONAL messages expected"
+  ;;
+renegotiate)
+  [[ "$(get ike_sa_init)" -ge 2 && "$(get ike_auth)" -ge 2 ]] || fail "renegotiate: IKE_SA_INIT and IKE_AUTH expected"
+  ;;
+esac
+if [[ "$CASE" == ba-loss ]]; then
+  [[ "$(get bu_count)" == 2 ]] || fail "ba-loss: 2 BU transmissions expected, got $(get bu_count)"
+  awk -v b="$(get bu_sent)" -v a="$(get ba_received)" 'BEGIN{d = a - b; exit !(d > 0.95 && d < 1.3)}' ||
+    fail "ba-loss: the BA should come ~1 s (InitialBindackTimeout) after the first BU"
+  echo "ba-loss: BU retransmitted, BA $(awk -v b="$(get bu_sent)" -v a="$(get ba_received)" 'BEGIN{printf "%.3f", a - b}') s after the first BU"
+else
+  [[ "$(get bu_count)" -ge 1 ]] || fail "no BU"
+fi
+row="$(sed -n 2p "$OUT/summary.csv")"
+[[ "$(head -1 "$OUT/summary.csv")" == "scheme,host,rate_kbps,seed,handover,l2_s,movement_detected_s,coa_ready_s,bu_sent_s,ba_received_s,sa_ready_s,traffic_resumed_s,recovery_s,ike_msgs,ike_bytes" ]] ||
+  fail "summary.csv header"
+IFS=, read -r -a f <<<"$row"
+[[ "${f[0]}" == "$SCHEME" && "${f[1]}" == emu && "${#f[@]}" -eq 15 ]] || fail "summary row: $row"
+for i in 5 6 7 8 9 10 11 12 13 14; do
+  [[ -n "${f[$i]}" ]] || fail "summary column $((i + 1)) empty: $row"
+done
+awk -v l2="${f[5]}" -v c="${f[7]}" -v b="${f[8]}" -v a="${f[9]}" -v t="${f[11]}" \
+  'BEGIN{exit !(l2 < c && c <= b && b < a && c < t)}' || fail "times out of order: $row"
+# The flow came back: payload after the handover.
+awk -F, -v t="${f[11]}" 'NR > 1 && $1 > t && $2 > 0 {n++} END {exit !(n > 10)}' "$OUT/timeline.csv" ||
+  fail "no traffic in timeline.csv after the handover"
+echo "recovery ${f[12]} s (L2 ${f[5]}, CoA ${f[7]}, BU ${f[8]}, BA ${f[9]}, first packet ${f[11]})"
+
+# 2. The capture decodes and decrypts.
+if command -v tshark >/dev/null 2>&1; then
+  T=(env WIRESHARK_CONFIG_DIR="$OUT" tshark -o esp.enable_encryption_decode:TRUE -r "$OUT/traces/ha-h0.pcap")
+  n_bu="$("${T[@]}" -Y 'mip6.mhtype == 5 && ipv6.opt.mipv6.home_address && esp' 2>/dev/null | wc -l)"
+  n_ba="$("${T[@]}" -Y 'mip6.mhtype == 6 && ipv6.routing.mipv6.home_address && esp' 2>/dev/null | wc -l)"
+  n_ike="$("${T[@]}" -Y 'isakmp' 2>/dev/null | wc -l)"
+  n_pay="$("${T[@]}" -Y 'esp && udp.dstport == 9000' 2>/dev/null | wc -l)"
+  n_esp="$("${T[@]}" -Y 'esp' 2>/dev/null | wc -l)"
+  echo "tshark: BU+HAO $n_bu, BA+RH2 $n_ba, IKEv2 $n_ike, ESP $n_esp (decrypted CBR $n_pay)"
+  [[ $n_bu -ge 2 && $n_ba -ge 1 ]] || fail "BU/BA with HAO/RH2 not decoded in the capture"
+  [[ $n_ike -ge 6 ]] || fail "IKEv2 not decoded"
+  [[ $n_pay -ge 10 && $n_pay -ge $((n_esp - n_bu - n_ba - 10)) ]] || fail "ESP not decrypted ($n_pay of $n_esp)"
+else
+  echo "tshark not installed: capture decoding not checked"
+fi
+
+# 3. Nothing left behind.
+left="$(m6e_leftovers "$run")"
+[[ -z "$left" ]] || fail "left behind: $left"
+if pgrep -f "$OUT" >/dev/null; then fail "processes of the run still alive: $(pgrep -af "$OUT")"; fi
+echo PASS

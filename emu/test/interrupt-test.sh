@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# ctest emu.interrupt: Ctrl-C (SIGINT to the runner's process group) in
+# the middle of an experiment -- daemons, radvd, captures and the flow
+# running -- ends it with status 130 and leaves nothing behind
+# (namespaces, state directory, shared memory, processes).
+# usage: interrupt-test.sh BUILD_DIR
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="$1"
+# shellcheck source=../topo/topo.sh
+source "$HERE/../topo/topo.sh"
+m6e_require || exit $?
+for b in mip6ike-noded mip6ike-cbr mip6ike-pcap; do
+  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
+done
+OUT="$(mktemp -d /tmp/m6e-int.XXXXXX)"
+trap 'rm -rf "$OUT"' EXIT
+set -m # the runner in its own process group, SIGINT not ignored
+"$HERE/../run/emu-run.sh" "$BUILD" handover --set duration=20 --out "$OUT" >/dev/null 2>&1 &
+run=$!
+set +m
+m6e_wait_for 30 grep -qs "emu: L2 handover" "$OUT/run.log" || { kill -KILL -- -"$run"; echo "FAIL: no handover"; exit 1; }
+kill -INT -- -"$run"
+rc=0
+wait "$run" || rc=$?
+[[ $rc -eq 130 ]] || { echo "FAIL: runner exited $rc after SIGINT, expected 130"; exit 1; }
+left="$(m6e_leftovers "$run")"
+[[ -z "$left" ]] || { echo "FAIL: left behind: $left"; exit 1; }
+if pgrep -f "$OUT" >/dev/null; then echo "FAIL: processes left: $(pgrep -af "$OUT")"; exit 1; fi
+echo "interrupted during the flow: exit 130, nothing left behind"
+echo PASS

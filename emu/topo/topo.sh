@@ -1,0 +1,362 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # addresses and names used by the scripts that source this
+# emu/topo/topo.sh: the main paper's Fig. 6 testbed in network namespaces
+# (sourced by the experiment runner and the emu tests).
+#
+#          CN 2001:db8:c::2                 HA 2001:db8:1::1 (home link
+#            | c0                             | h0   2001:db8:1::/64, the
+#            |                                |      MN's HoA ::100)
+#            +------------- R (core) ---------+
+#                         a1 /   \ a2
+#          2001:db8:f1::/64 /     \ 2001:db8:f2::/64
+#                        AR1       AR2         (radvd on acc)
+#     foreign net 1     | acc       | acc     foreign net 2
+#     2001:db8:a1::/64  |           |         2001:db8:a2::/64
+#                      mn1         mn2
+#                       \____ MN ___/
+#
+# The MN has one veth to each access router; only one is up at a time.
+# A move (m6e_move) sets the old one down (the kernel drops its addresses
+# and routes, as when a link is lost), waits the L2 gap, and sets the new
+# one up: the kernel solicits, radvd answers, SLAAC + DAD give the new
+# care-of address, which the MN's daemon sees on netlink.
+#
+# Names: namespaces m6e-<node>-<RUNPID> (RUNPID = the runner's pid), so
+# parallel runs do not collide.  The run's state directory
+# /run/mip6ike-emu/<RUNPID>/ records what was made; m6e_reap removes the
+# leftovers of runs whose pid is dead (a kill -9ed one), m6e_teardown this
+# run's: processes in the namespaces (TERM then KILL), namespaces (and with
+# them veths, bridges, tun devices, qdiscs), shared memory /dev/shm/m6e-<RUNPID>-*,
+# the state directory.
+#
+# Usage:
+#   source emu/topo/topo.sh
+#   m6e_init                 # checks root/netns, reaps, installs the traps
+#   m6e_build                # namespaces, links, addresses, routes
+#   m6e_radvd_start MIN MAX  # RA intervals in seconds (MIN < MAX)
+#   m6e_shape NODE DEV "delay 10ms rate 10mbit loss 1%"
+#   m6e_in NODE CMD...       # run CMD in a node's namespace
+#   m6e_move 0.1             # MN: AR1 -> AR2 with a 0.1 s L2 gap
+# Everything is removed from the EXIT trap (also after INT/TERM/HUP).
+
+M6E_RUN="${M6E_RUN:-$$}"
+M6E_STATE_ROOT="${M6E_STATE_ROOT:-/run/mip6ike-emu}"
+M6E_STATE="$M6E_STATE_ROOT/$M6E_RUN"
+M6E_NODES=(mn ha cn r ar1 ar2)
+M6E_SKIP=77
+
+# Addresses (documentation prefix; they exist only in the namespaces).
+M6E_HOME_PREFIX="2001:db8:1::"
+M6E_HOME_PLEN=64
+M6E_HA="2001:db8:1::1"
+M6E_HOA="2001:db8:1::100"
+M6E_R_HOME="2001:db8:1::ff"
+M6E_CN="2001:db8:c::2"
+M6E_R_CN="2001:db8:c::1"
+M6E_AR1_UP="2001:db8:f1::2"
+M6E_AR2_UP="2001:db8:f2::2"
+M6E_NET1="2001:db8:a1::"
+M6E_NET2="2001:db8:a2::"
+M6E_AR1_ACC="2001:db8:a1::1"
+M6E_AR2_ACC="2001:db8:a2::1"
+
+m6e_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
+m6e_die() {
+  m6e_log "FAIL: $*"
+  exit 1
+}
+
+m6e_ns() { echo "m6e-$1-$M6E_RUN"; }
+m6e_in() {
+  local ns
+  ns="$(m6e_ns "$1")"
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+# m6e_require: 77 and a reason where this cannot run.
+m6e_require() {
+  if [[ "$(id -u)" -ne 0 ]]; then
+    echo "SKIP: needs root (network namespaces, veth, TUN)"
+    return "$M6E_SKIP"
+  fi
+  local c
+  for c in ip tc; do
+    command -v "$c" >/dev/null 2>&1 || {
+      echo "SKIP: $c not found (Debian package iproute2)"
+      return "$M6E_SKIP"
+    }
+  done
+  local probe="m6e-probe-$$"
+  if ! ip netns add "$probe" >/dev/null 2>&1; then
+    echo "SKIP: cannot create a network namespace (ip netns add failed)"
+    return "$M6E_SKIP"
+  fi
+  ip netns del "$probe" >/dev/null 2>&1 || true
+  if [[ ! -c /dev/net/tun ]]; then
+    echo "SKIP: /dev/net/tun missing"
+    return "$M6E_SKIP"
+  fi
+  return 0
+}
+
+# m6e_kill_ns NS: processes in NS (TERM, then KILL), then NS itself.
+m6e_kill_ns() {
+  local ns="$1" pids pid n
+  [[ -e "/run/netns/$ns" ]] || return 0
+  for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+    [[ -z "$pids" ]] && break
+    for pid in $pids; do
+      if [[ $n -lt 7 ]]; then kill -TERM "$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
+    done
+    sleep 0.1
+  done
+  ip netns del "$ns" 2>/dev/null || true
+}
+
+# m6e_teardown_run RUNPID: everything of run RUNPID.
+m6e_teardown_run() {
+  local run="$1" f
+  for f in /run/netns/m6e-*-"$run"; do
+    [[ -e "$f" ]] && m6e_kill_ns "${f##*/}"
+  done
+  rm -f /dev/shm/m6e-"$run"-* 2>/dev/null || true
+  rm -rf "${M6E_STATE_ROOT:?}/$run"
+}
+
+# m6e_reap: leftovers of runs whose pid is gone (namespaces named
+# m6e-*-PID, state directories, shared memory).
+m6e_reap() {
+  local f run runs=()
+  for f in /run/netns/m6e-*; do
+    [[ -e "$f" ]] && runs+=("${f##*-}")
+  done
+  for f in "$M6E_STATE_ROOT"/*; do
+    [[ -e "$f" ]] && runs+=("${f##*/}")
+  done
+  for f in /dev/shm/m6e-*; do
+    [[ -e "$f" ]] || continue
+    f="${f#/dev/shm/m6e-}"
+    runs+=("${f%%-*}")
+  done
+  for run in $(printf '%s\n' "${runs[@]}" | sort -u); do
+    [[ "$run" =~ ^[0-9]+$ ]] || continue
+    [[ "$run" == "$M6E_RUN" ]] && continue
+    kill -0 "$run" 2>/dev/null && continue
+    m6e_log "reaping the leftovers of dead run $run"
+    m6e_teardown_run "$run"
+  done
+}
+
+m6e_teardown() {
+  m6e_teardown_run "$M6E_RUN"
+}
+
+# m6e_init: checks, reap, state directory, traps.
+m6e_init() {
+  m6e_require || exit $?
+  m6e_reap
+  mkdir -p "$M6E_STATE"
+  echo "$$" >"$M6E_STATE/pid"
+  trap 'm6e_teardown' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
+
+m6e_sysctl() { # NODE key=value...
+  local node="$1"
+  shift
+  m6e_in "$node" sysctl -q -w "$@" >/dev/null
+}
+
+# m6e_link NODE_A DEV_A NODE_B DEV_B: a veth pair between two namespaces.
+m6e_link() {
+  ip link add "$2" netns "$(m6e_ns "$1")" type veth peer name "$4" netns "$(m6e_ns "$3")" ||
+    m6e_die "veth $1/$2 - $3/$4"
+}
+
+m6e_addr() { # NODE DEV ADDR/PLEN
+  ip -n "$(m6e_ns "$1")" -6 addr add "$3" dev "$2" nodad || m6e_die "address $3 on $1/$2"
+}
+
+m6e_up() { ip -n "$(m6e_ns "$1")" link set "$2" up; }
+
+# m6e_build [DAD_TRANSMITS]: the namespaces and links of the figure above.
+# DAD_TRANSMITS (default 1, the kernel's) applies to the MN's access links.
+m6e_build() {
+  local dad="${1:-1}" n
+  for n in "${M6E_NODES[@]}"; do
+    ip netns add "$(m6e_ns "$n")" || m6e_die "ip netns add $(m6e_ns "$n")"
+    m6e_ns "$n" >>"$M6E_STATE/namespaces"
+    ip -n "$(m6e_ns "$n")" link set lo up
+  done
+  for n in r ha ar1 ar2; do
+    m6e_sysctl "$n" net.ipv6.conf.all.forwarding=1
+  done
+  # The MN takes the defaults a host has (accept_ra, autoconf) and its
+  # access links get DAD as asked.
+  m6e_sysctl mn net.ipv6.conf.default.dad_transmits="$dad"
+  m6e_sysctl mn net.ipv6.conf.default.accept_ra=1 net.ipv6.conf.default.autoconf=1
+
+  m6e_link cn c0 r c0
+  m6e_link ha h0 r h0
+  m6e_link ar1 up0 r a1
+  m6e_link ar2 up0 r a2
+  m6e_link mn mn1 ar1 acc
+  m6e_link mn mn2 ar2 acc
+
+  m6e_addr cn c0 "$M6E_CN/64"
+  m6e_addr r c0 "$M6E_R_CN/64"
+  m6e_addr ha h0 "$M6E_HA/$M6E_HOME_PLEN"
+  m6e_addr r h0 "$M6E_R_HOME/$M6E_HOME_PLEN"
+  m6e_addr r a1 "2001:db8:f1::1/64"
+  m6e_addr ar1 up0 "$M6E_AR1_UP/64"
+  m6e_addr r a2 "2001:db8:f2::1/64"
+  m6e_addr ar2 up0 "$M6E_AR2_UP/64"
+  m6e_addr ar1 acc "$M6E_AR1_ACC/64"
+  m6e_addr ar2 acc "$M6E_AR2_ACC/64"
+  m6e_sysctl ha net.ipv6.conf.h0.proxy_ndp=1 net.ipv6.conf.all.proxy_ndp=1
+
+  m6e_up cn c0
+  m6e_up ha h0
+  for n in c0 h0 a1 a2; do m6e_up r "$n"; done
+  for n in ar1 ar2; do
+    m6e_up "$n" up0
+    m6e_up "$n" acc
+  done
+  ip -n "$(m6e_ns cn)" -6 route add default via "$M6E_R_CN"
+  ip -n "$(m6e_ns ha)" -6 route add default via "$M6E_R_HOME"
+  ip -n "$(m6e_ns ar1)" -6 route add default via 2001:db8:f1::1
+  ip -n "$(m6e_ns ar2)" -6 route add default via 2001:db8:f2::1
+  ip -n "$(m6e_ns r)" -6 route add "$M6E_NET1/64" via "$M6E_AR1_UP"
+  ip -n "$(m6e_ns r)" -6 route add "$M6E_NET2/64" via "$M6E_AR2_UP"
+  # The MN starts on AR1's link.
+  m6e_up mn mn1
+  local _
+  for _ in $(seq 1 50); do
+    m6e_in cn ping -6 -c1 -W1 -q "$M6E_HA" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  m6e_die "no connectivity CN -> HA"
+}
+
+# m6e_radvd_start MIN MAX: radvd on both access routers (RA intervals in
+# seconds; below radvd's 3/4 s floor the Mobile IPv6 router advertisement
+# options of RFC 6275 §7 lift it, as radvd requires).
+m6e_radvd_start() {
+  local min="$1" max="$2" n net conf mip=""
+  command -v radvd >/dev/null 2>&1 || m6e_die "radvd not found (Debian package radvd)"
+  if awk -v m="$max" 'BEGIN{exit !(m < 4)}'; then
+    mip="AdvIntervalOpt on; AdvHomeAgentFlag off; MinDelayBetweenRAs 0.05;"
+  fi
+  for n in ar1 ar2; do
+    net="$M6E_NET1"
+    [[ $n == ar2 ]] && net="$M6E_NET2"
+    conf="$M6E_STATE/radvd-$n.conf"
+    cat >"$conf" <<RADVD
+interface acc {
+  AdvSendAdvert on;
+  MinRtrAdvInterval $min;
+  MaxRtrAdvInterval $max;
+  $mip
+  prefix $net/64 {
+    AdvOnLink on;
+    AdvAutonomous on;
+    AdvRouterAddr on;
+  };
+};
+RADVD
+    chmod 644 "$conf"
+    m6e_in "$n" radvd -n -C "$conf" -p "$M6E_STATE/radvd-$n.pid" -m logfile -l "$M6E_STATE/radvd-$n.log" &
+    echo $! >>"$M6E_STATE/pids"
+  done
+}
+
+# m6e_shape NODE DEV "NETEM ARGS": tc netem as the link's egress qdisc.
+m6e_shape() {
+  local node="$1" dev="$2" args="$3"
+  # shellcheck disable=SC2086 # the netem arguments are words
+  ip netns exec "$(m6e_ns "$node")" tc qdisc replace dev "$dev" root netem $args ||
+    m6e_die "tc netem $args on $node/$dev"
+}
+
+# m6e_netem_ok: whether this kernel has sch_netem (tried on a dummy
+# namespace's loopback).
+m6e_netem_ok() {
+  local ns="m6e-probe-$$" ok=1
+  ip netns add "$ns" 2>/dev/null || return 1
+  ip netns exec "$ns" tc qdisc add dev lo root netem delay 1ms 2>/dev/null && ok=0
+  ip netns del "$ns" 2>/dev/null
+  return $ok
+}
+
+# m6e_shape_all_tbf MBIT: a token bucket at MBIT on the same links.
+m6e_shape_all_tbf() {
+  local a="tbf rate ${1}mbit burst 32kbit latency 100ms" d
+  for d in "cn c0" "ha h0" "ar1 up0" "ar2 up0" "r c0" "r h0" "r a1" "r a2"; do
+    # shellcheck disable=SC2086
+    ip netns exec "$(m6e_ns ${d% *})" tc qdisc replace dev "${d#* }" root $a ||
+      m6e_die "tc $a on $d"
+  done
+}
+
+# m6e_shape_all "NETEM ARGS": both directions of every wired link (core,
+# home, CN and the AR uplinks; not the MN's access links).
+m6e_shape_all() {
+  local a="$1"
+  m6e_shape cn c0 "$a"
+  m6e_shape ha h0 "$a"
+  m6e_shape ar1 up0 "$a"
+  m6e_shape ar2 up0 "$a"
+  local d
+  for d in c0 h0 a1 a2; do m6e_shape r "$d" "$a"; done
+}
+
+# m6e_mn_global DEV: the MN's non-tentative global address on DEV (empty
+# if none yet).
+m6e_mn_global() {
+  ip -n "$(m6e_ns mn)" -6 -o addr show dev "$1" scope global 2>/dev/null |
+    { grep -v tentative || true; } | awk '{print $4}' | cut -d/ -f1 | head -1
+}
+
+# m6e_move GAP: the MN leaves AR1's link (mn1 down), and GAP seconds later
+# joins AR2's (mn2 up).  Prints the wall-clock time (s, CLOCK_REALTIME
+# with ns) of the L2 loss on stdout.
+m6e_move() {
+  local gap="${1:-0}" t
+  t="$(date +%s.%N)"
+  ip -n "$(m6e_ns mn)" link set mn1 down
+  sleep "$gap"
+  ip -n "$(m6e_ns mn)" link set mn2 up
+  echo "$t"
+}
+
+# m6e_wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+m6e_wait_for() {
+  local secs="$1" end
+  shift
+  end=$(($(date +%s%N) + secs * 1000000000))
+  while (($(date +%s%N) < end)); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  "$@"
+}
+
+# m6e_leftovers RUNPID: prints what of run RUNPID still exists (empty when
+# clean).
+m6e_leftovers() {
+  local run="$1"
+  ip netns list 2>/dev/null | grep -- "-$run\b" || true
+  local f
+  for f in /dev/shm/m6e-"$run"-*; do
+    [[ -e "$f" ]] && echo "$f"
+  done
+  [[ -e "$M6E_STATE_ROOT/$run" ]] && echo "$M6E_STATE_ROOT/$run"
+  return 0
+}
+
+# m6e_has_global DEV: true when the MN has a usable global address on DEV.
+m6e_has_global() { [[ -n "$(m6e_mn_global "$1")" ]]; }
