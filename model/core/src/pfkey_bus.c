@@ -73,7 +73,17 @@ struct m6ike_pfkey_bus {
   m6ike_pfkey_bus_stats st;
   m6ike_pfkey_ep in_handler; /* endpoint whose request is being handled */
   size_t replies;            /* replies queued during that handler */
+  m6ike_pfkey_monitor_cb monitor;
+  void *monitor_ud;
 };
+
+void m6ike_pfkey_bus_set_monitor(m6ike_pfkey_bus *bus,
+                                 m6ike_pfkey_monitor_cb fn, void *user_data) {
+  if (bus != NULL) {
+    bus->monitor = fn;
+    bus->monitor_ud = user_data;
+  }
+}
 
 static endpoint *ep_get(const m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep) {
   if (bus == NULL || ep == 0 || ep > bus->n_eps || !bus->eps[ep - 1].open) {
@@ -213,6 +223,9 @@ static int enqueue(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
   q->next = NULL;
   q->len = len;
   memcpy(q->data, data, len);
+  if (bus->monitor) {
+    bus->monitor(0, ep, data, len, bus->monitor_ud);
+  }
   if (e->tail) {
     e->tail->next = q;
   } else {
@@ -524,6 +537,9 @@ int m6ike_pfkey_bus_send(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
   endpoint *e = ep_get(bus, ep);
   if (e == NULL) {
     return M6IKE_ERR_PFKEY_BUS_NO_ENDPOINT;
+  }
+  if (bus->monitor) {
+    bus->monitor(ep, 0, raw, len, bus->monitor_ud);
   }
   m6ike_pfkey_msg m;
   int rc = m6ike_pfkey_decode(&m, raw, len, M6IKE_PFKEY_DEC_LENIENT);

@@ -19,6 +19,7 @@
 #include "m6ike/binding.h"
 #include "m6ike/crypto_openssl.h"
 #include "m6ike/mh.h"
+#include "agent_int.h"
 #include "test_util.h"
 #include "vlink.h"
 
@@ -839,6 +840,111 @@ TEST_P(AgentScheme, GoldenWireTrace) {
   for (size_t i = 0; i < want.size(); i++) {
     EXPECT_EQ(want[i], got[i]) << "frame " << i;
   }
+}
+
+/* The parts inside the agent talk through the PF_KEY bus: every message on
+ * each node's bus (sent by an endpoint, or queued to one) decodes STRICT
+ * (the Reference extension included); the mobility endpoint sends only
+ * X_SPDADD / X_SPDUPDATE, ACQUIRE (+Reference) and X_MIGRATE, never a key
+ * operation; and when it tries one (SADB_ADD) the bus refuses it (EPERM)
+ * and the SAD does not change. */
+struct BusLog {
+  m6ike_pfkey_ep mob = 0;
+  std::vector<std::pair<m6ike_pfkey_ep, std::vector<uint8_t>>> sent;
+  std::vector<std::vector<uint8_t>> queued;
+  static void Cb(m6ike_pfkey_ep from, m6ike_pfkey_ep, const uint8_t *m,
+                 size_t n, void *ud) {
+    auto *l = static_cast<BusLog *>(ud);
+    if (from)
+      l->sent.emplace_back(from, std::vector<uint8_t>(m, m + n));
+    else
+      l->queued.emplace_back(m, m + n);
+  }
+};
+
+TEST_P(AgentScheme, PfkeyTrafficBetweenPartsDecodes) {
+  Options o;
+  o.scheme = GetParam();
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  BusLog mn, ha;
+  mn.mob = n.Mn().a->ep_mob;
+  ha.mob = n.ha.a->ep_mob;
+  m6ike_pfkey_bus_set_monitor(n.Mn().a->bus, BusLog::Cb, &mn);
+  m6ike_pfkey_bus_set_monitor(n.ha.a->bus, BusLog::Cb, &ha);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(5 * kSec);
+  ASSERT_EQ(0, n.SetCoa(0, kCoA2));
+  n.RunUntil(10 * kSec);
+  EXPECT_TRUE(n.Ho().complete);
+  std::map<int, int> mob_types;
+  int refs = 0;
+  for (BusLog *l : {&mn, &ha}) {
+    for (auto &s : l->sent) {
+      m6ike_pfkey_msg m;
+      ASSERT_EQ(static_cast<int>(s.second.size()),
+                m6ike_pfkey_decode(&m, s.second.data(), s.second.size(), 0));
+      if (s.first == l->mob) {
+        mob_types[m.hdr.type]++;
+        refs += m6ike_pfkey_has(&m, M6IKE_SADB_X_EXT_M6IKE_REFERENCE);
+      }
+    }
+    for (auto &q : l->queued) {
+      m6ike_pfkey_msg m;
+      ASSERT_EQ(static_cast<int>(q.size()),
+                m6ike_pfkey_decode(&m, q.data(), q.size(), 0));
+      EXPECT_EQ(0, m.hdr.msg_errno) << "no refusal in a normal run";
+    }
+  }
+  for (auto &t : mob_types) {
+    EXPECT_TRUE(t.first == M6IKE_SADB_X_SPDADD ||
+                t.first == M6IKE_SADB_X_SPDUPDATE ||
+                t.first == M6IKE_SADB_ACQUIRE || t.first == M6IKE_SADB_X_MIGRATE)
+        << "mobility endpoint sent type " << t.first;
+  }
+  // MN: 4 policies at creation + 2 per CoA; HA: its BU-in and DISCARD
+  // policies + per MN
+  EXPECT_GE(mob_types[M6IKE_SADB_X_SPDUPDATE], 8);
+  switch (GetParam()) {
+  case M6IKE_SCHEME_MSRD:
+    EXPECT_EQ(2, refs) << "ACQUIRE+Reference at bootstrap and at the move";
+    break;
+  case M6IKE_SCHEME_MIGRATE:
+  case M6IKE_SCHEME_MIGRATE_KMADDRESS:
+    EXPECT_GE(mob_types[M6IKE_SADB_X_MIGRATE], 2) << "MN and HA";
+    EXPECT_EQ(0, refs);
+    break;
+  default:
+    EXPECT_EQ(0, refs);
+    break;
+  }
+  // a key operation from the mobility side is refused
+  m6ike_agent *a = n.Mn().a;
+  size_t sas = m6ike_ipsec_sa_count(m6ike_agent_ipsec(a));
+  uint8_t buf[256];
+  m6ike_pfkey_builder b;
+  m6ike_pfkey_builder_begin(&b, buf, sizeof(buf), M6IKE_SADB_ADD,
+                            M6IKE_SADB_SATYPE_ESP, 1, 0);
+  m6ike_pfkey_sa sa = {0x4242, 32, M6IKE_SADB_SASTATE_MATURE, 0, 20, 0};
+  m6ike_pfkey_add_sa(&b, &sa);
+  m6ike_pfkey_sockaddr s = m6ike_pfkey_sockaddr6(&kCoA2, 0);
+  m6ike_addr6 haddr = Addr("2001:db8:1::1");
+  m6ike_pfkey_sockaddr d = m6ike_pfkey_sockaddr6(&haddr, 0);
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_SRC, 0, 128, &s);
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_DST, 0, 128, &d);
+  uint8_t key[20] = {1};
+  m6ike_pfkey_add_key(&b, M6IKE_SADB_EXT_KEY_ENCRYPT, 160, key);
+  int len = m6ike_pfkey_builder_finish(&b);
+  ASSERT_GT(len, 0);
+  EXPECT_EQ(M6IKE_ERR_PFKEY_BUS_ROLE,
+            m6ike_pfkey_bus_send(a->bus, a->ep_mob, buf,
+                                 static_cast<size_t>(len), n.now));
+  uint8_t reply[64];
+  ASSERT_EQ(16, m6ike_pfkey_bus_recv(a->bus, a->ep_mob, reply, sizeof(reply)));
+  EXPECT_EQ(M6IKE_PFKEY_EPERM, reply[2]);
+  EXPECT_EQ(sas, m6ike_ipsec_sa_count(m6ike_agent_ipsec(a)));
+  m6ike_pfkey_bus_set_monitor(a->bus, nullptr, nullptr);
+  m6ike_pfkey_bus_set_monitor(n.ha.a->bus, nullptr, nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -380,6 +380,48 @@ TEST(PfkeyBus, SaNotifyCopiesToMobilityWithoutKeys) {
   EXPECT_EQ(st.sa_notified, 4u);
 }
 
+// The monitor sees what each endpoint sends (to = 0) and what is queued to
+// each (from = 0): REGISTER + its reply, ACQUIRE + its broadcast, a refused
+// ADD from the mobility side + its error reply.
+TEST(PfkeyBus, MonitorSeesEverything) {
+  Fixture f;
+  struct Seen {
+    m6ike_pfkey_ep from, to;
+    uint8_t type, err;
+  };
+  std::vector<Seen> seen;
+  m6ike_pfkey_bus_set_monitor(
+      f.bus,
+      [](m6ike_pfkey_ep from, m6ike_pfkey_ep to, const uint8_t *m, size_t,
+         void *ud) {
+        static_cast<std::vector<Seen> *>(ud)->push_back(
+            {from, to, m[1], m[2]});
+      },
+      &seen);
+  auto km = f.Open(M6IKE_PFKEY_ROLE_KEY_MANAGER);
+  auto mob = f.Open(M6IKE_PFKEY_ROLE_MOBILITY);
+  EXPECT_EQ(f.Send(km, Simple(M6IKE_SADB_REGISTER, M6IKE_SADB_SATYPE_ESP)), 1);
+  EXPECT_EQ(f.Send(mob, Acquire(M6IKE_SADB_SATYPE_ESP, 42)), 1);
+  EXPECT_EQ(f.Send(mob, Add()), M6IKE_ERR_PFKEY_BUS_ROLE);
+  ASSERT_EQ(6u, seen.size());
+  EXPECT_EQ(km, seen[0].from);
+  EXPECT_EQ(0u, seen[0].to);
+  EXPECT_EQ(M6IKE_SADB_REGISTER, seen[1].type);
+  EXPECT_EQ(km, seen[1].to);
+  EXPECT_EQ(mob, seen[2].from);
+  EXPECT_EQ(M6IKE_SADB_ACQUIRE, seen[3].type);
+  EXPECT_EQ(km, seen[3].to);
+  EXPECT_EQ(mob, seen[4].from);
+  EXPECT_EQ(M6IKE_SADB_ADD, seen[4].type);
+  EXPECT_EQ(mob, seen[5].to);
+  EXPECT_EQ(M6IKE_PFKEY_EPERM, seen[5].err);
+  m6ike_pfkey_bus_set_monitor(f.bus, nullptr, nullptr);
+  f.Recv(km);
+  EXPECT_EQ(f.Send(km, Simple(M6IKE_SADB_REGISTER, M6IKE_SADB_SATYPE_AH)), 1);
+  EXPECT_EQ(6u, seen.size());
+  m6ike_pfkey_bus_set_monitor(nullptr, nullptr, nullptr);  // no-op
+}
+
 // MIPv6 -- ACQUIRE{REF mpi=7} --> kernel: mpi_valid says no -> ENOENT.
 TEST(PfkeyBus, UnknownMpiRefused) {
   Fixture f;

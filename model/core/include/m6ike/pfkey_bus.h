@@ -230,6 +230,21 @@ int m6ike_pfkey_bus_expire(m6ike_pfkey_bus *bus, const uint8_t *msg,
 int m6ike_pfkey_bus_reply(m6ike_pfkey_bus *bus, m6ike_pfkey_ep to,
                           const uint8_t *msg, size_t len);
 
+/*
+ * Monitor: called with every message an endpoint sends (from = the sender,
+ * to = 0: to the kernel side; refused ones included) and every message
+ * queued to an endpoint (from = 0: the kernel side, replies, broadcasts and
+ * error replies included; to = the recipient) -- what a PF_KEY socket in
+ * promiscuous mode (SADB_X_PROMISC) would see, for debugging, tests and a
+ * host's message log.  Must not re-enter the bus.  fn NULL turns it off.
+ * bus NULL: no-op.
+ */
+typedef void (*m6ike_pfkey_monitor_cb)(m6ike_pfkey_ep from, m6ike_pfkey_ep to,
+                                       const uint8_t *msg, size_t len,
+                                       void *user_data);
+void m6ike_pfkey_bus_set_monitor(m6ike_pfkey_bus *bus,
+                                 m6ike_pfkey_monitor_cb fn, void *user_data);
+
 /* Pops the next message for ep into buf.  Returns its length, 0 if none,
  * M6IKE_ERR_NOBUF (cap too small; the message stays queued),
  * M6IKE_ERR_PFKEY_BUS_NO_ENDPOINT or M6IKE_ERR_INVALID_ARGUMENT. */
