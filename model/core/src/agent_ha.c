@@ -151,6 +151,24 @@ static int child_hoa(const m6ike_ikev2_child_info *c, m6ike_addr6 *hoa) {
   return 0;
 }
 
+/*
+ * Where the HA's tunnel policy for an MN points.  RFC 6275 §10.4.1: the
+ * HA tunnels to the care-of address of the MN's registered binding, so the
+ * policy's endpoint follows the binding cache (ha_move() on an accepted
+ * BU), not whichever SA the key manager installed or moved last.  Only
+ * while no binding is registered (bootstrap, before the first BA) does it
+ * take the SA's address.  For renegotiate this is what makes the stock
+ * baseline wait: the new CHILD_SAs from the new CoA are installed at once,
+ * but intercepted traffic keeps going to the registered (old) CoA, and
+ * finds no SA there, until the BU that the retransmission timer resends
+ * is accepted.  msrd and mobike move the SAs with the INFORMATIONAL that
+ * leaves with the BU, so their policy moves one BU later, i.e. at once.
+ */
+static const m6ike_addr6 *policy_coa(const agent_mn_rec *r,
+                                     const m6ike_addr6 *sa_remote) {
+  return r->registered ? &r->coa : sa_remote;
+}
+
 int agent_ha_child_up(m6ike_agent *a, const m6ike_ikev2_child_info *c) {
   m6ike_addr6 hoa;
   agent_mn_rec *r;
@@ -170,7 +188,8 @@ int agent_ha_child_up(m6ike_agent *a, const m6ike_ikev2_child_info *c) {
                     c->alg.encr, c->alg.integ, c->enc_out, c->enc_len,
                     c->integ_out, c->integ_len, c->alg.esn, 0, NULL);
   if (rc == 0) {
-    rc = tun ? tunnel_policies(a, r, &c->remote) : ba_policy(a, r);
+    rc = tun ? tunnel_policies(a, r, policy_coa(r, &c->remote))
+             : ba_policy(a, r);
     if (rc < 0) {
       m6ike_ipsec_sa_delete(a->ipsec, c->spi_out, &c->remote);
     }
@@ -224,7 +243,7 @@ void agent_ha_child_update(m6ike_agent *a, const m6ike_ikev2_child_info *c) {
   }
   r->tun.local = c->local;
   r->tun.remote = c->remote;
-  tunnel_policies(a, r, &c->remote);
+  tunnel_policies(a, r, policy_coa(r, &c->remote));
 }
 
 /* ---- binding updates ---------------------------------------------------------------- */

@@ -51,8 +51,12 @@
  * that an MN cannot use its SAs to register or tunnel for another MN's
  * home address (the HAO is outside ESP's ICV).
  * The tunnel policies' endpoints follow the CoA: on the MN at set_coa, on
- * the HA when a BU with a new CoA is accepted (or when the scheme's key
- * manager moves the SAs first).  The mobility side installs and moves these
+ * the HA when a BU with a new CoA is accepted -- the HA tunnels to the
+ * registered binding's CoA (RFC 6275 §10.4.1) even when its key manager
+ * has already installed or moved SAs to a newer one (renegotiate: the new
+ * CHILD_SAs are up long before the stock BU's retransmission; traffic
+ * waits for the BU); before the first registration the policy takes the
+ * SA's address.  The mobility side installs and moves these
  * policies itself, as UMIP does, with X_SPDADD / X_SPDUPDATE on its own
  * PF_KEY endpoint (m6ike_ipsec_policy_pfkey; the bus lets the MOBILITY
  * role manage policies, never keys); the ipsec object handles them as the
