@@ -200,6 +200,7 @@ typedef struct val {
 
 typedef struct sweep_dim {
   size_t key;                                /* index in KEYS */
+  int line;                                  /* in its file, 0 = --set */
   char name[64];                             /* "section.key" */
   size_t n;                                  /* values */
   uint16_t off[M6IKE_SCENARIO_SWEEP_VALUES]; /* into text */
@@ -734,6 +735,7 @@ static int handler(void *user, const char *section, const char *name,
                     sizeof(why)) != 0) {
       return ctx_fail(c, M6IKE_SCENARIO_ERR_VALUE, "sweep.%s: %s", name, why);
     }
+    sc->sweep[sc->nsweep].line = c->line;
     sc->nsweep++;
     c->last_sweep = k;
     c->last_key = -1;
@@ -1193,8 +1195,7 @@ static const char *blame(const m6ike_scenario *sc, const char *a,
   return va->line >= vb->line ? a : b;
 }
 
-int m6ike_scenario_check(const m6ike_scenario *sc, m6ike_scenario_err *err) {
-  if (!sc) return fail(err, M6IKE_ERR_INVALID_ARGUMENT, 0, "no scenario");
+static int rules(const m6ike_scenario *sc, m6ike_scenario_err *err) {
   const char *example = V(sc, "experiment.example")->s;
   const char *shape = V(sc, "topology.shape")->s;
   int scale = strcmp(example, "scale") == 0;
@@ -1284,6 +1285,39 @@ int m6ike_scenario_check(const m6ike_scenario *sc, m6ike_scenario_err *err) {
                 "%g s ends before the traffic starts (%g s)", duration, start);
   }
   return 0;
+}
+
+int m6ike_scenario_check(const m6ike_scenario *sc, m6ike_scenario_err *err) {
+  if (!sc) return fail(err, M6IKE_ERR_INVALID_ARGUMENT, 0, "no scenario");
+  int rc = rules(sc, err);
+  if (rc || sc->nsweep == 0) return rc;
+  /* Each sweep value alone, in place of the key's value, must pass too
+   * (combinations of several dimensions are the sweep's to check). */
+  m6ike_scenario *copy = sc->mem->malloc(sizeof(*copy), sc->mem->user_data);
+  if (!copy) return fail(err, M6IKE_ERR_NOMEM, 0, "scenario: out of memory");
+  for (size_t d = 0; rc == 0 && d < sc->nsweep; d++) {
+    const sweep_dim *dim = &sc->sweep[d];
+    for (size_t j = 0; rc == 0 && j < dim->n; j++) {
+      const char *value = dim->text + dim->off[j];
+      char why[300];
+      *copy = *sc;
+      copy->nsweep = 0;
+      if (parse_value(dim->key, value, &copy->v[dim->key], why,
+                      sizeof(why)) != 0) {
+        abort(); /* parse_sweep checked it */
+      }
+      copy->v[dim->key].set = 1;
+      copy->v[dim->key].line = dim->line;
+      rc = rules(copy, err);
+      if (rc && err) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, " (sweep.%s value %s)",
+                 dim->name, value);
+      }
+    }
+  }
+  sc->mem->free(copy, sc->mem->user_data);
+  return rc;
 }
 
 int m6ike_scenario_open(m6ike_scenario **out, const char *path,

@@ -469,6 +469,35 @@ TEST(Scenario, RulesBlameTheKeyTheUserSet) {
   }
 }
 
+TEST(Scenario, EverySweepValueAlonePassesTheRules) {
+  Sc s;
+  ASSERT_EQ(0, s.Load("[traffic]\nstart_s = 1\n[sweep]\n"
+                      "traffic.rate_kbps = 40, 100\nmn.handover_at_s = 3, "
+                      "0.5\n"));
+  EXPECT_EQ(M6IKE_SCENARIO_ERR_RULE, s.Check());
+  EXPECT_STREQ("t.ini:5: mn.handover_at_s: the first handover (0.5 s) must "
+               "come after the traffic starts (1 s) (sweep.mn.handover_at_s "
+               "value 0.5)",
+               s.err.msg);
+  EXPECT_EQ(0, s.Set("sweep.mn.handover_at_s=3,4"));
+  EXPECT_EQ(0, s.Check()) << s.err.msg;
+  EXPECT_EQ(0, s.Set("sweep.mn.count=1,2"));
+  EXPECT_EQ(M6IKE_SCENARIO_ERR_RULE, s.Check());
+  EXPECT_STREQ("--set mn.count: the handover example has one MN, not 2 "
+               "(scale has many) (sweep.mn.count value 2)",
+               s.err.msg);
+  // Out of memory for the copy.
+  FailingMem fm;
+  m6ike_scenario *sc = nullptr;
+  ASSERT_EQ(0, m6ike_scenario_new(&sc, &fm.mem));
+  ASSERT_EQ(0, m6ike_scenario_set(sc, "sweep.mn.dad=on", nullptr));
+  fm.reset(1);  // the next allocation: the copy
+  m6ike_scenario_err err{};
+  EXPECT_EQ(M6IKE_ERR_NOMEM, m6ike_scenario_check(sc, &err));
+  m6ike_scenario_del(sc);
+  EXPECT_EQ(0, fm.live);
+}
+
 TEST(Scenario, ProfilesGiveCostsUnlessSetExplicitly) {
   Sc s;
   EXPECT_EQ("50", s.Text("processing.dh_cost_us"));
