@@ -36,16 +36,21 @@ int main(int argc, char **argv) {
   const char **by = calloc((size_t)argc + 1, sizeof(*by));
   const char **tags = calloc((size_t)argc + 1, sizeof(*tags));
   size_t nby = 0, ninputs = 0;
-  if (!by || !tags) return 1;
+  if (!by || !tags) {
+    free(by), free(tags);
+    return 1;
+  }
   /* First pass: options that apply to the whole run. */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      free(by), free(tags);
       return usage(stdout, 0);
     } else if (strcmp(a, "-o") == 0 || strcmp(a, "--by") == 0 ||
                strcmp(a, "--tag") == 0) {
       if (i + 1 >= argc) {
         fprintf(stderr, "%s: %s needs a value\n", PROG, a);
+        free(by), free(tags);
         return 2;
       }
       if (a[1] == 'o') outpath = argv[i + 1];
@@ -53,6 +58,7 @@ int main(int argc, char **argv) {
       i++;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "%s: unknown option '%s'\n", PROG, a);
+      free(by), free(tags);
       return usage(stderr, 2);
     } else {
       ninputs++;
@@ -61,12 +67,14 @@ int main(int argc, char **argv) {
   if (!ninputs) {
     fprintf(stderr, "%s: no INPUT (summary.csv files or run directories)\n",
             PROG);
+    free(by), free(tags);
     return usage(stderr, 2);
   }
   m6ike_agg *agg;
   m6ike_agg_err err = {0, 0, ""};
   if (m6ike_agg_new(&agg, by, nby, NULL, &err) != 0) {
     fprintf(stderr, "%s: %s\n", PROG, err.msg);
+    free(by), free(tags);
     return 2;
   }
   size_t ntags = 0;

@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--set") == 0) {
-      if (i + 1 >= argc) return bad("--set needs section.key=value");
+      if (i + 1 >= argc) return free(sets), bad("--set needs section.key=value");
       sets[nsets++] = argv[++i];
     } else if (strncmp(a, "--set=", 6) == 0) {
       sets[nsets++] = a + 6;
@@ -86,20 +86,22 @@ int main(int argc, char **argv) {
                strcmp(a, "--keys") == 0 || strcmp(a, "--check") == 0) {
       mode = a + 2;
     } else if (strcmp(a, "--get") == 0) {
-      if (i + 1 >= argc) return bad("--get needs section.key");
+      if (i + 1 >= argc) return free(sets), bad("--get needs section.key");
       mode = "get";
       get = argv[++i];
     } else if (strcmp(a, "--args") == 0) {
-      if (i + 1 >= argc) return bad("--args needs ns3 or emu");
+      if (i + 1 >= argc) return free(sets), bad("--args needs ns3 or emu");
       mode = "args";
       host = argv[++i];
       if (strcmp(host, "ns3") != 0 && strcmp(host, "emu") != 0) {
         fprintf(stderr, "%s: --args: unknown host '%s' (ns3 or emu)\n", PROG,
                 host);
+        free(sets);
         return 2;
       }
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
+      free(sets);
       return 0;
     } else if (strcmp(a, "--defaults") == 0 && !have_file) {
       have_file = 1;
@@ -108,6 +110,7 @@ int main(int argc, char **argv) {
       have_file = 1;
     } else {
       fprintf(stderr, "%s: unknown argument '%s' (see --help)\n", PROG, a);
+      free(sets);
       return 2;
     }
   }
@@ -133,7 +136,10 @@ int main(int argc, char **argv) {
     /* Standard input: read it whole, then as a string named "-". */
     size_t cap = M6IKE_SCENARIO_FILE_MAX + 1, n = 0;
     char *buf = malloc(cap);
-    if (!buf) return bad("out of memory");
+    if (!buf) {
+      free(sets);
+      return bad("out of memory");
+    }
     n = fread(buf, 1, cap, stdin);
     rc = m6ike_scenario_new(&sc, NULL);
     if (rc == 0) rc = m6ike_scenario_load_string(sc, "-", buf, n, &err);
