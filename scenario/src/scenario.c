@@ -1310,9 +1310,12 @@ int m6ike_scenario_check(const m6ike_scenario *sc, m6ike_scenario_err *err) {
       copy->v[dim->key].line = dim->line;
       rc = rules(copy, err);
       if (rc && err) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof(err->msg) - n, " (sweep.%s value %s)",
-                 dim->name, value);
+        char tail[256]; /* 8 + 63 + 7 + 150 + 1 octets at most */
+        snprintf(tail, sizeof(tail), " (sweep.%s value %s)", dim->name, value);
+        size_t n = strlen(err->msg), t = strlen(tail);
+        if (t > sizeof(err->msg) - 1 - n) t = sizeof(err->msg) - 1 - n;
+        memcpy(err->msg + n, tail, t);
+        err->msg[n + t] = '\0';
       }
     }
   }
@@ -1419,7 +1422,7 @@ static int args_ns3(argv_ctx *a, m6ike_scenario_err *err) {
   const m6ike_scenario *sc = a->sc;
   val tmp;
   const char *example = use(a, "experiment.example", &tmp);
-  char host[64];
+  char host[M6IKE_SCENARIO_VALUE_MAX + 32];
   snprintf(host, sizeof(host), "the ns-3 %s example", example);
   /* Metadata and keys check() already tied to the example. */
   mark(a, "experiment.name");
