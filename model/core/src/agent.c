@@ -321,6 +321,52 @@ int agent_sa_move(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *old_dst,
   return 0;
 }
 
+/* The mobility side's policy management: X_SPDADD / X_SPDUPDATE on its
+ * own PF_KEY endpoint (pfkey_bus.h lets the MOBILITY role manage policies,
+ * never keys), handled by the ipsec unit as the kernel; *id (may be NULL)
+ * = the policy id from the kernel's reply.  Returns 0, M6IKE_ERR_NOMEM
+ * (the kernel's ENOMEM/ENOBUFS), or the bus's refusal code. */
+int agent_spd(m6ike_agent *a, uint8_t type, const m6ike_ipsec_policy *p,
+              uint32_t *id) {
+  uint8_t msg[512];
+  int n = m6ike_ipsec_policy_pfkey(p, type, 0, 0, msg, sizeof(msg));
+  if (n < 0) {
+    return n;
+  }
+  int rc = m6ike_pfkey_bus_send(a->bus, a->ep_mob, msg, (size_t)n, a->now);
+  uint8_t buf[512];
+  uint32_t got = 0;
+  int err = 0;
+  while (m6ike_pfkey_bus_pending(a->bus, a->ep_mob) > 0) {
+    int m = m6ike_pfkey_bus_recv(a->bus, a->ep_mob, buf, sizeof(buf));
+    if (m <= 0) {
+      break;
+    }
+    if (m == 16 && buf[2] != 0) {
+      err = buf[2]; /* an error reply: errno */
+      continue;
+    }
+    m6ike_pfkey_msg r;
+    m6ike_pfkey_policy pol;
+    if (m6ike_pfkey_decode(&r, buf, (size_t)m, M6IKE_PFKEY_DEC_LENIENT) > 0 &&
+        r.hdr.type == type && m6ike_pfkey_get_policy(&r, &pol) == 0) {
+      got = pol.id;
+    }
+  }
+  if (rc < 0) {
+    if (rc == M6IKE_ERR_NOMEM || err == 12 || err == M6IKE_PFKEY_ENOBUFS) {
+      return M6IKE_ERR_NOMEM;
+    }
+    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "X_SPD message refused: %s (errno %d)",
+               m6ike_strerror(rc), err);
+    return rc;
+  }
+  if (id) {
+    *id = got;
+  }
+  return 0;
+}
+
 int agent_policy(m6ike_agent *a, uint8_t dir, const m6ike_addr6 *src,
                  uint8_t splen, const m6ike_addr6 *dst, uint8_t dplen,
                  uint8_t proto, int mh_type, uint8_t mode, uint32_t reqid,
@@ -347,7 +393,7 @@ int agent_policy(m6ike_agent *a, uint8_t dir, const m6ike_addr6 *src,
     p.tun_src = *tsrc;
     p.tun_dst = *tdst;
   }
-  return m6ike_ipsec_policy_update(a->ipsec, &p, id);
+  return agent_spd(a, M6IKE_SADB_X_SPDUPDATE, &p, id);
 }
 
 /* Sends on the mobility endpoint and discards whatever comes back to it

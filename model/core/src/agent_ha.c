@@ -113,11 +113,8 @@ static int tunnel_policies(m6ike_agent *a, agent_mn_rec *r,
   m6ike_addr6 any;
   memset(&any, 0, sizeof(any));
   const m6ike_addr6 *ha = &a->cfg.ha;
-  if (r->pol_out != 0 &&
-      m6ike_ipsec_policy_update_tunnel(a->ipsec, r->pol_out, ha, coa) == 0 &&
-      m6ike_ipsec_policy_update_tunnel(a->ipsec, r->pol_in, coa, ha) == 0) {
-    return 0;
-  }
+  /* X_SPDUPDATE on the mobility endpoint: created the first time, the
+   * tunnel endpoints moved afterwards (the kernel finds them by selector) */
   int rc = agent_policy(a, M6IKE_IPSEC_DIR_OUTBOUND, &any, 0, &r->hoa, 128,
                         M6IKE_IPSEC_PROTO_ANY, -1, M6IKE_IPSEC_MODE_TUNNEL,
                         r->reqid, ha, coa, PRIO_TUNNEL, &r->pol_out);
@@ -534,7 +531,7 @@ int agent_ha_init(m6ike_agent *a) {
   d.sel.dst_plen = plen;
   d.sel.proto = M6IKE_IPPROTO_MH;
   d.sel.mh_type_lo = d.sel.mh_type_hi = M6IKE_MH_BA;
-  if ((rc = m6ike_ipsec_policy_add(a->ipsec, &d, NULL)) < 0) {
+  if ((rc = agent_spd(a, M6IKE_SADB_X_SPDADD, &d, NULL)) < 0) {
     return rc;
   }
   if (a->ike == NULL) {

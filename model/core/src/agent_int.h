@@ -129,6 +129,8 @@ int agent_policy(m6ike_agent *a, uint8_t dir, const m6ike_addr6 *src,
                  const m6ike_addr6 *tsrc, const m6ike_addr6 *tdst,
                  uint32_t prio, uint32_t *id);
 int agent_pfkey_send(m6ike_agent *a, const uint8_t *msg, size_t len);
+int agent_spd(m6ike_agent *a, uint8_t type, const m6ike_ipsec_policy *p,
+              uint32_t *id);
 int agent_send_acquire(m6ike_agent *a, const m6ike_addr6 *src,
                        const m6ike_addr6 *dst, uint32_t mpi);
 int agent_send_migrate(m6ike_agent *a, uint8_t dir,

@@ -391,11 +391,19 @@ static void ike_op_begin(m6ike_agent *a, int kind) {
 
 /* the tunnel policies' endpoints follow the CoA */
 static int move_policies(m6ike_agent *a, const m6ike_addr6 *coa) {
-  int rc = m6ike_ipsec_policy_update_tunnel(a->ipsec, a->pol_tun_out, coa,
-                                            &a->cfg.ha);
+  /* X_SPDUPDATE on the mobility endpoint with the same selectors as at
+   * creation (agent_mn_init): the kernel finds each policy by selector and
+   * direction and moves its tunnel endpoints */
+  m6ike_addr6 any;
+  memset(&any, 0, sizeof(any));
+  const m6ike_addr6 *hoa = &a->cfg.hoa, *ha = &a->cfg.ha;
+  int rc = agent_policy(a, M6IKE_IPSEC_DIR_OUTBOUND, hoa, 128, &any, 0,
+                        M6IKE_IPSEC_PROTO_ANY, -1, M6IKE_IPSEC_MODE_TUNNEL,
+                        REQID_TUNNEL, coa, ha, PRIO_TUNNEL, NULL);
   if (rc == 0) {
-    rc = m6ike_ipsec_policy_update_tunnel(a->ipsec, a->pol_tun_in,
-                                          &a->cfg.ha, coa);
+    rc = agent_policy(a, M6IKE_IPSEC_DIR_INBOUND, &any, 0, hoa, 128,
+                      M6IKE_IPSEC_PROTO_ANY, -1, M6IKE_IPSEC_MODE_TUNNEL,
+                      REQID_TUNNEL, ha, coa, PRIO_TUNNEL, NULL);
   }
   return rc;
 }

@@ -710,3 +710,15 @@ void m6ike_ipsec_kernel_cbs(m6ike_ipsec *x, m6ike_pfkey_kernel_cbs *cbs) {
   cbs->handle = handle;
   cbs->migrate = migrate;
 }
+
+int m6ike_ipsec_policy_pfkey(const m6ike_ipsec_policy *p, uint8_t type,
+                             uint32_t seq, uint32_t pid, uint8_t *buf,
+                             size_t cap) {
+  if (p == NULL || buf == NULL ||
+      (type != M6IKE_SADB_X_SPDADD && type != M6IKE_SADB_X_SPDUPDATE &&
+       type != M6IKE_SADB_X_SPDDELETE)) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  int n = pol_msg(p, type, seq, pid, buf, cap);
+  return n < 0 ? M6IKE_ERR_NOBUF : n;
+}

@@ -1,6 +1,7 @@
 /* msrd: the Mobile Security Reference Database (see m6ike/msrd.h). */
 #include "m6ike/msrd.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "mem.h"
@@ -88,7 +89,60 @@ struct m6ike_msrd {
 
   m6ike_msrd_writer *writer;
   m6ike_msrd_reader *handles; /* list: the writer's view and all readers */
+
+  /* Shared-region mode (m6ike_msrd_new_in / m6ike_msrd_attach_reader):
+   * the arrays above point into the caller's region, whose header shm is
+   * the published copy of the scalars readers need.  attached: this
+   * process only reads the region (another process may be writing it). */
+  struct msrd_region_hdr *shm;
+  int attached;
 };
+
+/* ---- shared region (see "SHARED REGION" in m6ike/msrd.h) ------------- */
+
+#define MSRD_REGION_MAGIC 0x4d535252u /* "MSRR" */
+#define MSRD_REGION_VERSION 1u
+#define MSRD_REGION_ALIGN 64u
+/* A reader gives up (M6IKE_ERR_MSRD_BUSY) after this many attempts that
+ * found the writer in the middle of a change: a writer that died while
+ * changing the region must not hang its readers. */
+#define MSRD_READ_TRIES (UINT32_C(1) << 24)
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "the MSRD seqlock needs a lock-free 32-bit atomic");
+
+/* At offset 0 of the region.  Every field but seq, generation, count and
+ * slot_hw is written once, before magic; those four are written by the
+ * writer inside its seqlock section. */
+struct msrd_region_hdr {
+  uint32_t magic; /* MSRD_REGION_MAGIC, stored last at creation */
+  uint32_t version;
+  uint32_t hdr_size;    /* sizeof(struct msrd_region_hdr) */
+  uint32_t entry_size;  /* sizeof(m6ike_msrd_entry) */
+  uint32_t slot_size;   /* sizeof(msrd_slot) */
+  uint32_t bucket_size; /* sizeof(msrd_bucket) */
+  uint32_t role;
+  uint32_t capacity;    /* slots = max_entries */
+  uint32_t nbuckets;    /* buckets of each index, a power of two */
+  uint32_t mpi_key;
+  uint64_t region_size; /* octets the layout uses (<= the mapping) */
+  uint64_t off_slots, off_heap, off_hpos, off_mpi, off_hoa, off_coa;
+  uint64_t seed0, seed1;
+  _Atomic uint32_t seq; /* odd while the writer is changing the region */
+  uint32_t count;       /* live entries */
+  uint64_t generation;
+  uint32_t slot_hw;
+  uint32_t reserved;
+};
+
+typedef struct msrd_layout {
+  uint64_t off_slots, off_heap, off_hpos, off_mpi, off_hoa, off_coa, size;
+  uint32_t nbuckets;
+} msrd_layout;
+
+static uint64_t round_up(uint64_t n, uint64_t a) {
+  return (n + a - 1) / a * a;
+}
 
 /* ---- errors ----------------------------------------------------------- */
 
@@ -113,6 +167,20 @@ const char *m6ike_msrd_strerror_(int code) {
            "initial_capacity)";
   case M6IKE_ERR_MSRD_BAD_TIME:
     return "msrd: now is M6IKE_TSTAMP_UNSET";
+  case M6IKE_ERR_MSRD_REGION_SIZE:
+    return "msrd: shared region smaller than its header or than the layout "
+           "m6ike_msrd_region_size() gives";
+  case M6IKE_ERR_MSRD_REGION_MAGIC:
+    return "msrd: shared region header magic is not \"MSRR\" (not an MSRD, "
+           "or not initialised yet)";
+  case M6IKE_ERR_MSRD_REGION_VERSION:
+    return "msrd: shared region layout version differs from this build's";
+  case M6IKE_ERR_MSRD_REGION_LAYOUT:
+    return "msrd: shared region header sizes, role, capacity or offsets are "
+           "inconsistent with this build's layout";
+  case M6IKE_ERR_MSRD_BUSY:
+    return "msrd: the writer stayed in the middle of a change (seqlock odd) "
+           "for the whole retry budget";
   default:
     return NULL;
   }
@@ -189,6 +257,30 @@ static uint32_t buckets_for(uint32_t entries) {
   return (uint32_t)n; /* entries <= 2^30, so n <= 2^31 */
 }
 
+/* Offsets of the arrays in a region for cap slots (0 if cap is out of
+ * range).  Every array starts on a 64-octet boundary. */
+static int region_layout(uint32_t cap, msrd_layout *l) {
+  if (cap == 0 || cap > MSRD_MAX_ENTRIES) {
+    return -1;
+  }
+  uint64_t nb = buckets_for(cap);
+  uint64_t o = round_up(sizeof(struct msrd_region_hdr), MSRD_REGION_ALIGN);
+  l->off_slots = o;
+  o = round_up(o + (uint64_t)cap * sizeof(msrd_slot), MSRD_REGION_ALIGN);
+  l->off_heap = o;
+  o = round_up(o + (uint64_t)cap * sizeof(uint32_t), MSRD_REGION_ALIGN);
+  l->off_hpos = o;
+  o = round_up(o + (uint64_t)cap * sizeof(uint32_t), MSRD_REGION_ALIGN);
+  l->off_mpi = o;
+  o = round_up(o + nb * sizeof(msrd_bucket), MSRD_REGION_ALIGN);
+  l->off_hoa = o;
+  o = round_up(o + nb * sizeof(msrd_bucket), MSRD_REGION_ALIGN);
+  l->off_coa = o;
+  l->size = o + nb * sizeof(msrd_bucket);
+  l->nbuckets = (uint32_t)nb;
+  return 0;
+}
+
 static int table_init(const m6ike_mem *mem, msrd_table *t, uint32_t nb) {
   t->b = m6ike_malloc(mem, (size_t)nb * sizeof(msrd_bucket));
   if (!t->b) {
@@ -229,6 +321,16 @@ static int table_reserve(const m6ike_mem *mem, msrd_table *t, uint32_t extra) {
   m6ike_free(mem, t->b);
   *t = n;
   return 0;
+}
+
+/* Room for one more key in one of db's indexes.  A region's indexes are
+ * sized for its capacity at creation and never grow. */
+static int db_table_reserve(m6ike_msrd *db, msrd_table *t) {
+  if (db->shm) {
+    uint64_t nb = (uint64_t)t->mask + 1;
+    return ((uint64_t)t->count + 1) * 10 <= nb * 7 ? 0 : M6IKE_ERR_NOMEM;
+  }
+  return table_reserve(db->mem, t, 1);
 }
 
 /* Removes the bucket holding slot (whose key hashes to tag). */
@@ -279,6 +381,15 @@ static inline uint32_t first_tag4(const msrd_table *t, uint32_t tag) {
   return j < 4 ? b[(i + j) & m].slot : MSRD_NONE;
 }
 
+/* Probes are bounded by the table size and slot numbers checked against
+ * the slot array: never needed by the writer's own view (its tables always
+ * have an empty bucket and valid slots), but a reader of a region that
+ * another process is changing may see a half-moved table; it then finds
+ * nothing, and the seqlock makes it read again. */
+static inline int slot_ok(const m6ike_msrd *db, uint32_t s) {
+  return s < db->slot_cap;
+}
+
 static uint32_t find_mpi(const m6ike_msrd *db, uint32_t mpi) {
   if (mpi == 0) {
     return MSRD_NONE;
@@ -287,35 +398,63 @@ static uint32_t find_mpi(const m6ike_msrd *db, uint32_t mpi) {
   uint32_t tag = mpi_hash(db, mpi);
   uint32_t s = first_tag4(t, tag);
   if (s != MSRD_NONE) {
-    return s; /* tags are a bijection of MPIs: no key check needed */
+    /* tags are a bijection of MPIs: no key check needed */
+    return slot_ok(db, s) ? s : MSRD_NONE;
   }
   uint32_t i = tag & t->mask;
-  for (;;) {
+  for (uint32_t n = 0; n <= t->mask; n++) {
     const msrd_bucket *b = &t->b[i];
     if (b->slot == MSRD_NONE || b->tag == tag) {
-      return b->slot;
+      return slot_ok(db, b->slot) ? b->slot : MSRD_NONE;
     }
     i = (i + 1) & t->mask;
   }
+  return MSRD_NONE;
 }
 
 static uint32_t find_hoa(const m6ike_msrd *db, const m6ike_addr6 *hoa) {
   const msrd_table *t = &db->by_hoa;
   uint32_t tag = addr_hash(db, hoa);
   uint32_t s = first_tag4(t, tag);
-  if (s != MSRD_NONE && addr_eq(&db->slots[s].e.hoa, hoa)) {
+  if (s != MSRD_NONE && slot_ok(db, s) && addr_eq(&db->slots[s].e.hoa, hoa)) {
     return s;
   }
   uint32_t i = tag & t->mask;
-  for (;;) {
+  for (uint32_t n = 0; n <= t->mask; n++) {
     const msrd_bucket *b = &t->b[i];
-    if (b->slot == MSRD_NONE) {
+    if (b->slot == MSRD_NONE || !slot_ok(db, b->slot)) {
       return MSRD_NONE;
     }
     if (b->tag == tag && addr_eq(&db->slots[b->slot].e.hoa, hoa)) {
       return b->slot;
     }
     i = (i + 1) & t->mask;
+  }
+  return MSRD_NONE;
+}
+
+/* ---- the seqlock (writer side) ---------------------------------------- */
+
+/* Opens a change of the region: seq becomes odd before any array or
+ * published field is written (the release fence orders the store before
+ * them).  No-op without a region. */
+static void wr_begin(m6ike_msrd *db) {
+  if (db->shm) {
+    uint32_t v = atomic_load_explicit(&db->shm->seq, memory_order_relaxed);
+    atomic_store_explicit(&db->shm->seq, v + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+  }
+}
+
+/* Publishes the scalars readers need and closes the change: seq becomes
+ * even again with release order, after everything written. */
+static void wr_end(m6ike_msrd *db) {
+  if (db->shm) {
+    db->shm->generation = db->generation;
+    db->shm->count = db->count;
+    db->shm->slot_hw = db->slot_hw;
+    uint32_t v = atomic_load_explicit(&db->shm->seq, memory_order_relaxed);
+    atomic_store_explicit(&db->shm->seq, v + 1, memory_order_release);
   }
 }
 
@@ -530,22 +669,23 @@ void m6ike_msrd_del(m6ike_msrd *db) {
     m6ike_free(mem, r->kind == KIND_WRITER ? (void *)db->writer : (void *)r);
     r = next;
   }
-  m6ike_free(mem, db->slots);
-  m6ike_free(mem, db->heap);
-  m6ike_free(mem, db->hpos);
-  m6ike_free(mem, db->by_mpi.b);
-  m6ike_free(mem, db->by_hoa.b);
-  m6ike_free(mem, db->by_coa.b);
+  if (!db->shm) { /* a region's arrays belong to the region */
+    m6ike_free(mem, db->slots);
+    m6ike_free(mem, db->heap);
+    m6ike_free(mem, db->hpos);
+    m6ike_free(mem, db->by_mpi.b);
+    m6ike_free(mem, db->by_hoa.b);
+    m6ike_free(mem, db->by_coa.b);
+  }
   m6ike_free(mem, db);
 }
 
-int m6ike_msrd_new(m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
-                   const m6ike_msrd_config *cfg, const m6ike_mem *mem) {
-  if (!dbp || !writerp) {
-    return M6IKE_ERR_INVALID_ARGUMENT;
-  }
-  *dbp = NULL;
-  *writerp = NULL;
+/* The part of creation common to both storages: checks cfg, draws the
+ * seeds, allocates the db and its writer.  *capp: the slots to allocate
+ * (heap storage) -- region storage uses max. */
+static int db_start(const m6ike_msrd_config *cfg, const m6ike_mem *mem,
+                    m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
+                    uint32_t *capp) {
   m6ike_msrd_config defcfg;
   if (!cfg) {
     m6ike_msrd_config_default(&defcfg, M6IKE_MSRD_ROLE_HA);
@@ -621,11 +761,33 @@ int m6ike_msrd_new(m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
   db->writer = w;
   handle_link(db, &w->view);
 
+  *dbp = db;
+  *writerp = w;
+  *capp = cap;
+  return 0;
+}
+
+int m6ike_msrd_new(m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
+                   const m6ike_msrd_config *cfg, const m6ike_mem *mem) {
+  if (!dbp || !writerp) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  *dbp = NULL;
+  *writerp = NULL;
+  m6ike_msrd *db;
+  m6ike_msrd_writer *w;
+  uint32_t cap;
+  int rc = db_start(cfg, mem, &db, &w, &cap);
+  if (rc != 0) {
+    return rc;
+  }
+  mem = db->mem;
   uint32_t nb = buckets_for(cap);
   db->slots = m6ike_malloc(mem, (size_t)cap * sizeof(msrd_slot));
   db->heap = m6ike_malloc(mem, (size_t)cap * sizeof(uint32_t));
   db->hpos = m6ike_malloc(mem, (size_t)cap * sizeof(uint32_t));
-  if (!db->slots || !db->heap || !db->hpos || table_init(mem, &db->by_mpi, nb) != 0 ||
+  if (!db->slots || !db->heap || !db->hpos ||
+      table_init(mem, &db->by_mpi, nb) != 0 ||
       table_init(mem, &db->by_hoa, nb) != 0 ||
       table_init(mem, &db->by_coa, nb) != 0) {
     m6ike_msrd_del(db);
@@ -635,6 +797,191 @@ int m6ike_msrd_new(m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
   db->heap_cap = cap;
   *dbp = db;
   *writerp = w;
+  return 0;
+}
+
+size_t m6ike_msrd_region_size(m6ike_msrd_role role, uint32_t max_entries) {
+  msrd_layout l;
+  if (role == M6IKE_MSRD_ROLE_MN) {
+    if (max_entries > 1) {
+      return 0;
+    }
+    max_entries = 1;
+  } else if (role != M6IKE_MSRD_ROLE_HA) {
+    return 0;
+  }
+  if (region_layout(max_entries, &l) != 0 || (uint64_t)(size_t)l.size != l.size) {
+    return 0;
+  }
+  return (size_t)l.size;
+}
+
+static void region_tables(m6ike_msrd *db, uint8_t *base, const msrd_layout *l) {
+  db->slots = (msrd_slot *)(void *)(base + l->off_slots);
+  db->heap = (uint32_t *)(void *)(base + l->off_heap);
+  db->hpos = (uint32_t *)(void *)(base + l->off_hpos);
+  db->by_mpi.b = (msrd_bucket *)(void *)(base + l->off_mpi);
+  db->by_hoa.b = (msrd_bucket *)(void *)(base + l->off_hoa);
+  db->by_coa.b = (msrd_bucket *)(void *)(base + l->off_coa);
+  db->by_mpi.mask = db->by_hoa.mask = db->by_coa.mask = l->nbuckets - 1;
+}
+
+int m6ike_msrd_new_in(void *region, size_t size, m6ike_msrd **dbp,
+                      m6ike_msrd_writer **writerp,
+                      const m6ike_msrd_config *cfg, const m6ike_mem *mem) {
+  if (!dbp || !writerp) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  *dbp = NULL;
+  *writerp = NULL;
+  if (!region || ((uintptr_t)region % 8) != 0) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  m6ike_msrd_config c;
+  if (cfg) {
+    c = *cfg;
+  } else {
+    m6ike_msrd_config_default(&c, M6IKE_MSRD_ROLE_HA);
+  }
+  if (c.role == M6IKE_MSRD_ROLE_HA && c.max_entries == 0) {
+    /* the most the region holds */
+    uint32_t lo = 0, hi = MSRD_MAX_ENTRIES;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo + 1) / 2;
+      size_t need = m6ike_msrd_region_size(c.role, mid);
+      if (need != 0 && need <= size) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (lo == 0) {
+      return M6IKE_ERR_MSRD_REGION_SIZE;
+    }
+    c.max_entries = lo;
+  }
+  c.initial_capacity = 0;
+  size_t need = m6ike_msrd_region_size(c.role, c.max_entries);
+  if (need == 0) {
+    return M6IKE_ERR_MSRD_BAD_CONFIG;
+  }
+  if (size < need) {
+    return M6IKE_ERR_MSRD_REGION_SIZE;
+  }
+  m6ike_msrd *db;
+  m6ike_msrd_writer *w;
+  uint32_t cap;
+  int rc = db_start(&c, mem, &db, &w, &cap);
+  if (rc != 0) {
+    return rc;
+  }
+  cap = db->max_entries;
+  msrd_layout l;
+  region_layout(cap, &l);
+  uint8_t *base = region;
+  struct msrd_region_hdr *h = region;
+  /* not a region until magic is stored, last */
+  memset(h, 0, sizeof(*h));
+  atomic_thread_fence(memory_order_release);
+  memset(base + l.off_slots, 0, (size_t)cap * sizeof(msrd_slot));
+  memset(base + l.off_mpi, 0xff, (size_t)l.nbuckets * sizeof(msrd_bucket));
+  memset(base + l.off_hoa, 0xff, (size_t)l.nbuckets * sizeof(msrd_bucket));
+  memset(base + l.off_coa, 0xff, (size_t)l.nbuckets * sizeof(msrd_bucket));
+  region_tables(db, base, &l);
+  db->slot_cap = cap;
+  db->heap_cap = cap;
+  db->shm = h;
+  h->version = MSRD_REGION_VERSION;
+  h->hdr_size = sizeof(*h);
+  h->entry_size = sizeof(m6ike_msrd_entry);
+  h->slot_size = sizeof(msrd_slot);
+  h->bucket_size = sizeof(msrd_bucket);
+  h->role = (uint32_t)db->role;
+  h->capacity = cap;
+  h->nbuckets = l.nbuckets;
+  h->mpi_key = db->mpi_key;
+  h->region_size = l.size;
+  h->off_slots = l.off_slots;
+  h->off_heap = l.off_heap;
+  h->off_hpos = l.off_hpos;
+  h->off_mpi = l.off_mpi;
+  h->off_hoa = l.off_hoa;
+  h->off_coa = l.off_coa;
+  h->seed0 = db->seed0;
+  h->seed1 = db->seed1;
+  atomic_store_explicit(&h->seq, 0, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  h->magic = MSRD_REGION_MAGIC;
+  *dbp = db;
+  *writerp = w;
+  return 0;
+}
+
+int m6ike_msrd_attach_reader(const void *region, size_t size,
+                             m6ike_msrd **dbp, m6ike_msrd_reader **readerp,
+                             const m6ike_mem *mem) {
+  if (!dbp || !readerp) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  *dbp = NULL;
+  *readerp = NULL;
+  if (!region || ((uintptr_t)region % 8) != 0) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (size < sizeof(struct msrd_region_hdr)) {
+    return M6IKE_ERR_MSRD_REGION_SIZE;
+  }
+  const struct msrd_region_hdr *h = region;
+  if (h->magic != MSRD_REGION_MAGIC) {
+    return M6IKE_ERR_MSRD_REGION_MAGIC;
+  }
+  atomic_thread_fence(memory_order_acquire);
+  if (h->version != MSRD_REGION_VERSION) {
+    return M6IKE_ERR_MSRD_REGION_VERSION;
+  }
+  msrd_layout l;
+  if (h->hdr_size != sizeof(*h) || h->entry_size != sizeof(m6ike_msrd_entry) ||
+      h->slot_size != sizeof(msrd_slot) ||
+      h->bucket_size != sizeof(msrd_bucket) ||
+      (h->role != M6IKE_MSRD_ROLE_MN && h->role != M6IKE_MSRD_ROLE_HA) ||
+      (h->role == M6IKE_MSRD_ROLE_MN && h->capacity != 1) ||
+      region_layout(h->capacity, &l) != 0 || h->nbuckets != l.nbuckets ||
+      h->region_size != l.size || h->off_slots != l.off_slots ||
+      h->off_heap != l.off_heap || h->off_hpos != l.off_hpos ||
+      h->off_mpi != l.off_mpi || h->off_hoa != l.off_hoa ||
+      h->off_coa != l.off_coa) {
+    return M6IKE_ERR_MSRD_REGION_LAYOUT;
+  }
+  if (size < l.size) {
+    return M6IKE_ERR_MSRD_REGION_SIZE;
+  }
+  mem = m6ike_mem_or_default(mem);
+  m6ike_msrd *db = m6ike_calloc(mem, 1, sizeof(*db));
+  if (!db) {
+    return M6IKE_ERR_NOMEM;
+  }
+  db->mem = mem;
+  db->role = (m6ike_msrd_role)h->role;
+  db->max_entries = h->capacity;
+  db->free_head = MSRD_NONE;
+  db->seed0 = h->seed0;
+  db->seed1 = h->seed1;
+  db->mpi_key = h->mpi_key;
+  db->next_sub_id = 1;
+  /* The region is only ever read through db: no writer handle exists and
+   * the queries below never store into the arrays (the const is dropped
+   * only to share the array fields with the writer's layout). */
+  region_tables(db, (uint8_t *)(uintptr_t)region, &l);
+  db->slot_cap = h->capacity;
+  db->heap_cap = h->capacity;
+  db->shm = (struct msrd_region_hdr *)(uintptr_t)region;
+  db->attached = 1;
+  int rc = m6ike_msrd_reader_new(db, readerp);
+  if (rc != 0) {
+    m6ike_free(mem, db);
+    return rc;
+  }
+  *dbp = db;
   return 0;
 }
 
@@ -703,6 +1050,9 @@ static m6ike_tstamp expiry_of(m6ike_tstamp now, uint32_t lifetime) {
 static int reserve_slot(m6ike_msrd *db) {
   if (db->free_head != MSRD_NONE || db->slot_hw < db->slot_cap) {
     return 0;
+  }
+  if (db->shm) {
+    return M6IKE_ERR_MSRD_FULL; /* not reached: max_entries = capacity */
   }
   uint64_t ncap = (uint64_t)db->slot_cap * 2;
   if (ncap < 16) {
@@ -779,13 +1129,14 @@ int m6ike_msrd_insert(m6ike_msrd_writer *writer, const m6ike_msrd_params *p,
   }
   int has_coa = !addr_unspec(&p->coa);
   /* Reserve everything first: after this point nothing can fail. */
-  if (reserve_slot(db) != 0 || table_reserve(db->mem, &db->by_mpi, 1) != 0 ||
-      table_reserve(db->mem, &db->by_hoa, 1) != 0 ||
-      (has_coa && table_reserve(db->mem, &db->by_coa, 1) != 0)) {
+  if (reserve_slot(db) != 0 || db_table_reserve(db, &db->by_mpi) != 0 ||
+      db_table_reserve(db, &db->by_hoa) != 0 ||
+      (has_coa && db_table_reserve(db, &db->by_coa) != 0)) {
     return M6IKE_ERR_NOMEM;
   }
 
   uint32_t mpi = next_mpi(db);
+  wr_begin(db);
   uint32_t s = take_slot(db);
   msrd_slot *sl = &db->slots[s];
   memset(sl, 0, sizeof(*sl));
@@ -813,6 +1164,7 @@ int m6ike_msrd_insert(m6ike_msrd_writer *writer, const m6ike_msrd_params *p,
   }
   db->count++;
   db->generation++;
+  wr_end(db);
   if (mpi_out) {
     *mpi_out = mpi;
   }
@@ -850,10 +1202,11 @@ int m6ike_msrd_update(m6ike_msrd_writer *writer, uint32_t mpi,
   }
   int coa_changes = (ch->mask & M6IKE_MSRD_SET_COA) && !addr_eq(coa, &e->coa);
   if (coa_changes && !addr_unspec(coa) &&
-      table_reserve(db->mem, &db->by_coa, 1) != 0) {
+      db_table_reserve(db, &db->by_coa) != 0) {
     return M6IKE_ERR_NOMEM;
   }
 
+  wr_begin(db);
   if (coa_changes) {
     if (!addr_unspec(&e->coa)) {
       table_del(&db->by_coa, addr_hash(db, &e->coa), s);
@@ -886,6 +1239,7 @@ int m6ike_msrd_update(m6ike_msrd_writer *writer, uint32_t mpi,
   e->updated = now;
   e->changes++;
   db->generation++;
+  wr_end(db);
   notify(db, e, M6IKE_MSRD_EVENT_UPDATED);
   return 0;
 }
@@ -894,6 +1248,7 @@ int m6ike_msrd_update(m6ike_msrd_writer *writer, uint32_t mpi,
 static void remove_slot(m6ike_msrd *db, uint32_t s, m6ike_msrd_entry *old) {
   msrd_slot *sl = &db->slots[s];
   *old = sl->e;
+  wr_begin(db);
   table_del(&db->by_mpi, mpi_hash(db, sl->e.mpi), s);
   table_del(&db->by_hoa, addr_hash(db, &sl->e.hoa), s);
   if (!addr_unspec(&sl->e.coa)) {
@@ -907,6 +1262,7 @@ static void remove_slot(m6ike_msrd *db, uint32_t s, m6ike_msrd_entry *old) {
   db->free_head = s;
   db->count--;
   db->generation++;
+  wr_end(db);
 }
 
 int m6ike_msrd_remove(m6ike_msrd_writer *writer, uint32_t mpi,
@@ -943,13 +1299,85 @@ int m6ike_msrd_expire(m6ike_msrd_writer *writer, m6ike_tstamp now) {
 }
 
 m6ike_tstamp m6ike_msrd_get_expiry(const m6ike_msrd *db) {
-  if (!db || db->heap_n == 0) {
+  if (!db || db->attached || db->heap_n == 0) {
     return M6IKE_TSTAMP_UNSET;
   }
   return heap_key(db, 0);
 }
 
 /* ---- queries ---------------------------------------------------------- */
+
+/* The scalars a query reads: the db's own (writer process) or the
+ * region's published copy (attached reader). */
+static uint64_t q_generation(const m6ike_msrd *db) {
+  return db->attached ? db->shm->generation : db->generation;
+}
+
+/* Seqlock, reader side: waits (bounded) for an even seq and returns it. */
+static int ro_enter(const m6ike_msrd *db, uint32_t *seq) {
+  for (uint32_t t = 0; t < MSRD_READ_TRIES; t++) {
+    uint32_t v = atomic_load_explicit(&db->shm->seq, memory_order_acquire);
+    if ((v & 1u) == 0) {
+      *seq = v;
+      return 0;
+    }
+  }
+  return M6IKE_ERR_MSRD_BUSY;
+}
+
+/* Non-zero if the writer changed the region since ro_enter returned seq:
+ * what was read must be thrown away. */
+static int ro_changed(const m6ike_msrd *db, uint32_t seq) {
+  atomic_thread_fence(memory_order_acquire);
+  return atomic_load_explicit(&db->shm->seq, memory_order_relaxed) != seq;
+}
+
+/* Runs the query expression once (own db) or until it ran in one
+ * unchanged snapshot of the region (attached reader). */
+#define RO_QUERY(db, call)                                                   \
+  do {                                                                       \
+    if (!(db)->attached) {                                                   \
+      return (call);                                                         \
+    }                                                                        \
+    for (uint32_t try_ = 0; try_ < MSRD_READ_TRIES; try_++) {                \
+      uint32_t seq_;                                                         \
+      int rc_ = ro_enter((db), &seq_);                                       \
+      if (rc_ != 0) {                                                        \
+        return rc_;                                                          \
+      }                                                                      \
+      rc_ = (call);                                                          \
+      if (!ro_changed((db), seq_)) {                                         \
+        return rc_;                                                          \
+      }                                                                      \
+    }                                                                        \
+    return M6IKE_ERR_MSRD_BUSY;                                              \
+  } while (0)
+
+static int q_mpi(const m6ike_msrd *db, uint32_t mpi, m6ike_msrd_entry *out,
+                 uint64_t *gen) {
+  if (gen) {
+    *gen = q_generation(db);
+  }
+  uint32_t s = find_mpi(db, mpi);
+  if (s == MSRD_NONE) {
+    return M6IKE_ERR_NOT_FOUND;
+  }
+  *out = db->slots[s].e;
+  return 0;
+}
+
+static int q_hoa(const m6ike_msrd *db, const m6ike_addr6 *hoa,
+                 m6ike_msrd_entry *out, uint64_t *gen) {
+  if (gen) {
+    *gen = q_generation(db);
+  }
+  uint32_t s = find_hoa(db, hoa);
+  if (s == MSRD_NONE) {
+    return M6IKE_ERR_NOT_FOUND;
+  }
+  *out = db->slots[s].e;
+  return 0;
+}
 
 int m6ike_msrd_lookup_mpi(const m6ike_msrd_reader *r, uint32_t mpi,
                           m6ike_msrd_entry *out, uint64_t *gen) {
@@ -960,16 +1388,7 @@ int m6ike_msrd_lookup_mpi(const m6ike_msrd_reader *r, uint32_t mpi,
   if (!out) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  const m6ike_msrd *db = r->db;
-  if (gen) {
-    *gen = db->generation;
-  }
-  uint32_t s = find_mpi(db, mpi);
-  if (s == MSRD_NONE) {
-    return M6IKE_ERR_NOT_FOUND;
-  }
-  *out = db->slots[s].e;
-  return 0;
+  RO_QUERY(r->db, q_mpi(r->db, mpi, out, gen));
 }
 
 int m6ike_msrd_lookup_hoa(const m6ike_msrd_reader *r, const m6ike_addr6 *hoa,
@@ -981,38 +1400,23 @@ int m6ike_msrd_lookup_hoa(const m6ike_msrd_reader *r, const m6ike_addr6 *hoa,
   if (!hoa || !out) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  const m6ike_msrd *db = r->db;
-  if (gen) {
-    *gen = db->generation;
-  }
-  uint32_t s = find_hoa(db, hoa);
-  if (s == MSRD_NONE) {
-    return M6IKE_ERR_NOT_FOUND;
-  }
-  *out = db->slots[s].e;
-  return 0;
+  RO_QUERY(r->db, q_hoa(r->db, hoa, out, gen));
 }
 
-int m6ike_msrd_lookup_coa(const m6ike_msrd_reader *r, const m6ike_addr6 *coa,
-                          m6ike_msrd_entry *out, size_t max, size_t *found,
-                          uint64_t *gen) {
-  int rc = reader_check(r);
-  if (rc != 0) {
-    return rc;
-  }
-  if (!coa || (max > 0 && !out)) {
-    return M6IKE_ERR_INVALID_ARGUMENT;
-  }
-  const m6ike_msrd *db = r->db;
+static int q_coa(const m6ike_msrd *db, const m6ike_addr6 *coa,
+                 m6ike_msrd_entry *out, size_t max, size_t *found,
+                 uint64_t *gen) {
   if (gen) {
-    *gen = db->generation;
+    *gen = q_generation(db);
   }
   size_t n = 0;
   if (!addr_unspec(coa)) {
     const msrd_table *t = &db->by_coa;
     uint32_t tag = addr_hash(db, coa);
-    for (uint32_t i = tag & t->mask; t->b[i].slot != MSRD_NONE;
-         i = (i + 1) & t->mask) {
+    uint32_t i = tag & t->mask;
+    for (uint32_t k = 0; k <= t->mask && t->b[i].slot != MSRD_NONE &&
+                         slot_ok(db, t->b[i].slot);
+         k++, i = (i + 1) & t->mask) {
       const msrd_bucket *b = &t->b[i];
       if (b->tag == tag && addr_eq(&db->slots[b->slot].e.coa, coa)) {
         if (n < max) {
@@ -1028,12 +1432,61 @@ int m6ike_msrd_lookup_coa(const m6ike_msrd_reader *r, const m6ike_addr6 *coa,
   return n ? 0 : M6IKE_ERR_NOT_FOUND;
 }
 
+int m6ike_msrd_lookup_coa(const m6ike_msrd_reader *r, const m6ike_addr6 *coa,
+                          m6ike_msrd_entry *out, size_t max, size_t *found,
+                          uint64_t *gen) {
+  int rc = reader_check(r);
+  if (rc != 0) {
+    return rc;
+  }
+  if (!coa || (max > 0 && !out)) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  RO_QUERY(r->db, q_coa(r->db, coa, out, max, found, gen));
+}
+
+static int q_count(const m6ike_msrd *db, size_t *n) {
+  *n = db->attached ? db->shm->count : db->count;
+  return 0;
+}
+static int q_gen(const m6ike_msrd *db, uint64_t *g) {
+  *g = q_generation(db);
+  return 0;
+}
+static int count_of(const m6ike_msrd *db, size_t *n) {
+  RO_QUERY(db, q_count(db, n));
+}
+static int gen_of(const m6ike_msrd *db, uint64_t *g) {
+  RO_QUERY(db, q_gen(db, g));
+}
+
 size_t m6ike_msrd_count(const m6ike_msrd_reader *r) {
-  return reader_check(r) == 0 ? r->db->count : 0;
+  size_t n = 0;
+  if (reader_check(r) != 0 || count_of(r->db, &n) != 0) {
+    return 0;
+  }
+  return n;
 }
 
 uint64_t m6ike_msrd_generation(const m6ike_msrd_reader *r) {
-  return reader_check(r) == 0 ? r->db->generation : 0;
+  uint64_t g = 0;
+  if (reader_check(r) != 0 || gen_of(r->db, &g) != 0) {
+    return 0;
+  }
+  return g;
+}
+
+/* Attached reader: slot s copied in one unchanged snapshot; 1 if s is
+ * past the high-water mark (the walk is over). */
+static int q_slot(const m6ike_msrd *db, uint32_t s, m6ike_msrd_entry *e) {
+  if (s >= db->shm->slot_hw || s >= db->slot_cap) {
+    return 1;
+  }
+  *e = db->slots[s].e;
+  return 0;
+}
+static int slot_of(const m6ike_msrd *db, uint32_t s, m6ike_msrd_entry *e) {
+  RO_QUERY(db, q_slot(db, s, e));
 }
 
 int m6ike_msrd_foreach(const m6ike_msrd_reader *r, m6ike_msrd_foreach_fn fn,
@@ -1046,6 +1499,27 @@ int m6ike_msrd_foreach(const m6ike_msrd_reader *r, m6ike_msrd_foreach_fn fn,
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   m6ike_msrd *db = r->db;
+  if (db->attached) {
+    /* each entry is consistent on its own; the walk as a whole may mix
+     * states if the writer changes the region meanwhile */
+    if (gen && (rc = gen_of(db, gen)) != 0) {
+      return rc;
+    }
+    db->busy++;
+    for (uint32_t s = 0; rc == 0; s++) {
+      m6ike_msrd_entry copy;
+      int st = slot_of(db, s, &copy);
+      if (st != 0) {
+        rc = st < 0 ? st : 0;
+        break;
+      }
+      if (copy.mpi != 0) {
+        rc = fn(&copy, user_data);
+      }
+    }
+    leave_callbacks(db);
+    return rc;
+  }
   if (gen) {
     *gen = db->generation;
   }
@@ -1065,12 +1539,14 @@ size_t m6ike_msrd_memory_usage(const m6ike_msrd *db) {
   if (!db) {
     return 0;
   }
-  size_t n = sizeof(*db) + sizeof(m6ike_msrd_writer);
-  n += (size_t)db->slot_cap * sizeof(msrd_slot);
-  n += (size_t)db->heap_cap * 2 * sizeof(uint32_t);
-  n += ((size_t)db->by_mpi.mask + 1) * sizeof(msrd_bucket);
-  n += ((size_t)db->by_hoa.mask + 1) * sizeof(msrd_bucket);
-  n += ((size_t)db->by_coa.mask + 1) * sizeof(msrd_bucket);
+  size_t n = sizeof(*db) + (db->writer ? sizeof(m6ike_msrd_writer) : 0);
+  if (!db->shm) { /* a region's arrays are the caller's memory */
+    n += (size_t)db->slot_cap * sizeof(msrd_slot);
+    n += (size_t)db->heap_cap * 2 * sizeof(uint32_t);
+    n += ((size_t)db->by_mpi.mask + 1) * sizeof(msrd_bucket);
+    n += ((size_t)db->by_hoa.mask + 1) * sizeof(msrd_bucket);
+    n += ((size_t)db->by_coa.mask + 1) * sizeof(msrd_bucket);
+  }
   for (const m6ike_msrd_reader *r = db->handles; r; r = r->next) {
     if (r->kind == KIND_READER) {
       n += sizeof(*r);

@@ -1,5 +1,6 @@
 /* pfkey: RFC 2367 PF_KEY v2 codec (Linux layout) + the Reference ext. */
 #include "m6ike/pfkey.h"
+#include "m6ike/pfkey_wire.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,8 +60,10 @@ const char *m6ike_pfkey_strerror_(int code) {
     return "pfkey: message is an error reply (sadb_msg_errno set)";
   case M6IKE_ERR_PFKEY_RESERVED_FIELD:
     return "pfkey: sadb_msg_reserved is not zero";
-  default:
-    return m6ike_pfkey_bus_strerror_(code);
+  default: {
+    const char *w = m6ike_pfkey_wire_strerror_(code);
+    return w ? w : m6ike_pfkey_bus_strerror_(code);
+  }
   }
 }
 

@@ -73,7 +73,17 @@ struct m6ike_pfkey_bus {
   m6ike_pfkey_bus_stats st;
   m6ike_pfkey_ep in_handler; /* endpoint whose request is being handled */
   size_t replies;            /* replies queued during that handler */
+  m6ike_pfkey_monitor_cb monitor;
+  void *monitor_ud;
 };
+
+void m6ike_pfkey_bus_set_monitor(m6ike_pfkey_bus *bus,
+                                 m6ike_pfkey_monitor_cb fn, void *user_data) {
+  if (bus != NULL) {
+    bus->monitor = fn;
+    bus->monitor_ud = user_data;
+  }
+}
 
 static endpoint *ep_get(const m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep) {
   if (bus == NULL || ep == 0 || ep > bus->n_eps || !bus->eps[ep - 1].open) {
@@ -213,6 +223,9 @@ static int enqueue(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
   q->next = NULL;
   q->len = len;
   memcpy(q->data, data, len);
+  if (bus->monitor) {
+    bus->monitor(0, ep, data, len, bus->monitor_ud);
+  }
   if (e->tail) {
     e->tail->next = q;
   } else {
@@ -467,6 +480,55 @@ static int is_sa_management(uint8_t type) {
   }
 }
 
+/* What the MOBILITY role may send to the kernel handler: its own tunnel
+ * policies, never keys (see the header). */
+static int is_mobility_policy(uint8_t type) {
+  return type == M6IKE_SADB_X_SPDADD || type == M6IKE_SADB_X_SPDUPDATE ||
+         type == M6IKE_SADB_X_SPDDELETE;
+}
+
+/* sa_notify: a copy of a KM's accepted ADD/UPDATE/DELETE, with the key
+ * extensions cut out, to every open MOBILITY endpoint.  Best effort, like
+ * a broadcast: a full queue or a failed allocation drops that copy (counted
+ * in dropped_full). */
+static void notify_mobility(m6ike_pfkey_bus *bus, const uint8_t *raw,
+                            size_t len) {
+  uint8_t *c = m6ike_malloc(bus->mem, len);
+  if (c == NULL) {
+    bus->st.dropped_full++;
+    return;
+  }
+  memcpy(c, raw, 16);
+  size_t o = 16, n = 16;
+  while (o + 4 <= len) { /* the message decoded: the walk stays inside */
+    uint16_t el, et;
+    memcpy(&el, raw + o, 2);
+    memcpy(&et, raw + o + 2, 2);
+    size_t ext = (size_t)el * 8;
+    if (ext == 0 || ext > len - o) {
+      break;
+    }
+    if (et != M6IKE_SADB_EXT_KEY_AUTH && et != M6IKE_SADB_EXT_KEY_ENCRYPT) {
+      memcpy(c + n, raw + o, ext);
+      n += ext;
+    }
+    o += ext;
+  }
+  uint16_t units = (uint16_t)(n / 8);
+  memcpy(c + 4, &units, 2);
+  for (size_t i = 0; i < bus->n_eps; i++) {
+    const endpoint *e = &bus->eps[i];
+    if (e->open && e->role == M6IKE_PFKEY_ROLE_MOBILITY) {
+      if (enqueue(bus, (m6ike_pfkey_ep)(i + 1), c, n) == 0) {
+        bus->st.sa_notified++;
+      } else {
+        bus->st.dropped_full++;
+      }
+    }
+  }
+  m6ike_free(bus->mem, c);
+}
+
 int m6ike_pfkey_bus_send(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
                          const uint8_t *raw, size_t len, m6ike_tstamp now) {
   if (bus == NULL || raw == NULL) {
@@ -475,6 +537,9 @@ int m6ike_pfkey_bus_send(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
   endpoint *e = ep_get(bus, ep);
   if (e == NULL) {
     return M6IKE_ERR_PFKEY_BUS_NO_ENDPOINT;
+  }
+  if (bus->monitor) {
+    bus->monitor(ep, 0, raw, len, bus->monitor_ud);
   }
   m6ike_pfkey_msg m;
   int rc = m6ike_pfkey_decode(&m, raw, len, M6IKE_PFKEY_DEC_LENIENT);
@@ -511,7 +576,7 @@ int m6ike_pfkey_bus_send(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
   if (!is_sa_management(t)) {
     return refuse(bus, ep, raw, len, M6IKE_ERR_PFKEY_BUS_UNSUPPORTED, 0);
   }
-  if (!km) {
+  if (!km && !(mob && is_mobility_policy(t))) {
     return refuse(bus, ep, raw, len, M6IKE_ERR_PFKEY_BUS_ROLE, 0);
   }
   if (bus->cfg.kernel.handle == NULL) {
@@ -527,7 +592,13 @@ int m6ike_pfkey_bus_send(m6ike_pfkey_bus *bus, m6ike_pfkey_ep ep,
                   (uint8_t)(err > 0 && err < 256 ? err : M6IKE_PFKEY_EINVAL));
   }
   bus->st.sent++;
-  return (int)bus->replies;
+  int replies = (int)bus->replies;
+  if (bus->cfg.sa_notify && km &&
+      (t == M6IKE_SADB_ADD || t == M6IKE_SADB_UPDATE ||
+       t == M6IKE_SADB_DELETE)) {
+    notify_mobility(bus, raw, len);
+  }
+  return replies;
 }
 
 int m6ike_pfkey_bus_reply(m6ike_pfkey_bus *bus, m6ike_pfkey_ep to,

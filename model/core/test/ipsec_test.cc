@@ -1607,6 +1607,52 @@ Bytes MigrateMsg(uint8_t dir, const char *os, const char *od, const char *ns,
   return b;
 }
 
+// The mobility side over its own endpoint, with the ipsec unit as the
+// kernel (issue 5's split: the MIPv6 daemon moves its tunnel policy itself,
+// never touches keys):
+// MIPv6 -- X_SPDADD(out HoA -> HA, tunnel CoA1 -> HA) --> kernel  ok
+// MIPv6 -- X_SPDUPDATE(same selector, tunnel CoA2 -> HA) --> kernel  ok
+// MIPv6 -- ADD{SA, keys} --> kernel  refused EPERM, the SAD unchanged
+// MIPv6 -- X_SPDDELETE --> kernel  ok
+TEST(IpsecPfkey, MobilityEndpointMovesPoliciesButCannotAddKeys) {
+  Node n(true);
+  ASSERT_EQ(n.Send(SpdMsg(M6IKE_SADB_X_SPDADD, M6IKE_IPSEC_DIR_OUTBOUND,
+                          M6IKE_IPSEC_POLICY_IPSEC, 255, 0, kCoa1, kHa),
+                   n.mob),
+            1);
+  m6ike_pfkey_msg m = Decode(n.Recv(n.mob));
+  m6ike_pfkey_policy pol;
+  ASSERT_EQ(m6ike_pfkey_get_policy(&m, &pol), 0);
+  m6ike_ipsec_policy p;
+  ASSERT_EQ(m6ike_ipsec_policy_get(n.x, pol.id, &p), 0);
+  EXPECT_TRUE(m6ike_addr6_equal(&p.tun_src, AddrP(kCoa1)));
+  ASSERT_EQ(n.Send(SpdMsg(M6IKE_SADB_X_SPDUPDATE, M6IKE_IPSEC_DIR_OUTBOUND,
+                          M6IKE_IPSEC_POLICY_IPSEC, 255, 0, kCoa2, kHa),
+                   n.mob),
+            1);
+  n.Recv(n.mob);
+  ASSERT_EQ(m6ike_ipsec_policy_get(n.x, pol.id, &p), 0);
+  EXPECT_TRUE(m6ike_addr6_equal(&p.tun_src, AddrP(kCoa2)));
+  // a key operation from the mobility side never reaches the SAD
+  size_t sas = m6ike_ipsec_sa_count(n.x);
+  EXPECT_EQ(n.Send(SaMsg(M6IKE_SADB_ADD, 0x7100), n.mob),
+            M6IKE_ERR_PFKEY_BUS_ROLE);
+  EXPECT_EQ(ErrnoOf(n.Recv(n.mob)), M6IKE_PFKEY_EPERM);
+  EXPECT_EQ(n.Send(GetspiMsg(0x100, 0x1000, 9), n.mob),
+            M6IKE_ERR_PFKEY_BUS_ROLE);
+  EXPECT_EQ(ErrnoOf(n.Recv(n.mob)), M6IKE_PFKEY_EPERM);
+  EXPECT_EQ(sas, m6ike_ipsec_sa_count(n.x));
+  m6ike_addr6 coa1 = Addr(kCoa1);
+  m6ike_ipsec_sa_info info;
+  EXPECT_NE(0, m6ike_ipsec_sa_get(n.x, 0x7100, &coa1, &info));
+  ASSERT_EQ(n.Send(SpdMsg(M6IKE_SADB_X_SPDDELETE, M6IKE_IPSEC_DIR_OUTBOUND,
+                          M6IKE_IPSEC_POLICY_IPSEC, 255, 0, kCoa2, kHa),
+                   n.mob),
+            1);
+  n.Recv(n.mob);
+  EXPECT_NE(0, m6ike_ipsec_policy_get(n.x, pol.id, &p));
+}
+
 TEST(IpsecPfkey, MigrateUpdatesSpdAndSad) {
   for (bool kma : {false, true}) {
     Node mn(true), ha;

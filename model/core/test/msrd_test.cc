@@ -1,10 +1,15 @@
 // Tests of the Mobile Security Reference Database (main paper §III.B-D, §IV).
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -974,7 +979,9 @@ TEST(Msrd, ErrorStrings) {
                        M6IKE_ERR_MSRD_BAD_HOA,         M6IKE_ERR_MSRD_BAD_COA,
                        M6IKE_ERR_MSRD_BAD_STATE,       M6IKE_ERR_MSRD_BAD_MASK,
                        M6IKE_ERR_MSRD_BAD_HANDLE,      M6IKE_ERR_MSRD_BAD_CONFIG,
-                       M6IKE_ERR_MSRD_BAD_TIME};
+                       M6IKE_ERR_MSRD_BAD_TIME,        M6IKE_ERR_MSRD_REGION_SIZE,
+                       M6IKE_ERR_MSRD_REGION_MAGIC,    M6IKE_ERR_MSRD_REGION_VERSION,
+                       M6IKE_ERR_MSRD_REGION_LAYOUT,   M6IKE_ERR_MSRD_BUSY};
   std::set<std::string> texts;
   for (int c : codes) {
     const char *s = m6ike_msrd_strerror_(c);
@@ -985,7 +992,7 @@ TEST(Msrd, ErrorStrings) {
   }
   EXPECT_EQ(sizeof(codes) / sizeof(codes[0]), texts.size());
   EXPECT_EQ(nullptr, m6ike_msrd_strerror_(-400));
-  EXPECT_EQ(nullptr, m6ike_msrd_strerror_(-410));
+  EXPECT_EQ(nullptr, m6ike_msrd_strerror_(-415));
   EXPECT_EQ(nullptr, m6ike_msrd_strerror_(M6IKE_ERR_NOMEM));
   EXPECT_STREQ("unknown error", m6ike_strerror(-499));
   EXPECT_STREQ("HOME", m6ike_msrd_state_name(M6IKE_MSRD_HOME));
@@ -1028,4 +1035,375 @@ TEST(Msrd, MillionEntries) {
   RecordProperty("bytes_per_entry", static_cast<int>(bytes));
   RecordProperty("elapsed_ms", static_cast<int>(ms));
 }
+
+// ---- shared region (m6ike_msrd_new_in / m6ike_msrd_attach_reader) ----------
+
+// A page-aligned anonymous mapping, as the mobility daemon's shm segment.
+struct Region {
+  void *p = MAP_FAILED;
+  size_t size = 0;
+  explicit Region(size_t n) {
+    long pg = sysconf(_SC_PAGESIZE);
+    size = (n + static_cast<size_t>(pg) - 1) / static_cast<size_t>(pg) *
+           static_cast<size_t>(pg);
+    p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+             -1, 0);
+  }
+  ~Region() {
+    if (p != MAP_FAILED) munmap(p, size);
+  }
+  bool ReadOnly(bool ro) {
+    return mprotect(p, size, ro ? PROT_READ : PROT_READ | PROT_WRITE) == 0;
+  }
+};
+
+m6ike_msrd_config HaCfg(uint32_t max) {
+  m6ike_msrd_config c;
+  m6ike_msrd_config_default(&c, M6IKE_MSRD_ROLE_HA);
+  c.max_entries = max;
+  c.mpi_start = 100;
+  c.hash_seed = 77;
+  return c;
+}
+
+TEST(MsrdRegion, SizesAndCreationErrors) {
+  EXPECT_GT(m6ike_msrd_region_size(M6IKE_MSRD_ROLE_MN, 0), 0u);
+  EXPECT_EQ(m6ike_msrd_region_size(M6IKE_MSRD_ROLE_MN, 0),
+            m6ike_msrd_region_size(M6IKE_MSRD_ROLE_MN, 1));
+  EXPECT_EQ(0u, m6ike_msrd_region_size(M6IKE_MSRD_ROLE_MN, 2));
+  EXPECT_EQ(0u, m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 0));
+  EXPECT_EQ(0u, m6ike_msrd_region_size(static_cast<m6ike_msrd_role>(7), 1));
+  EXPECT_LT(m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 10),
+            m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 1000));
+  size_t need = m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 100);
+  Region r(need);
+  ASSERT_NE(MAP_FAILED, r.p);
+  m6ike_msrd *db = nullptr;
+  m6ike_msrd_writer *w = nullptr;
+  m6ike_msrd_config c = HaCfg(100);
+  EXPECT_EQ(M6IKE_ERR_MSRD_REGION_SIZE,
+            m6ike_msrd_new_in(r.p, need - 1, &db, &w, &c, nullptr));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_msrd_new_in(static_cast<uint8_t *>(r.p) + 4, need, &db, &w,
+                              &c, nullptr));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_msrd_new_in(nullptr, need, &db, &w, &c, nullptr));
+  c.role = static_cast<m6ike_msrd_role>(5);
+  EXPECT_EQ(M6IKE_ERR_MSRD_BAD_CONFIG,
+            m6ike_msrd_new_in(r.p, need, &db, &w, &c, nullptr));
+  // HA, max_entries 0: as many as fit
+  c = HaCfg(0);
+  ASSERT_EQ(0, m6ike_msrd_new_in(r.p, r.size, &db, &w, &c, nullptr));
+  uint32_t inserted = 0;
+  for (uint32_t i = 0; i < 100000; i++) {
+    m6ike_msrd_params p = Params("2001:db8::5", "2001:db8:2::5");
+    p.hoa = NumAddr(0x0d, i + 1);
+    int rc = m6ike_msrd_insert(w, &p, T0, nullptr);
+    if (rc == M6IKE_ERR_MSRD_FULL) break;
+    ASSERT_EQ(0, rc);
+    inserted++;
+  }
+  EXPECT_GE(inserted, 100u);
+  EXPECT_LE(m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, inserted), r.size);
+  EXPECT_GT(m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, inserted + 1), r.size);
+  m6ike_msrd_del(db);
+  // MN: one entry
+  m6ike_msrd_config_default(&c, M6IKE_MSRD_ROLE_MN);
+  ASSERT_EQ(0, m6ike_msrd_new_in(r.p, r.size, &db, &w, &c, nullptr));
+  m6ike_msrd_params p = Params("2001:db8::5", "2001:db8:2::5");
+  EXPECT_EQ(0, m6ike_msrd_insert(w, &p, T0, nullptr));
+  p.hoa = Addr("2001:db8::6");
+  EXPECT_EQ(M6IKE_ERR_MSRD_MN_SINGLE_ENTRY,
+            m6ike_msrd_insert(w, &p, T0, nullptr));
+  m6ike_msrd_del(db);
+}
+
+TEST(MsrdRegion, AttachValidatesTheHeader) {
+  size_t need = m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 8);
+  Region r(need);
+  ASSERT_NE(MAP_FAILED, r.p);
+  m6ike_msrd *db = nullptr, *rdb = nullptr;
+  m6ike_msrd_writer *w = nullptr;
+  m6ike_msrd_reader *rd = nullptr;
+  // nothing created yet: all zero
+  EXPECT_EQ(M6IKE_ERR_MSRD_REGION_MAGIC,
+            m6ike_msrd_attach_reader(r.p, r.size, &rdb, &rd, nullptr));
+  m6ike_msrd_config c = HaCfg(8);
+  ASSERT_EQ(0, m6ike_msrd_new_in(r.p, need, &db, &w, &c, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_REGION_SIZE,
+            m6ike_msrd_attach_reader(r.p, 16, &rdb, &rd, nullptr));
+  EXPECT_EQ(M6IKE_ERR_MSRD_REGION_SIZE,
+            m6ike_msrd_attach_reader(r.p, need - 1, &rdb, &rd, nullptr));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_msrd_attach_reader(static_cast<uint8_t *>(r.p) + 1, need,
+                                     &rdb, &rd, nullptr));
+  EXPECT_EQ(nullptr, rdb);
+  // the header as this build lays it out: magic, version, hdr_size,
+  // entry_size, slot_size, bucket_size, role, capacity, nbuckets (u32 each)
+  auto *u32 = static_cast<uint32_t *>(r.p);
+  struct Case {
+    int word;
+    uint32_t value;
+    int code;
+  } cases[] = {
+      {0, 0x4d535244, M6IKE_ERR_MSRD_REGION_MAGIC},
+      {1, 2, M6IKE_ERR_MSRD_REGION_VERSION},
+      {2, 8, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {3, u32[3] + 8, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {4, u32[4] + 8, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {5, 16, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {6, 9, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {7, 9, M6IKE_ERR_MSRD_REGION_LAYOUT},      // capacity vs offsets
+      {7, 1u << 31, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {8, u32[8] * 2, M6IKE_ERR_MSRD_REGION_LAYOUT},
+      {6, M6IKE_MSRD_ROLE_MN, M6IKE_ERR_MSRD_REGION_LAYOUT},  // MN cap 8
+  };
+  for (const Case &k : cases) {
+    uint32_t saved = u32[k.word];
+    u32[k.word] = k.value;
+    EXPECT_EQ(k.code, m6ike_msrd_attach_reader(r.p, need, &rdb, &rd, nullptr))
+        << "word " << k.word;
+    u32[k.word] = saved;
+  }
+  // an offset (off_coa: the last u64 of the offsets) moved
+  uint64_t *u64 = reinterpret_cast<uint64_t *>(u32 + 10);
+  for (int i = 0; i < 7; i++) {
+    uint64_t saved = u64[i];
+    u64[i] += 64;
+    EXPECT_EQ(M6IKE_ERR_MSRD_REGION_LAYOUT,
+              m6ike_msrd_attach_reader(r.p, need, &rdb, &rd, nullptr))
+        << "u64 " << i;
+    u64[i] = saved;
+  }
+  ASSERT_EQ(0, m6ike_msrd_attach_reader(r.p, need, &rdb, &rd, nullptr));
+  m6ike_msrd_del(rdb);
+  m6ike_msrd_del(db);
+}
+
+struct Collect {
+  std::vector<m6ike_msrd_entry> v;
+  static int Fn(const m6ike_msrd_entry *e, void *ud) {
+    static_cast<Collect *>(ud)->v.push_back(*e);
+    return 0;
+  }
+};
+
+bool Same(const m6ike_msrd_entry &a, const m6ike_msrd_entry &b) {
+  return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* The mobility daemon writes; the key manager's mapping is PROT_READ: every
+ * reader query runs on it (a store would fault), and a reader handle cast
+ * to a writer is refused. */
+TEST(MsrdRegion, ReaderOnReadOnlyMappingNeverWrites) {
+  size_t need = m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 64);
+  Region r(need);
+  ASSERT_NE(MAP_FAILED, r.p);
+  FailingMem fm;
+  m6ike_msrd *db = nullptr, *rdb = nullptr;
+  m6ike_msrd_writer *w = nullptr;
+  m6ike_msrd_reader *rd = nullptr;
+  m6ike_msrd_config c = HaCfg(64);
+  ASSERT_EQ(0, m6ike_msrd_new_in(r.p, r.size, &db, &w, &c, &fm.mem));
+  std::vector<uint32_t> mpis;
+  for (uint32_t i = 0; i < 40; i++) {
+    m6ike_msrd_params p = Params("2001:db8::5", "2001:db8:2::5",
+                                 M6IKE_MSRD_REGISTERED, i % 3 ? 0 : 100);
+    p.hoa = NumAddr(0x0d, i + 1);
+    p.coa = NumAddr(0x0e, i % 5);
+    uint32_t mpi;
+    ASSERT_EQ(0, m6ike_msrd_insert(w, &p, T0, &mpi));
+    mpis.push_back(mpi);
+  }
+  m6ike_msrd_change ch{};
+  ch.mask = M6IKE_MSRD_SET_COA | M6IKE_MSRD_SET_SEQ;
+  ch.coa = Addr("2001:db8:7::7");
+  ch.seq = 9;
+  ASSERT_EQ(0, m6ike_msrd_update(w, mpis[3], &ch, T0 + 1));
+  ASSERT_EQ(0, m6ike_msrd_remove(w, mpis[4], T0 + 2));
+  ASSERT_EQ(0, m6ike_msrd_attach_reader(r.p, r.size, &rdb, &rd, &fm.mem));
+  const m6ike_msrd_reader *wv = m6ike_msrd_writer_as_reader(w);
+
+  ASSERT_TRUE(r.ReadOnly(true));
+  EXPECT_EQ(m6ike_msrd_count(wv), m6ike_msrd_count(rd));
+  EXPECT_EQ(39u, m6ike_msrd_count(rd));
+  EXPECT_EQ(m6ike_msrd_generation(wv), m6ike_msrd_generation(rd));
+  EXPECT_EQ(42u, m6ike_msrd_generation(rd));
+  for (uint32_t mpi : mpis) {
+    m6ike_msrd_entry a, b;
+    uint64_t ga = 0, gb = 0;
+    int ra = m6ike_msrd_lookup_mpi(wv, mpi, &a, &ga);
+    ASSERT_EQ(ra, m6ike_msrd_lookup_mpi(rd, mpi, &b, &gb));
+    EXPECT_EQ(ga, gb);
+    if (ra == 0) {
+      EXPECT_TRUE(Same(a, b));
+      m6ike_msrd_entry h;
+      ASSERT_EQ(0, m6ike_msrd_lookup_hoa(rd, &a.hoa, &h, nullptr));
+      EXPECT_TRUE(Same(a, h));
+    }
+  }
+  m6ike_msrd_entry e;
+  EXPECT_EQ(M6IKE_ERR_NOT_FOUND, m6ike_msrd_lookup_mpi(rd, mpis[4], &e, nullptr));
+  EXPECT_EQ(M6IKE_ERR_NOT_FOUND, m6ike_msrd_lookup_mpi(rd, 0, &e, nullptr));
+  m6ike_addr6 nobody = Addr("2001:db8:99::1");
+  EXPECT_EQ(M6IKE_ERR_NOT_FOUND,
+            m6ike_msrd_lookup_hoa(rd, &nobody, &e, nullptr));
+  ASSERT_EQ(0, m6ike_msrd_lookup_mpi(rd, mpis[3], &e, nullptr));
+  EXPECT_TRUE(m6ike_addr6_equal(&e.coa, &ch.coa));
+  EXPECT_EQ(9, e.seq);
+  m6ike_msrd_entry many[16];
+  size_t found = 0;
+  m6ike_addr6 coa1 = NumAddr(0x0e, 1);
+  ASSERT_EQ(0, m6ike_msrd_lookup_coa(rd, &coa1, many, 16, &found, nullptr));
+  size_t wfound = 0;
+  ASSERT_EQ(0, m6ike_msrd_lookup_coa(wv, &coa1, nullptr, 0, &wfound, nullptr));
+  EXPECT_EQ(wfound, found);
+  EXPECT_EQ(8u, found);
+  Collect cw, cr;
+  uint64_t g = 0;
+  ASSERT_EQ(0, m6ike_msrd_foreach(wv, Collect::Fn, &cw, nullptr));
+  ASSERT_EQ(0, m6ike_msrd_foreach(rd, Collect::Fn, &cr, &g));
+  EXPECT_EQ(42u, g);
+  ASSERT_EQ(cw.v.size(), cr.v.size());
+  for (size_t i = 0; i < cw.v.size(); i++) EXPECT_TRUE(Same(cw.v[i], cr.v[i]));
+  // more readers, subscriptions (private memory), expiry query
+  m6ike_msrd_reader *rd2 = nullptr;
+  ASSERT_EQ(0, m6ike_msrd_reader_new(rdb, &rd2));
+  uint64_t sub = 0;
+  ASSERT_EQ(0, m6ike_msrd_subscribe(
+                   rd2, [](const m6ike_msrd_entry *, m6ike_msrd_event, uint64_t,
+                           void *) {},
+                   nullptr, &sub));
+  EXPECT_EQ(0, m6ike_msrd_unsubscribe(rd2, sub));
+  EXPECT_EQ(39u, m6ike_msrd_count(rd2));
+  EXPECT_EQ(M6IKE_TSTAMP_UNSET, m6ike_msrd_get_expiry(rdb));
+  EXPECT_GT(m6ike_msrd_memory_usage(rdb), 0u);
+  m6ike_msrd_reader_del(rd2);
+  // a reader handle cannot write, not even by a cast
+  auto *forged = reinterpret_cast<m6ike_msrd_writer *>(rd);
+  m6ike_msrd_params p = Params("2001:db8::77", "2001:db8:2::5");
+  EXPECT_EQ(M6IKE_ERR_PERMISSION, m6ike_msrd_insert(forged, &p, T0, nullptr));
+  EXPECT_EQ(M6IKE_ERR_PERMISSION, m6ike_msrd_update(forged, mpis[0], &ch, T0));
+  EXPECT_EQ(M6IKE_ERR_PERMISSION, m6ike_msrd_remove(forged, mpis[0], T0));
+  EXPECT_EQ(M6IKE_ERR_PERMISSION, m6ike_msrd_expire(forged, T0 + 1000 * M6IKE_SECONDS));
+  EXPECT_EQ(M6IKE_ERR_PERMISSION, m6ike_msrd_writer_check(rdb, forged));
+  ASSERT_TRUE(r.ReadOnly(false));
+
+  // the writer goes on; the attached reader sees each change
+  p.hoa = Addr("2001:db8::77");
+  uint32_t m77;
+  ASSERT_EQ(0, m6ike_msrd_insert(w, &p, T0 + 3, &m77));
+  ASSERT_EQ(0, m6ike_msrd_lookup_mpi(rd, m77, &e, nullptr));
+  EXPECT_EQ(40u, m6ike_msrd_count(rd));
+  EXPECT_EQ(14, m6ike_msrd_expire(w, T0 + 200 * M6IKE_SECONDS));
+  EXPECT_EQ(26u, m6ike_msrd_count(rd));
+  EXPECT_EQ(m6ike_msrd_generation(wv), m6ike_msrd_generation(rd));
+  m6ike_msrd_del(rdb);
+  m6ike_msrd_del(db);
+  EXPECT_EQ(0, fm.live);
+}
+
+TEST(MsrdRegion, FailingAllocations) {
+  size_t need = m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 4);
+  Region r(need);
+  ASSERT_NE(MAP_FAILED, r.p);
+  m6ike_msrd_config c = HaCfg(4);
+  for (size_t n = 1; n < 10; n++) {
+    FailingMem fm;
+    fm.reset(n);
+    m6ike_msrd *db = nullptr, *rdb = nullptr;
+    m6ike_msrd_writer *w = nullptr;
+    m6ike_msrd_reader *rd = nullptr;
+    int rc = m6ike_msrd_new_in(r.p, need, &db, &w, &c, &fm.mem);
+    if (rc == 0) rc = m6ike_msrd_attach_reader(r.p, need, &rdb, &rd, &fm.mem);
+    if (rc != 0) {
+      EXPECT_EQ(M6IKE_ERR_NOMEM, rc);
+    }
+    m6ike_msrd_del(rdb);
+    m6ike_msrd_del(db);
+    EXPECT_EQ(0, fm.live) << n;
+  }
+}
+
+/* One thread writes (the mobility daemon), another reads through an
+ * attached handle (the key manager): every entry a query returns is one
+ * the writer stored whole -- seq and the CoA's last octet move together
+ * -- and generations never go backwards. */
+TEST(MsrdRegion, ReadersTolerateConcurrentWrites) {
+  size_t need = m6ike_msrd_region_size(M6IKE_MSRD_ROLE_HA, 16);
+  Region r(need);
+  ASSERT_NE(MAP_FAILED, r.p);
+  m6ike_msrd *db = nullptr, *rdb = nullptr;
+  m6ike_msrd_writer *w = nullptr;
+  m6ike_msrd_reader *rd = nullptr;
+  m6ike_msrd_config c = HaCfg(16);
+  ASSERT_EQ(0, m6ike_msrd_new_in(r.p, need, &db, &w, &c, nullptr));
+  m6ike_msrd_params p = Params("2001:db8::5", "2001:db8:2::0");
+  p.seq = 0;  // seq, changes and the CoA's last octets agree from the start
+  uint32_t mpi;
+  ASSERT_EQ(0, m6ike_msrd_insert(w, &p, T0, &mpi));
+  ASSERT_EQ(0, m6ike_msrd_attach_reader(r.p, need, &rdb, &rd, nullptr));
+  std::atomic<bool> stop{false};
+  const int kWrites = 200000;
+  std::thread writer([&] {
+    for (int i = 1; i <= kWrites; i++) {
+      m6ike_msrd_change ch{};
+      ch.mask = M6IKE_MSRD_SET_COA | M6IKE_MSRD_SET_SEQ;
+      ch.coa = Addr("2001:db8:2::");
+      ch.coa.b[14] = static_cast<uint8_t>(i >> 8);
+      ch.coa.b[15] = static_cast<uint8_t>(i);
+      ch.seq = static_cast<uint16_t>(i);
+      if (m6ike_msrd_update(w, mpi, &ch, T0 + static_cast<m6ike_tstamp>(i)))
+        break;
+      // an extra entry comes and goes: the indexes' buckets move
+      m6ike_msrd_params q = Params("2001:db8::6", "2001:db8:2::1");
+      q.coa = ch.coa;
+      uint32_t m2;
+      if (m6ike_msrd_insert(w, &q, T0 + static_cast<m6ike_tstamp>(i), &m2) ||
+          m6ike_msrd_remove(w, m2, T0 + static_cast<m6ike_tstamp>(i)))
+        break;
+    }
+    stop = true;
+  });
+  uint64_t last_gen = 0, reads = 0, torn = 0, gen_back = 0, failed = 0, busy = 0;
+  m6ike_addr6 hoa = p.hoa;
+  while (!stop) {
+    m6ike_msrd_entry e;
+    uint64_t g;
+    int rc = m6ike_msrd_lookup_hoa(rd, &hoa, &e, &g);
+    if (rc == M6IKE_ERR_MSRD_BUSY) {
+      // the writer thread was descheduled inside a change for the whole
+      // retry budget (a loaded machine): the host simply asks again
+      busy++;
+      continue;
+    }
+    if (rc != 0) {
+      failed++;
+      if (failed < 5) ADD_FAILURE() << m6ike_strerror(rc);
+      continue;
+    }
+    reads++;
+    if (e.coa.b[15] != static_cast<uint8_t>(e.seq) ||
+        e.coa.b[14] != static_cast<uint8_t>(e.seq >> 8) ||
+        static_cast<uint16_t>(e.changes) != e.seq || e.mpi != mpi) {
+      if (torn++ < 3)
+        ADD_FAILURE() << "torn: seq " << e.seq << " changes " << e.changes
+                      << " coa " << int(e.coa.b[14]) << ":" << int(e.coa.b[15])
+                      << " mpi " << e.mpi << " gen " << g;
+    }
+    if (g < last_gen) gen_back++;
+    last_gen = g;
+  }
+  writer.join();
+  EXPECT_EQ(0u, torn);
+  EXPECT_EQ(0u, failed);
+  EXPECT_EQ(0u, gen_back);
+  EXPECT_GT(reads, 0u);
+  EXPECT_EQ(1u + 3u * kWrites, m6ike_msrd_generation(rd));
+  RecordProperty("reads", static_cast<int>(reads));
+  RecordProperty("busy", static_cast<int>(busy));
+  m6ike_msrd_del(rdb);
+  m6ike_msrd_del(db);
+}
+
 }  // namespace

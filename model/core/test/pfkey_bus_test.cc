@@ -262,6 +262,166 @@ TEST(PfkeyBus, RolesAreEnforced) {
   EXPECT_EQ(st.error_replies, 8u);
 }
 
+Bytes Spd(uint8_t type) {
+  Bytes buf(512);
+  m6ike_pfkey_builder b;
+  m6ike_pfkey_builder_begin(&b, buf.data(), buf.size(), type, 0, 11, 0);
+  auto hoa = SA6("2001:db8:1::5"), any = SA6("::");
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_SRC, 255, 128, &hoa);
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_DST, 255, 0, &any);
+  m6ike_pfkey_add_policy(&b, 2, 2, 0, 0);
+  auto coa = SA6("2001:db8:2::5"), ha = SA6("2001:db8:1::1");
+  m6ike_pfkey_add_ipsecrequest(&b, 50, 2, 2, 2, &coa, &ha);
+  int n = m6ike_pfkey_builder_finish(&b);
+  buf.resize(n > 0 ? n : 0);
+  return buf;
+}
+
+Bytes Add() {
+  Bytes buf(256);
+  m6ike_pfkey_builder b;
+  m6ike_pfkey_builder_begin(&b, buf.data(), buf.size(), M6IKE_SADB_ADD,
+                            M6IKE_SADB_SATYPE_ESP, 4, 0);
+  m6ike_pfkey_sa sa = {0xabcd, 0, 1, 3, 12, 0};
+  m6ike_pfkey_add_sa(&b, &sa);
+  auto s = SA6("2001:db8:2::5"), d = SA6("2001:db8:1::1");
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_SRC, 255, 128, &s);
+  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_DST, 255, 128, &d);
+  const uint8_t key[20] = {9, 9, 9};
+  m6ike_pfkey_add_key(&b, M6IKE_SADB_EXT_KEY_AUTH, 160, key);
+  m6ike_pfkey_add_key(&b, M6IKE_SADB_EXT_KEY_ENCRYPT, 128, key);
+  int n = m6ike_pfkey_builder_finish(&b);
+  buf.resize(n > 0 ? n : 0);
+  return buf;
+}
+
+// MIPv6 -- X_SPDADD / X_SPDUPDATE / X_SPDDELETE --> kernel handler  (allowed:
+//          the mobility side owns its tunnel policies, as UMIP does)
+// MIPv6 -- ADD / GETSPI / UPDATE / DELETE / X_SPDFLUSH --> refused EPERM
+TEST(PfkeyBus, MobilityManagesPoliciesNeverKeys) {
+  Fixture f;
+  auto mob = f.Open(M6IKE_PFKEY_ROLE_MOBILITY);
+  for (uint8_t t : {M6IKE_SADB_X_SPDADD, M6IKE_SADB_X_SPDUPDATE,
+                    M6IKE_SADB_X_SPDDELETE}) {
+    EXPECT_EQ(f.Send(mob, Spd(t)), 1) << int(t);
+    m6ike_pfkey_msg m = Dec(f.Recv(mob));
+    EXPECT_EQ(m.hdr.type, t);
+    EXPECT_EQ(m.hdr.msg_errno, 0);
+  }
+  Bytes add = Add();
+  EXPECT_EQ(f.Send(mob, add), M6IKE_ERR_PFKEY_BUS_ROLE);
+  m6ike_pfkey_msg m = Dec(f.Recv(mob));
+  EXPECT_EQ(m.hdr.type, M6IKE_SADB_ADD);
+  EXPECT_EQ(m.hdr.msg_errno, M6IKE_PFKEY_EPERM);
+  for (uint8_t t : {M6IKE_SADB_GETSPI, M6IKE_SADB_DELETE, M6IKE_SADB_GET,
+                    M6IKE_SADB_X_SPDFLUSH, M6IKE_SADB_X_SPDDELETE2,
+                    M6IKE_SADB_X_SPDDUMP}) {
+    EXPECT_EQ(f.Send(mob, Simple(t, M6IKE_SADB_SATYPE_ESP)),
+              M6IKE_ERR_PFKEY_BUS_ROLE)
+        << int(t);
+    EXPECT_EQ(Dec(f.Recv(mob)).hdr.msg_errno, M6IKE_PFKEY_EPERM);
+  }
+  EXPECT_EQ(f.Send(mob, Update()), M6IKE_ERR_PFKEY_BUS_ROLE);
+  f.Recv(mob);
+  m6ike_pfkey_bus_stats st;
+  m6ike_pfkey_bus_get_stats(f.bus, &st);
+  EXPECT_EQ(st.sent, 3u);
+  EXPECT_EQ(st.refused_role, 8u);
+  // without a kernel handler the policy messages are refused as for a KM
+  Fixture g(false);
+  auto mob2 = g.Open(M6IKE_PFKEY_ROLE_MOBILITY);
+  EXPECT_EQ(g.Send(mob2, Spd(M6IKE_SADB_X_SPDADD)),
+            M6IKE_ERR_PFKEY_BUS_NO_HANDLER);
+}
+
+// KM -- ADD{SA, SRC, DST, KEY_AUTH, KEY_ENCRYPT} --> kernel (sa_notify on)
+//    kernel -- reply --> KM;  kernel -- ADD{SA, SRC, DST} (no keys) --> MIPv6
+TEST(PfkeyBus, SaNotifyCopiesToMobilityWithoutKeys) {
+  Fixture f;
+  m6ike_pfkey_bus_del(f.bus);
+  f.bus = nullptr;
+  f.cfg.sa_notify = 1;
+  ASSERT_EQ(0, m6ike_pfkey_bus_new(&f.bus, &f.cfg, nullptr));
+  auto km = f.Open(M6IKE_PFKEY_ROLE_KEY_MANAGER);
+  auto mob = f.Open(M6IKE_PFKEY_ROLE_MOBILITY);
+  auto mob2 = f.Open(M6IKE_PFKEY_ROLE_MOBILITY);
+  Bytes add = Add();
+  EXPECT_EQ(f.Send(km, add), 1);
+  EXPECT_EQ(f.Recv(km), add);  // the handler's echo, keys and all
+  for (auto ep : {mob, mob2}) {
+    Bytes n = f.Recv(ep);
+    ASSERT_FALSE(n.empty());
+    EXPECT_LT(n.size(), add.size());
+    m6ike_pfkey_msg m = Dec(n);
+    EXPECT_EQ(m.hdr.type, M6IKE_SADB_ADD);
+    EXPECT_EQ(m.hdr.seq, 4u);
+    EXPECT_FALSE(m6ike_pfkey_has(&m, M6IKE_SADB_EXT_KEY_AUTH));
+    EXPECT_FALSE(m6ike_pfkey_has(&m, M6IKE_SADB_EXT_KEY_ENCRYPT));
+    m6ike_pfkey_sa sa;
+    ASSERT_EQ(0, m6ike_pfkey_get_sa(&m, &sa));
+    EXPECT_EQ(0xabcdu, sa.spi);
+    m6ike_pfkey_address a;
+    EXPECT_EQ(0, m6ike_pfkey_get_address(&m, M6IKE_SADB_EXT_ADDRESS_DST, &a));
+  }
+  // UPDATE too; a refused one (handler errno) is not copied
+  EXPECT_EQ(f.Send(km, Update()), 1);
+  f.Recv(km);
+  EXPECT_FALSE(f.Recv(mob).empty());
+  f.Recv(mob2);
+  f.handler_errno = 22;
+  EXPECT_EQ(f.Send(km, Update()), M6IKE_ERR_PFKEY_BUS_HANDLER);
+  EXPECT_TRUE(f.Recv(mob).empty());
+  // GETSPI is not an SA change: not copied
+  f.handler_errno = 0;
+  EXPECT_EQ(f.Send(km, Simple(M6IKE_SADB_GETSPI, M6IKE_SADB_SATYPE_ESP)), 1);
+  EXPECT_TRUE(f.Recv(mob).empty());
+  m6ike_pfkey_bus_stats st;
+  m6ike_pfkey_bus_get_stats(f.bus, &st);
+  EXPECT_EQ(st.sa_notified, 4u);
+}
+
+// The monitor sees what each endpoint sends (to = 0) and what is queued to
+// each (from = 0): REGISTER + its reply, ACQUIRE + its broadcast, a refused
+// ADD from the mobility side + its error reply.
+TEST(PfkeyBus, MonitorSeesEverything) {
+  Fixture f;
+  struct Seen {
+    m6ike_pfkey_ep from, to;
+    uint8_t type, err;
+  };
+  std::vector<Seen> seen;
+  m6ike_pfkey_bus_set_monitor(
+      f.bus,
+      [](m6ike_pfkey_ep from, m6ike_pfkey_ep to, const uint8_t *m, size_t,
+         void *ud) {
+        static_cast<std::vector<Seen> *>(ud)->push_back(
+            {from, to, m[1], m[2]});
+      },
+      &seen);
+  auto km = f.Open(M6IKE_PFKEY_ROLE_KEY_MANAGER);
+  auto mob = f.Open(M6IKE_PFKEY_ROLE_MOBILITY);
+  EXPECT_EQ(f.Send(km, Simple(M6IKE_SADB_REGISTER, M6IKE_SADB_SATYPE_ESP)), 1);
+  EXPECT_EQ(f.Send(mob, Acquire(M6IKE_SADB_SATYPE_ESP, 42)), 1);
+  EXPECT_EQ(f.Send(mob, Add()), M6IKE_ERR_PFKEY_BUS_ROLE);
+  ASSERT_EQ(6u, seen.size());
+  EXPECT_EQ(km, seen[0].from);
+  EXPECT_EQ(0u, seen[0].to);
+  EXPECT_EQ(M6IKE_SADB_REGISTER, seen[1].type);
+  EXPECT_EQ(km, seen[1].to);
+  EXPECT_EQ(mob, seen[2].from);
+  EXPECT_EQ(M6IKE_SADB_ACQUIRE, seen[3].type);
+  EXPECT_EQ(km, seen[3].to);
+  EXPECT_EQ(mob, seen[4].from);
+  EXPECT_EQ(M6IKE_SADB_ADD, seen[4].type);
+  EXPECT_EQ(mob, seen[5].to);
+  EXPECT_EQ(M6IKE_PFKEY_EPERM, seen[5].err);
+  m6ike_pfkey_bus_set_monitor(f.bus, nullptr, nullptr);
+  f.Recv(km);
+  EXPECT_EQ(f.Send(km, Simple(M6IKE_SADB_REGISTER, M6IKE_SADB_SATYPE_AH)), 1);
+  EXPECT_EQ(6u, seen.size());
+  m6ike_pfkey_bus_set_monitor(nullptr, nullptr, nullptr);  // no-op
+}
+
 // MIPv6 -- ACQUIRE{REF mpi=7} --> kernel: mpi_valid says no -> ENOENT.
 TEST(PfkeyBus, UnknownMpiRefused) {
   Fixture f;

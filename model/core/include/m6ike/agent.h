@@ -52,7 +52,11 @@
  * home address (the HAO is outside ESP's ICV).
  * The tunnel policies' endpoints follow the CoA: on the MN at set_coa, on
  * the HA when a BU with a new CoA is accepted (or when the scheme's key
- * manager moves the SAs first).  SAs come from the engine's child_sa_up
+ * manager moves the SAs first).  The mobility side installs and moves these
+ * policies itself, as UMIP does, with X_SPDADD / X_SPDUPDATE on its own
+ * PF_KEY endpoint (m6ike_ipsec_policy_pfkey; the bus lets the MOBILITY
+ * role manage policies, never keys); the ipsec object handles them as the
+ * kernel.  SAs come from the engine's child_sa_up
  * (m6ike_ipsec_sa_add), child_sa_update (m6ike_ipsec_sa_update_addresses),
  * child_sa_down (m6ike_ipsec_sa_delete), from PF_KEY X_MIGRATE inside the
  * ipsec object, or, for the static scheme, from manual keys.

@@ -308,6 +308,20 @@ void m6ike_ipsec_set_bus(m6ike_ipsec *ipsec, m6ike_pfkey_bus *bus);
  * m6ike_pfkey_bus_config.kernel (user_data = ipsec). */
 void m6ike_ipsec_kernel_cbs(m6ike_ipsec *ipsec, m6ike_pfkey_kernel_cbs *cbs);
 
+/*
+ * The PF_KEY message (type X_SPDADD, X_SPDUPDATE or X_SPDDELETE; satype
+ * UNSPEC) that this unit's kernel side decodes back to policy p: the
+ * selector as ADDRESS_SRC/DST (prefix lengths, protocol, MH type in the
+ * source port), X_POLICY with p's direction, id and priority, and for
+ * PROTECT one ESP ipsecrequest (mode, level, reqid, tunnel endpoints).  A
+ * pure encoder: what a mobility side uses to manage its own policies over
+ * its bus endpoint without calling into the SPD.  Returns the length,
+ * M6IKE_ERR_INVALID_ARGUMENT or M6IKE_ERR_NOBUF.
+ */
+int m6ike_ipsec_policy_pfkey(const m6ike_ipsec_policy *p, uint8_t type,
+                             uint32_t seq, uint32_t pid, uint8_t *buf,
+                             size_t cap);
+
 /* ---- SPD -------------------------------------------------------------- */
 
 /* Adds a policy; its id is written to *id (if id non-NULL).  0,

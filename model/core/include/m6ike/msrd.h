@@ -30,9 +30,9 @@
  * Storage.  Entries live in one array of fixed-size slots; the indexes (by
  * MPI, by HoA, by CoA) are open-addressing hash tables of {32-bit hash,
  * 32-bit slot index}; the expiry queue is a heap of slot indices.  None of
- * them holds a pointer, so a later version can place them in POSIX shared
- * memory that readers map read-only (the handles and subscriber lists, which
- * do hold pointers, stay private to each process).  Address hashes are
+ * them holds a pointer, so they can be placed in POSIX shared memory that
+ * readers map read-only (see SHARED REGION below; the handles and
+ * subscriber lists, which do hold pointers, stay private to each process).  Address hashes are
  * keyed by a per-database seed so that bucket positions are not predictable
  * by whoever chooses the addresses (a cheap keyed mix, not a PRF).
  *
@@ -62,7 +62,12 @@ enum {
   M6IKE_ERR_MSRD_BAD_MASK = -406,    /* update mask empty or unknown bits */
   M6IKE_ERR_MSRD_BAD_HANDLE = -407,  /* not an MSRD handle (wrong magic) */
   M6IKE_ERR_MSRD_BAD_CONFIG = -408,  /* configuration field out of range */
-  M6IKE_ERR_MSRD_BAD_TIME = -409     /* now is M6IKE_TSTAMP_UNSET */
+  M6IKE_ERR_MSRD_BAD_TIME = -409,    /* now is M6IKE_TSTAMP_UNSET */
+  M6IKE_ERR_MSRD_REGION_SIZE = -410, /* region smaller than it must be */
+  M6IKE_ERR_MSRD_REGION_MAGIC = -411, /* region header magic wrong */
+  M6IKE_ERR_MSRD_REGION_VERSION = -412, /* region layout version differs */
+  M6IKE_ERR_MSRD_REGION_LAYOUT = -413, /* header sizes/offsets inconsistent */
+  M6IKE_ERR_MSRD_BUSY = -414          /* writer stuck mid-change (seqlock) */
 };
 
 /* Error text for this unit's codes, NULL for codes it does not own. */
@@ -173,8 +178,95 @@ int m6ike_msrd_new(m6ike_msrd **db, m6ike_msrd_writer **writer,
                    const m6ike_msrd_config *cfg, const m6ike_mem *mem);
 
 /* Frees the database, its writer and every reader still open (their
- * handles become invalid).  Must not be called from a callback.  NULL ok. */
+ * handles become invalid).  Must not be called from a callback.  NULL ok.
+ * For a database in a caller's region (m6ike_msrd_new_in, _attach_reader)
+ * only the process-private part is freed; the region is left as it is. */
 void m6ike_msrd_del(m6ike_msrd *db);
+
+/* ---- SHARED REGION ------------------------------------------------------
+ *
+ * For the Linux runtime (issue 5) the database lives in POSIX shared
+ * memory: the mobility daemon creates it in a region it mapped read-write
+ * (m6ike_msrd_new_in) and is its only writer; the key-management and IPsec
+ * daemons map the same object PROT_READ and attach (m6ike_msrd_attach_
+ * reader).  The layout is the pointer-free one described under Storage, at
+ * fixed offsets from a header:
+ *
+ *   offset 0   header: magic "MSRR", layout version, the sizes of the
+ *              header, an entry, a slot and a bucket in this build, role,
+ *              capacity (= max_entries), buckets per index, the offset of
+ *              each array, the hash seeds; then the published scalars
+ *              (seqlock counter, live count, slot high-water, generation)
+ *   64-aligned slots[capacity], expiry heap[capacity], heap positions
+ *              [capacity], MPI index, HoA index, CoA index (buckets each)
+ *
+ * The capacity is fixed at creation (no growth: an insert beyond it gets
+ * M6IKE_ERR_MSRD_FULL / _MN_SINGLE_ENTRY).  Attaching checks every header
+ * field against the layout this build computes for that capacity, so a
+ * reader built differently (or a stale/garbage segment) is refused rather
+ * than misread.  An attached reader never stores into the region: its
+ * queries and its own bookkeeping (handles, subscriptions, the foreach
+ * depth) are process-private, so it works on a PROT_READ mapping.  No
+ * notification crosses processes (subscribe on an attached reader is
+ * allowed but never called: readers learn of changes from the PF_KEY
+ * message that names the MPI, as the paper intends, or by polling
+ * m6ike_msrd_generation).
+ *
+ * CONSISTENCY (a seqlock).  The writer makes a 32-bit counter in the header
+ * odd before it touches any array or published scalar of a change, and
+ * even again (release order) after the last one; a change is one insert,
+ * one update or one removal (an expiry run is one change per entry).  A
+ * reader in another process loads the counter (acquire), retries while it
+ * is odd, runs the whole query on the region, and throws the result away
+ * and starts again if the counter has changed by the end (acquire fence
+ * then reload).  So every query result is one the database held between
+ * two changes, generation included.  While a change is in progress a
+ * reader may see half-moved index buckets: its probes are bounded by the
+ * table size and every slot number is range-checked, so a torn read finds
+ * nothing or garbage, never reads outside the region, and is retried.  A
+ * reader retries at most 2^24 times, then returns M6IKE_ERR_MSRD_BUSY (a
+ * writer killed in the middle of a change must not hang its readers; the
+ * host then re-creates the segment).  foreach on an attached reader copies
+ * each entry in its own snapshot (each entry consistent; the walk may mix
+ * generations).  Within the writer's process the rule above still holds:
+ * one thread at a time.
+ */
+
+/* Octets a region must have for max_entries entries of role (MN: 0 or 1 =
+ * one entry).  0 if role is unknown or max_entries out of range
+ * (HA: 1..2^30). */
+size_t m6ike_msrd_region_size(m6ike_msrd_role role, uint32_t max_entries);
+
+/*
+ * Creates the database in region (8-octet aligned, size octets, typically
+ * a MAP_SHARED mapping) and its single writer.  cfg as for m6ike_msrd_new
+ * (NULL = HA defaults) except: HA max_entries 0 = as many as fit in size;
+ * initial_capacity is ignored (the capacity is max_entries).  The region's
+ * previous contents are overwritten; it must outlive the database.  The
+ * header's magic is stored last, so a reader attaching meanwhile sees
+ * M6IKE_ERR_MSRD_REGION_MAGIC, never a half-built header.  Private state
+ * (handles, subscriptions) is allocated through mem.  Returns 0,
+ * M6IKE_ERR_INVALID_ARGUMENT (NULL, misaligned region),
+ * M6IKE_ERR_MSRD_BAD_CONFIG, M6IKE_ERR_MSRD_REGION_SIZE, M6IKE_ERR_RANDOM,
+ * M6IKE_ERR_NOMEM.
+ */
+int m6ike_msrd_new_in(void *region, size_t size, m6ike_msrd **db,
+                      m6ike_msrd_writer **writer,
+                      const m6ike_msrd_config *cfg, const m6ike_mem *mem);
+
+/*
+ * Attaches to a region another process (or this one) created with
+ * m6ike_msrd_new_in: a process-private db handle (free it with
+ * m6ike_msrd_del; there is no writer) and one reader (more with
+ * m6ike_msrd_reader_new(db, ...)).  Only reads the region.  Returns 0,
+ * M6IKE_ERR_INVALID_ARGUMENT (NULL, misaligned), M6IKE_ERR_MSRD_REGION_SIZE,
+ * M6IKE_ERR_MSRD_REGION_MAGIC, M6IKE_ERR_MSRD_REGION_VERSION,
+ * M6IKE_ERR_MSRD_REGION_LAYOUT, M6IKE_ERR_NOMEM.  Queries on an attached
+ * reader may also return M6IKE_ERR_MSRD_BUSY (see CONSISTENCY).
+ */
+int m6ike_msrd_attach_reader(const void *region, size_t size,
+                             m6ike_msrd **db, m6ike_msrd_reader **reader,
+                             const m6ike_mem *mem);
 
 /*
  * Opens a read-only handle.  May be called from a notification callback

@@ -6,9 +6,17 @@
  *                EXPIRE and MIGRATE, manages SAs/SPs through the kernel
  *                handler;
  *   MOBILITY     the MIPv6 daemon: originates ACQUIRE (with the paper's
- *                Reference extension) and X_MIGRATE; may NOT touch keys
- *                (main paper §II/§IV: the MIPv6 daemon is an SA consumer,
- *                key management belongs to IKE);
+ *                Reference extension) and X_MIGRATE, and manages security
+ *                POLICIES (X_SPDADD, X_SPDUPDATE, X_SPDDELETE: e.g. the
+ *                tunnel policies' endpoints that follow the CoA); may NOT
+ *                touch keys (main paper §II/§IV: the MIPv6 daemon is an SA
+ *                consumer, key management belongs to IKE).  Why policies:
+ *                that is how MIPv6 daemons work in practice -- UMIP
+ *                installs its RFC 4877 policies itself (through XFRM, the
+ *                Linux equivalent of these messages), because only the
+ *                mobility side knows when the CoA and thus the tunnel
+ *                endpoints change; leaving them to the key manager would
+ *                need a second channel from the MIPv6 daemon to IKE;
  * and the bus itself is the KERNEL originator (m6ike_pfkey_bus_acquire()
  * for a policy miss, m6ike_pfkey_bus_expire()).
  *
@@ -33,9 +41,17 @@
  *                      broadcast to every KM endpoint (registered or not,
  *                      as Linux does);
  *   GETSPI UPDATE ADD DELETE GET FLUSH DUMP X_SPDUPDATE X_SPDADD
- *   X_SPDDELETE X_SPDGET X_SPDDUMP X_SPDFLUSH X_SPDDELETE2 (KM only)
+ *   X_SPDDELETE X_SPDGET X_SPDDUMP X_SPDFLUSH X_SPDDELETE2 (KM; MOBILITY
+ *   for X_SPDADD, X_SPDUPDATE and X_SPDDELETE only)
  *                      handed to the kernel handler, which answers with
  *                      m6ike_pfkey_bus_reply(); no handler: refused;
+ *                      with config.sa_notify, an ADD / UPDATE / DELETE the
+ *                      handler accepted from a KM is then copied to every
+ *                      open MOBILITY endpoint with its KEY_AUTH and
+ *                      KEY_ENCRYPT extensions removed (Linux's af_key
+ *                      broadcasts these to every PF_KEY socket; a mobility
+ *                      daemon learns "the SA is up, send the BU now" from
+ *                      them without ever seeing a key);
  *   anything else, and any of the above from the wrong role: refused.
  *   EXPIRE is originated only by the kernel side.
  *
@@ -140,6 +156,9 @@ typedef struct m6ike_pfkey_bus_config {
   int (*mpi_valid)(uint32_t mpi, void *user_data);
   void *mpi_user_data;
   m6ike_pfkey_kernel_cbs kernel; /* all-NULL = no IPsec unit yet */
+  /* Non-zero: copy accepted ADD/UPDATE/DELETE (keys removed) to MOBILITY
+   * endpoints (see Routing).  0 (default) = no such copies. */
+  int sa_notify;
 } m6ike_pfkey_bus_config;
 
 typedef struct m6ike_pfkey_bus_stats {
@@ -155,6 +174,7 @@ typedef struct m6ike_pfkey_bus_stats {
   uint64_t error_replies;  /* error replies queued */
   uint64_t kernel_acquires;
   uint64_t kernel_expires;
+  uint64_t sa_notified;    /* sa_notify copies queued */
 } m6ike_pfkey_bus_stats;
 
 /* Called after a message was queued for ep (queued = queue length). */
@@ -209,6 +229,21 @@ int m6ike_pfkey_bus_expire(m6ike_pfkey_bus *bus, const uint8_t *msg,
  * M6IKE_ERR_NOMEM. */
 int m6ike_pfkey_bus_reply(m6ike_pfkey_bus *bus, m6ike_pfkey_ep to,
                           const uint8_t *msg, size_t len);
+
+/*
+ * Monitor: called with every message an endpoint sends (from = the sender,
+ * to = 0: to the kernel side; refused ones included) and every message
+ * queued to an endpoint (from = 0: the kernel side, replies, broadcasts and
+ * error replies included; to = the recipient) -- what a PF_KEY socket in
+ * promiscuous mode (SADB_X_PROMISC) would see, for debugging, tests and a
+ * host's message log.  Must not re-enter the bus.  fn NULL turns it off.
+ * bus NULL: no-op.
+ */
+typedef void (*m6ike_pfkey_monitor_cb)(m6ike_pfkey_ep from, m6ike_pfkey_ep to,
+                                       const uint8_t *msg, size_t len,
+                                       void *user_data);
+void m6ike_pfkey_bus_set_monitor(m6ike_pfkey_bus *bus,
+                                 m6ike_pfkey_monitor_cb fn, void *user_data);
 
 /* Pops the next message for ep into buf.  Returns its length, 0 if none,
  * M6IKE_ERR_NOBUF (cap too small; the message stays queued),
