@@ -802,6 +802,7 @@ int m6ike_msrd_new(m6ike_msrd **dbp, m6ike_msrd_writer **writerp,
 
 size_t m6ike_msrd_region_size(m6ike_msrd_role role, uint32_t max_entries) {
   msrd_layout l;
+  memset(&l, 0, sizeof(l));
   if (role == M6IKE_MSRD_ROLE_MN) {
     if (max_entries > 1) {
       return 0;
@@ -877,7 +878,11 @@ int m6ike_msrd_new_in(void *region, size_t size, m6ike_msrd **dbp,
   }
   cap = db->max_entries;
   msrd_layout l;
-  region_layout(cap, &l);
+  memset(&l, 0, sizeof(l));
+  if (region_layout(cap, &l) != 0) { /* not reached: checked by need */
+    m6ike_msrd_del(db);
+    return M6IKE_ERR_MSRD_BAD_CONFIG;
+  }
   uint8_t *base = region;
   struct msrd_region_hdr *h = region;
   /* not a region until magic is stored, last */
@@ -932,6 +937,8 @@ int m6ike_msrd_attach_reader(const void *region, size_t size,
     return M6IKE_ERR_MSRD_REGION_SIZE;
   }
   const struct msrd_region_hdr *h = region;
+  msrd_layout l;
+  memset(&l, 0, sizeof(l));
   if (h->magic != MSRD_REGION_MAGIC) {
     return M6IKE_ERR_MSRD_REGION_MAGIC;
   }
@@ -939,7 +946,6 @@ int m6ike_msrd_attach_reader(const void *region, size_t size,
   if (h->version != MSRD_REGION_VERSION) {
     return M6IKE_ERR_MSRD_REGION_VERSION;
   }
-  msrd_layout l;
   if (h->hdr_size != sizeof(*h) || h->entry_size != sizeof(m6ike_msrd_entry) ||
       h->slot_size != sizeof(msrd_slot) ||
       h->bucket_size != sizeof(msrd_bucket) ||

@@ -1620,7 +1620,8 @@ TEST(IpsecPfkey, MobilityEndpointMovesPoliciesButCannotAddKeys) {
                           M6IKE_IPSEC_POLICY_IPSEC, 255, 0, kCoa1, kHa),
                    n.mob),
             1);
-  m6ike_pfkey_msg m = Decode(n.Recv(n.mob));
+  Bytes reply = n.Recv(n.mob);  // the decoded message points into it
+  m6ike_pfkey_msg m = Decode(reply);
   m6ike_pfkey_policy pol;
   ASSERT_EQ(m6ike_pfkey_get_policy(&m, &pol), 0);
   m6ike_ipsec_policy p;
