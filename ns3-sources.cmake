@@ -8,6 +8,9 @@ set(MIP6IKE_NS3_SOURCES
     model/mip6ike-routing.cc
     model/mip6ike-movement.cc
     model/mip6ike-agent.cc
+    model/mip6ike-ike-daemon.cc
+    model/mip6ike-msrd.cc
+    model/mip6ike-pfkey-bus.cc
     # helper/ files
     helper/mip6ike-wire.cc
     helper/mip6ike-testbed.cc
@@ -21,6 +24,9 @@ set(MIP6IKE_NS3_HEADERS
     model/mip6ike-routing.h
     model/mip6ike-movement.h
     model/mip6ike-agent.h
+    model/mip6ike-ike-daemon.h
+    model/mip6ike-msrd.h
+    model/mip6ike-pfkey-bus.h
     # helper/ files
     helper/mip6ike-wire.h
     helper/mip6ike-testbed.h
@@ -36,6 +42,7 @@ set(MIP6IKE_NS3_TEST_SOURCES
     test/mip6ike-agent-test-suite.cc
     test/mip6ike-scenario-test-suite.cc
     test/mip6ike-experiment-test-suite.cc
+    test/mip6ike-architecture-test-suite.cc
 )
 set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-core-adapter
@@ -44,4 +51,5 @@ set(MIP6IKE_NS3_TEST_SUITES
     mip6ike-agent
     mip6ike-scenario
     mip6ike-experiment
+    mip6ike-architecture
 )

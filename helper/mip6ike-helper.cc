@@ -7,6 +7,8 @@
 #include "ns3/csma-helper.h"
 #include "ns3/ipv6.h"
 #include "ns3/log.h"
+#include "ns3/names.h"
+#include "ns3/output-stream-wrapper.h"
 #include "ns3/point-to-point-helper.h"
 #include "ns3/string.h"
 #include "ns3/uinteger.h"
@@ -33,6 +35,7 @@ Mip6IkeHelper::Mip6IkeHelper()
     : m_scheme("msrd")
 {
     m_factory.SetTypeId(Mip6IkeAgent::GetTypeId());
+    m_ikeFactory.SetTypeId(Mip6IkeIkeDaemon::GetTypeId());
 }
 
 bool
@@ -90,6 +93,58 @@ Mip6IkeHelper::SetAgentAttribute(const std::string& name, const AttributeValue& 
 }
 
 void
+Mip6IkeHelper::SetIkeDaemonAttribute(const std::string& name, const AttributeValue& value)
+{
+    m_ikeFactory.Set(name, value);
+}
+
+void
+Mip6IkeHelper::InstallIkeDaemon(Ptr<Node> node)
+{
+    Ptr<Mip6IkeIkeDaemon> daemon = m_ikeFactory.Create<Mip6IkeIkeDaemon>();
+    node->AddApplication(daemon);
+}
+
+std::string
+Mip6IkeHelper::LogPath(Ptr<Node> node, const std::string& dir, const std::string& suffix)
+{
+    std::string name = Names::FindName(node);
+    if (name.empty())
+    {
+        name = "node" + std::to_string(node->GetId());
+    }
+    return dir + "/" + name + suffix;
+}
+
+void
+Mip6IkeHelper::EnablePfkeyLog(const std::string& dir)
+{
+    for (auto& a : m_agents)
+    {
+        Ptr<Node> node = a->GetObject<Node>();
+        const std::string path = LogPath(node, dir, "-pfkey.log");
+        auto os = ns3::Create<OutputStreamWrapper>(path, std::ios::out);
+        NS_ABORT_MSG_IF(!os->GetStream()->good(),
+                        "Mip6IkeHelper::EnablePfkeyLog: cannot write " << path);
+        a->GetPfkeyBus()->EnableLog(os);
+    }
+}
+
+void
+Mip6IkeHelper::EnableAsciiIke(const std::string& dir)
+{
+    for (auto& a : m_agents)
+    {
+        Ptr<Node> node = a->GetObject<Node>();
+        const std::string path = LogPath(node, dir, "-ike.log");
+        auto os = ns3::Create<OutputStreamWrapper>(path, std::ios::out);
+        NS_ABORT_MSG_IF(!os->GetStream()->good(),
+                        "Mip6IkeHelper::EnableAsciiIke: cannot write " << path);
+        a->GetIkeDaemon()->EnableAsciiIke(os);
+    }
+}
+
+void
 Mip6IkeHelper::EnableKeyLog(const std::string& dir)
 {
     NS_ABORT_MSG_IF(!m_agents.empty(),
@@ -117,6 +172,7 @@ Mip6IkeHelper::InstallHomeAgent(Ptr<Node> node, Ptr<NetDevice> homeDevice)
                         "Mip6IkeHelper::InstallHomeAgent: node " << node->GetId()
                                                                  << " has no IPv6 stack");
     Ptr<Mip6IkeAgent> agent = Create("ha");
+    InstallIkeDaemon(node);
     agent->Install(node, homeDevice);
     m_agents.push_back(agent);
     m_homeAgents.push_back(agent);
@@ -141,6 +197,7 @@ Mip6IkeHelper::InstallMobileNode(Ptr<Node> node, Ipv6Address hoa)
     }
     Ptr<Mip6IkeAgent> agent = Create("mn");
     agent->SetAttribute("HomeAddress", Ipv6AddressValue(hoa));
+    InstallIkeDaemon(node);
     agent->Install(node, nullptr);
     m_agents.push_back(agent);
     return agent;

@@ -18,6 +18,9 @@
 #define MIP6IKE_HELPER_H
 
 #include "mip6ike-agent.h"
+#include "mip6ike-ike-daemon.h"
+#include "mip6ike-msrd.h"
+#include "mip6ike-pfkey-bus.h"
 
 #include "ns3/attribute.h"
 #include "ns3/ipv6-address.h"
@@ -89,6 +92,30 @@ class Mip6IkeHelper
     void EnableKeyLog(const std::string& dir);
 
     /**
+     * \brief Set a Mip6IkeIkeDaemon attribute (StartTime, StopTime) for
+     * the IKE daemons installed from now on (one per HA and MN node,
+     * added before its agent; default: start at 0, never stop).
+     * \param [in] name Attribute name.
+     * \param [in] value Its value.
+     */
+    void SetIkeDaemonAttribute(const std::string& name, const AttributeValue& value);
+
+    /**
+     * \brief A text log of every PF_KEY message of every agent installed
+     * so far: "<dir>/<node>-pfkey.log" (node = its Names name or
+     * "node<id>"), one line per message (Mip6IkePfkeyBus::EnableLog).
+     * \param [in] dir An existing directory.
+     */
+    void EnablePfkeyLog(const std::string& dir);
+
+    /**
+     * \brief A text log of every IKE datagram of every IKE daemon
+     * installed so far: "<dir>/<node>-ike.log" (Mip6IkeIkeDaemon::EnableAsciiIke).
+     * \param [in] dir An existing directory.
+     */
+    void EnableAsciiIke(const std::string& dir);
+
+    /**
      * \brief Install the home agent.
      * \param [in] node The HA (with IPv6 and an address on the home link).
      * \param [in] homeDevice Its device on the home link.
@@ -155,7 +182,13 @@ class Mip6IkeHelper
      */
     Ptr<Mip6IkeAgent> Create(const std::string& role);
 
+    /** \param [in] node add an IKE daemon from m_ikeFactory to it */
+    void InstallIkeDaemon(Ptr<Node> node);
+    /** \param [in] node a node \param [in] suffix file suffix \param [in] dir directory \return the path */
+    static std::string LogPath(Ptr<Node> node, const std::string& dir, const std::string& suffix);
+
     ObjectFactory m_factory;        //!< agent attributes
+    ObjectFactory m_ikeFactory;     //!< IKE daemon attributes
     std::string m_scheme;           //!< scheme
     std::string m_keyLogDir;        //!< key-log directory, or ""
     Mip6IkeAgentContainer m_agents; //!< installed agents

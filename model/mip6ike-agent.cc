@@ -5,7 +5,10 @@
 #include "mip6ike-agent.h"
 
 #include "mip6ike-ext-headers.h"
+#include "mip6ike-ike-daemon.h"
 #include "mip6ike-l4-protocol.h"
+#include "mip6ike-msrd.h"
+#include "mip6ike-pfkey-bus.h"
 #include "mip6ike-routing.h"
 
 #include "ns3/abort.h"
@@ -545,6 +548,13 @@ Mip6IkeAgent::Install(Ptr<Node> node, Ptr<NetDevice> homeDevice)
         }
     }
     CreateCore();
+    // The node's MSRD and PF_KEY bus (views of the core agent's own).
+    m_msrdView = CreateObject<Mip6IkeMsrd>();
+    m_msrdView->Attach(m_agent);
+    m_pfkeyView = CreateObject<Mip6IkePfkeyBus>();
+    m_pfkeyView->Attach(m_agent);
+    node->AggregateObject(m_msrdView);
+    node->AggregateObject(m_pfkeyView);
     WireNode(homeDevice);
     m_timer->Update();
 }
@@ -575,17 +585,17 @@ Mip6IkeAgent::WireNode(Ptr<NetDevice> homeDevice)
         ipv6->Insert(l4);
     }
 
-    // IKE sockets (receive only; see mip6ike-agent.h).
-    for (uint16_t port : {uint16_t(500), uint16_t(4500)})
+    // The IKE daemon (UDP 500/4500): the node's, or a new one started at 0.
+    for (uint32_t i = 0; i < m_node->GetNApplications() && !m_daemon; i++)
     {
-        Ptr<Socket> s = Socket::CreateSocket(m_node, UdpSocketFactory::GetTypeId());
-        NS_ABORT_MSG_IF(s->Bind(Inet6SocketAddress(Ipv6Address::GetAny(), port)) != 0,
-                        "Mip6IkeAgent: node " << m_node->GetId() << ": UDP port " << port
-                                              << " is taken");
-        s->SetRecvPktInfo(true);
-        s->SetRecvCallback(MakeCallback(&Mip6IkeAgent::ReceiveUdp, this));
-        (port == 500 ? m_ike500 : m_ike4500) = s;
+        m_daemon = DynamicCast<Mip6IkeIkeDaemon>(m_node->GetApplication(i));
     }
+    if (!m_daemon)
+    {
+        m_daemon = CreateObject<Mip6IkeIkeDaemon>();
+        m_node->AddApplication(m_daemon);
+    }
+    m_daemon->SetKeyManager(MakeCallback(&Mip6IkeAgent::ReceiveIke, this));
 
     // Tunnel device.
     m_tunnel = CreateObject<VirtualNetDevice>();
@@ -1002,18 +1012,11 @@ Mip6IkeAgent::DoSendIp6(std::vector<uint8_t> pkt)
 void
 Mip6IkeAgent::DoSendUdp(m6ike_ikev2_path path, std::vector<uint8_t> data)
 {
-    if (!m_node)
+    if (!m_node || !m_daemon)
     {
         return;
     }
-    Ptr<UdpL4Protocol> udp = m_node->GetObject<UdpL4Protocol>();
-    NS_ABORT_MSG_IF(!udp, "Mip6IkeAgent: node " << m_node->GetId() << " has no UDP");
-    Ptr<Packet> p = Create<Packet>(data.data(), uint32_t(data.size()));
-    udp->Send(p,
-              Mip6IkeAddressFromCore(path.local),
-              Mip6IkeAddressFromCore(path.remote),
-              path.local_port,
-              path.remote_port);
+    m_daemon->Send(path, data); // not running: dropped and counted there
 }
 
 void
@@ -1145,34 +1148,11 @@ Mip6IkeAgent::L4Drop(const Ipv6Header& header, Ptr<const Packet> /* packet */)
 }
 
 void
-Mip6IkeAgent::ReceiveUdp(Ptr<Socket> socket)
+Mip6IkeAgent::ReceiveIke(const m6ike_ikev2_path& path, const std::vector<uint8_t>& data)
 {
-    Ptr<Packet> p;
-    Address from;
-    while ((p = socket->RecvFrom(from)))
-    {
-        if (!Inet6SocketAddress::IsMatchingType(from))
-        {
-            continue;
-        }
-        const Inet6SocketAddress remote = Inet6SocketAddress::ConvertFrom(from);
-        Ipv6PacketInfoTag info;
-        Ipv6Address local = Ipv6Address::GetAny();
-        if (p->RemovePacketTag(info))
-        {
-            local = info.GetAddress();
-        }
-        m6ike_ikev2_path path = {};
-        path.local = Mip6IkeAddressToCore(local);
-        path.remote = Mip6IkeAddressToCore(remote.GetIpv6());
-        path.local_port = socket == m_ike500 ? 500 : 4500;
-        path.remote_port = remote.GetPort();
-        std::vector<uint8_t> data(p->GetSize());
-        p->CopyData(data.data(), data.size());
-        Process("read_udp", 1, [this, path, data](m6ike_tstamp now) {
-            return m6ike_agent_read_udp(m_agent, &path, data.data(), data.size(), now);
-        });
-    }
+    Process("read_udp", 1, [this, path, data](m6ike_tstamp now) {
+        return m6ike_agent_read_udp(m_agent, &path, data.data(), data.size(), now);
+    });
 }
 
 bool
@@ -1424,6 +1404,24 @@ Mip6IkeAgent::GetMovementDetector() const
     return m_movement;
 }
 
+Ptr<Mip6IkeIkeDaemon>
+Mip6IkeAgent::GetIkeDaemon() const
+{
+    return m_daemon;
+}
+
+Ptr<Mip6IkeMsrd>
+Mip6IkeAgent::GetMsrd() const
+{
+    return m_msrdView;
+}
+
+Ptr<Mip6IkePfkeyBus>
+Mip6IkeAgent::GetPfkeyBus() const
+{
+    return m_pfkeyView;
+}
+
 m6ike_agent_role
 Mip6IkeAgent::GetRole() const
 {
@@ -1450,16 +1448,21 @@ Mip6IkeAgent::DoDispose()
         m_timer->Dispose();
         m_timer = nullptr;
     }
-    for (Ptr<Socket> s : {m_ike500, m_ike4500})
+    if (m_daemon)
     {
-        if (s)
-        {
-            s->SetRecvCallback(MakeNullCallback<void, Ptr<Socket>>());
-            s->Close();
-        }
+        m_daemon->SetKeyManager(Mip6IkeIkeDaemon::KeyManagerCallback());
+        m_daemon = nullptr;
     }
-    m_ike500 = nullptr;
-    m_ike4500 = nullptr;
+    if (m_msrdView)
+    {
+        m_msrdView->Attach(nullptr);
+        m_msrdView = nullptr;
+    }
+    if (m_pfkeyView)
+    {
+        m_pfkeyView->Attach(nullptr);
+        m_pfkeyView = nullptr;
+    }
     if (m_agent)
     {
         m6ike_agent_del(m_agent);

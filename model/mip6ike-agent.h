@@ -12,20 +12,27 @@
  *            Mip6IkeEspL4Protocol rebuild the packet as on the wire (with
  *            the HAO / RH2 recorded by Mip6IkeHomeAddressOption /
  *            Mip6IkeType2Routing) -> m6ike_agent_read_ip6();
- *            IKE: two UdpSockets on ports 500 and 4500 (IPv6 any address,
- *            RecvPktInfo for the local address) -> m6ike_agent_read_udp();
+ *            IKE: the node's Mip6IkeIkeDaemon application (UDP 500 and
+ *            4500, mip6ike-ike-daemon.h) -> m6ike_agent_read_udp();
  *            tunnel: the VirtualNetDevice's send callback ->
  *            m6ike_agent_write_tunnel() (see mip6ike-routing.h);
  *   send     send_ip6: Ipv6L3Protocol::Send() with the packet after its
  *            40-octet header (extension headers included), the header's
  *            source, destination and Next Header, no route (routing picks
  *            the interface); hop limit and traffic class are ns-3's;
- *            send_udp: UdpL4Protocol::Send() from the path's local address
- *            and port to its remote ones (the sockets receive only: an
- *            unbound socket could not choose the CoA as source);
+ *            send_udp: the IKE daemon's Send() (UdpL4Protocol::Send() from
+ *            the path's local address and port; dropped and counted while
+ *            the daemon is not running);
  *            deliver_ip6: the tunnel device's Receive() (MN: to the HoA;
  *            HA: forwarded by ns-3);
  *   events   trace sources (below), the handover records, key logs.
+ *
+ * ARCHITECTURE (main paper Fig. 1-5; doc/NS3-MODELS.md).  Install()
+ * also aggregates to the node the node's MSRD (Mip6IkeMsrd) and PF_KEY bus
+ * (Mip6IkePfkeyBus), views of the core agent's own, with their trace
+ * sources, and adds a Mip6IkeIkeDaemon application to the node unless one
+ * is there already (Mip6IkeHelper adds its own, with its StartTime /
+ * StopTime); the agent plays the mobility side and hosts the key manager.
  *
  * The movement detector (MN) and the proxy ND (HA) are aggregated to the
  * node too (node->GetObject<Mip6IkeMovementDetector>(), Config paths
@@ -116,6 +123,9 @@ namespace ns3
 {
 
 class Socket;
+class Mip6IkeIkeDaemon;
+class Mip6IkeMsrd;
+class Mip6IkePfkeyBus;
 class VirtualNetDevice;
 class Mip6IkeMobilityL4Protocol;
 class Mip6IkeEspL4Protocol;
@@ -324,6 +334,12 @@ class Mip6IkeAgent : public Object
     Ptr<VirtualNetDevice> GetTunnelDevice() const;
     /** \return MN: the movement detector (null for an HA) */
     Ptr<Mip6IkeMovementDetector> GetMovementDetector() const;
+    /** \return the node's IKE daemon (null before Install()) */
+    Ptr<Mip6IkeIkeDaemon> GetIkeDaemon() const;
+    /** \return the node's MSRD view (null before Install()) */
+    Ptr<Mip6IkeMsrd> GetMsrd() const;
+    /** \return the node's PF_KEY bus view (null before Install()) */
+    Ptr<Mip6IkePfkeyBus> GetPfkeyBus() const;
     /** \return the role: M6IKE_AGENT_MN or M6IKE_AGENT_HA */
     m6ike_agent_role GetRole() const;
     /** \return the scheme in use */
@@ -404,8 +420,12 @@ class Mip6IkeAgent : public Object
     // ---- inputs
     /** \param wire a rebuilt MH/ESP packet \param iif interface */
     void ReceiveWire(const std::vector<uint8_t>& wire, uint32_t iif);
-    /** \param socket UDP socket with data */
-    void ReceiveUdp(Ptr<Socket> socket);
+    /**
+     * A datagram from the IKE daemon for the key manager.
+     * \param path addresses and ports
+     * \param data UDP payload
+     */
+    void ReceiveIke(const m6ike_ikev2_path& path, const std::vector<uint8_t>& data);
     /**
      * An MH / ESP packet the L4 protocol could not rebuild (reported on the
      * Drop trace as M6IKE_ERR_AGENT_MALFORMED).
@@ -506,8 +526,9 @@ class Mip6IkeAgent : public Object
     Ptr<Mip6IkeHaRouting> m_haRouting;       //!< HA routing
     Ptr<Mip6IkeProxyNd> m_proxyNd;           //!< HA proxy ND
     Ptr<Mip6IkeMovementDetector> m_movement; //!< MN movement detection
-    Ptr<Socket> m_ike500;                    //!< UDP 500
-    Ptr<Socket> m_ike4500;                   //!< UDP 4500
+    Ptr<Mip6IkeIkeDaemon> m_daemon;          //!< the node's IKE daemon (UDP 500/4500)
+    Ptr<Mip6IkeMsrd> m_msrdView;             //!< the node's MSRD (aggregated)
+    Ptr<Mip6IkePfkeyBus> m_pfkeyView;        //!< the node's PF_KEY bus (aggregated)
     Time m_busyUntil;                        //!< CPU busy until
     Time m_totalCost;                        //!< charged so far
     bool m_inCall;                           //!< inside a core call

@@ -1160,3 +1160,17 @@ const m6ike_ipsec *m6ike_agent_ipsec(const m6ike_agent *a) {
 const m6ike_ikev2 *m6ike_agent_ikev2(const m6ike_agent *a) {
   return a ? a->ike : NULL;
 }
+
+m6ike_msrd_reader *m6ike_agent_msrd_reader(m6ike_agent *a) {
+  return a ? a->reader : NULL;
+}
+
+m6ike_pfkey_bus *m6ike_agent_pfkey_bus(m6ike_agent *a) {
+  return a ? a->bus : NULL;
+}
+
+void m6ike_agent_pfkey_endpoints(const m6ike_agent *a, m6ike_pfkey_ep *km,
+                                 m6ike_pfkey_ep *mobility) {
+  if (km) *km = a ? a->ep_km : 0;
+  if (mobility) *mobility = a ? a->ep_mob : 0;
+}

@@ -497,6 +497,27 @@ size_t m6ike_agent_memory_usage(const m6ike_agent *a);
 const m6ike_ipsec *m6ike_agent_ipsec(const m6ike_agent *a);
 const m6ike_ikev2 *m6ike_agent_ikev2(const m6ike_agent *a);
 
+/* ---- host views of the node's MSRD and PF_KEY bus --------------------- */
+/* For hosts that expose the paper's Fig. 1-5 boxes as objects of their own
+ * (ns-3: Mip6IkeMsrd, Mip6IkePfkeyBus aggregated to the node).  The agent
+ * owns both; the pointers stay valid until m6ike_agent_del().  NULL if a is
+ * NULL.
+ *   m6ike_agent_msrd_reader: the reader the key manager itself uses.  A
+ *     host may look up, count, read the generation, and subscribe to
+ *     changes (m6ike_msrd_subscribe; unsubscribe before the agent is
+ *     deleted); it must not open a writer.
+ *   m6ike_agent_pfkey_bus: the bus between the mobility side, the key
+ *     manager and the kernel IPsec.  A host may read its stats and set the
+ *     monitor (m6ike_pfkey_bus_set_monitor: every message an endpoint sends
+ *     or receives); it must not open endpoints or send.
+ *   m6ike_agent_pfkey_endpoints: the handles of the agent's KEY_MANAGER and
+ *     MOBILITY endpoints (0 where the scheme has none), to name the
+ *     monitor's from/to.  Either pointer may be NULL. */
+m6ike_msrd_reader *m6ike_agent_msrd_reader(m6ike_agent *a);
+m6ike_pfkey_bus *m6ike_agent_pfkey_bus(m6ike_agent *a);
+void m6ike_agent_pfkey_endpoints(const m6ike_agent *a, m6ike_pfkey_ep *km,
+                                 m6ike_pfkey_ep *mobility);
+
 #ifdef __cplusplus
 }
 #endif
