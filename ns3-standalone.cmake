@@ -145,6 +145,11 @@ if(MIP6IKE_TESTS)
   add_test(NAME sim.scale.smoke
            COMMAND mip6ike-scale --mns=40 --perNetwork=10 --handovers=5)
   set_tests_properties(sim.scale.smoke PROPERTIES PASS_REGULAR_EXPRESSION " 40/40 \\(240 records\\)")
+  # The main paper's Table I under --profile=xu2008: every cell within
+  # +-10 % of the paper's (doc/CALIBRATION.md).
+  add_test(NAME calib.xu2008-table1
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/calib/xu2008-table1.sh
+                   $<TARGET_FILE:mip6ike-handover> 5)
   add_test(NAME sim.handover.output-contract
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
                    $<TARGET_FILE:mip6ike-handover>)

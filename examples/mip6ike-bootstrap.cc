@@ -20,6 +20,7 @@
  */
 #include "mip6ike-example-util.h"
 #include "mip6ike-helper.h"
+#include "mip6ike-profile.h"
 #include "mip6ike-results.h"
 #include "mip6ike-testbed.h"
 #include "mip6ike-wire.h"
@@ -183,22 +184,30 @@ Trace(Ptr<Mip6IkeAgent> a, const char* who)
 int
 main(int argc, char* argv[])
 {
+    const std::string profileName = mip6ike_example::ProfileName(argc, argv);
+    mip6ike_example::Prog() = "mip6ike-bootstrap";
+    const mip6ike_example::Profile profile = mip6ike_example::GetProfile(profileName);
+    mip6ike_example::ApplyAgentDefaults(profile);
+    std::string profileOpt = profile.name;
     std::string scheme = "msrd";
     double rate = 100;
     std::string out;
     std::string l2 = "csma";
-    double delayMs = 2;
+    double delayMs = profile.delayMs;
     double loss = 0;
     double duration = 5;
     double trafficStart = 0.5;
-    std::string dad = "off";
+    std::string dad = profile.dad;
     bool nullCipher = false;
     bool pcap = true;
-    std::string processing = "fixed";
+    std::string processing = profile.processing;
 
     CommandLine cmd(__FILE__);
     cmd.Usage("The main paper's bootstrap exchange (Fig. 7): IKE from the CoA with the HoA "
               "in TSi, then BU/BA under the new SAs.");
+    cmd.AddValue("profile",
+                 "processing/timing profile: xu2008, modern, default (doc/CALIBRATION.md)",
+                 profileOpt);
     cmd.AddValue("scheme", "msrd, renegotiate, migrate, migrate-kmaddress, mobike, static", scheme);
     cmd.AddValue("rate", "CBR payload rate CN -> MN's HoA, kbit/s (> 0)", rate);
     cmd.AddValue("out", "existing directory for summary.csv, timeline.csv, pcaps, key logs", out);
@@ -214,7 +223,8 @@ main(int argc, char* argv[])
     mip6ike_example::Prog() = "mip6ike-bootstrap";
     mip6ike_example::CheckOptions(argc,
                                   argv,
-                                  {"scheme",
+                                  {"profile",
+                                   "scheme",
                                    "rate",
                                    "out",
                                    "l2",
@@ -324,6 +334,7 @@ main(int argc, char* argv[])
     std::ostringstream who;
     who << "MN " << Mip6IkeTestbed::HomeAddress(0) << " (HoA) starting in foreign network 1 ("
         << Mip6IkeTestbed::AccessPrefix(0) << "/64), HA " << Mip6IkeTestbed::HomeAgentAddress();
+    std::printf("mip6ike-bootstrap: profile %s\n", profile.name.c_str());
     std::printf("mip6ike-bootstrap: scheme %s, %s, RngRun %llu\n",
                 scheme.c_str(),
                 who.str().c_str(),

@@ -34,6 +34,7 @@
  */
 #include "mip6ike-example-util.h"
 #include "mip6ike-helper.h"
+#include "mip6ike-profile.h"
 #include "mip6ike-results.h"
 #include "mip6ike-testbed.h"
 
@@ -135,29 +136,38 @@ PrintBinding(const char* what, Ipv6Address hoa, Ipv6Address coa, uint16_t seq, i
 int
 main(int argc, char* argv[])
 {
+    const std::string profileName = mip6ike_example::ProfileName(argc, argv);
+    mip6ike_example::Prog() = "mip6ike-handover";
+    const mip6ike_example::Profile profile = mip6ike_example::GetProfile(profileName);
+    mip6ike_example::ApplyAgentDefaults(profile);
+    std::string profileOpt = profile.name;
     std::string scheme = "msrd";
     double rate = 100;
     std::string out;
     std::string l2 = "csma";
-    double delayMs = 2;
+    double delayMs = profile.delayMs;
     double loss = 0;
     double handoverAt = 5;
     double handoverSpacing = 5;
     double duration = 0;
     double trafficStart = 1;
-    double l2GapS = 0.05;
+    double l2GapS = profile.l2GapS;
     uint32_t handovers = 1;
     uint32_t packetSize = 512;
-    double raMinMs = 30;
-    double raMaxMs = 70;
-    std::string dad = "off";
+    double raMinMs = profile.raMinMs;
+    double raMaxMs = profile.raMaxMs;
+    std::string dad = profile.dad;
     bool nullCipher = false;
-    std::string processing = "fixed";
+    std::string processing = profile.processing;
     bool pcap = true;
     bool verbose = true;
 
     CommandLine cmd(__FILE__);
     cmd.Usage("The main paper's handover experiment (Fig. 6 testbed, Fig. 8, Table I).");
+    cmd.AddValue("profile",
+                 "processing/timing profile: xu2008 (the paper's 2007 testbed), modern, default "
+                 "(doc/CALIBRATION.md); explicit options override it",
+                 profileOpt);
     cmd.AddValue("scheme", "msrd, renegotiate, migrate, migrate-kmaddress, mobike, static", scheme);
     cmd.AddValue("rate", "CBR payload rate CN -> MN's HoA, kbit/s (> 0)", rate);
     cmd.AddValue("out", "existing directory for summary.csv, timeline.csv, pcaps, key logs", out);
@@ -181,7 +191,7 @@ main(int argc, char* argv[])
     mip6ike_example::Prog() = "mip6ike-handover";
     mip6ike_example::CheckOptions(argc,
                                   argv,
-                                  {"scheme",     "rate",       "out",          "l2",
+                                  {"profile",    "scheme",     "rate",       "out",          "l2",
                                    "delay",      "loss",       "handoverAt",   "handovers",
                                    "handoverSpacing", "duration", "trafficStart", "l2Gap",
                                    "packetSize", "raMin",      "raMax",        "dad",
@@ -325,6 +335,7 @@ main(int argc, char* argv[])
         Mip6IkeHelper::EnablePcapAll(out + "/handover");
     }
 
+    std::printf("mip6ike-handover: profile %s\n", profile.name.c_str());
     std::printf("mip6ike-handover: scheme %s, %g kbit/s, %s, RngRun %llu, %u handover(s) from "
                 "%.3f s, %.1f s simulated\n",
                 scheme.c_str(),

@@ -49,6 +49,8 @@ cases=(
   "run --rates 40,abc|abc"
   "run --rates -5|-5"
   "run --schemes msrd,nope|nope"
+  "run --profile nope|nope"
+  "run --profile|--profile"
   "bench --frob|--frob"
   "|command"
 )
