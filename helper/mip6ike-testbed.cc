@@ -10,6 +10,7 @@
 #include "ns3/csma-net-device.h"
 #include "ns3/double.h"
 #include "ns3/error-model.h"
+#include "ns3/icmpv6-l4-protocol.h"
 #include "ns3/internet-stack-helper.h"
 #include "ns3/ipv6-address-helper.h"
 #include "ns3/ipv6-list-routing-helper.h"
@@ -185,6 +186,25 @@ Mip6IkeTestbed::Build()
     if (scaled)
     {
         stack.Install(m_core);
+    }
+    // Routers resolve a neighbour at once (RFC 4861 section 7.2.2; Linux
+    // sends the first NS when the packet is queued).  ns-3 delays that NS by
+    // its SolicitationJitter (0-10 ms) while NdiscCache keeps only 3 waiting
+    // packets and drops the oldest: at an access router that has just seen
+    // an MN arrive, the HA's first replies to the new CoA (IKE response,
+    // Binding Ack) were pushed out by the tunnelled traffic behind them.
+    NodeContainer routers(m_ha);
+    routers.Add(m_ars);
+    if (scaled)
+    {
+        routers.Add(m_core);
+    }
+    for (uint32_t i = 0; i < routers.GetN(); ++i)
+    {
+        Ptr<Icmpv6L4Protocol> icmp = routers.Get(i)->GetObject<Icmpv6L4Protocol>();
+        NS_ABORT_MSG_IF(!icmp, "testbed: a router without ICMPv6");
+        icmp->SetAttribute("SolicitationJitter",
+                           StringValue("ns3::ConstantRandomVariable[Constant=0]"));
     }
 
     CsmaHelper csma;
