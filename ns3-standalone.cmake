@@ -150,6 +150,14 @@ if(MIP6IKE_TESTS)
   add_test(NAME calib.xu2008-table1
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/calib/xu2008-table1.sh
                    $<TARGET_FILE:mip6ike-handover> 5)
+  # scenarios/xu2008-table1.ini through `mip6ike-scenario --args ns3`
+  # reproduces what --profile=xu2008 does (msrd, renegotiate, 1000 kbit/s).
+  if(TARGET mip6ike-scenario)
+    add_test(NAME scenario.table1-args-ns3
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/calib/scenario-table1-args.sh
+                     $<TARGET_FILE:mip6ike-scenario> $<TARGET_FILE:mip6ike-handover>
+                     ${CMAKE_CURRENT_SOURCE_DIR}/scenarios/xu2008-table1.ini)
+  endif()
   add_test(NAME sim.handover.output-contract
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/sim/check-output-contract.sh
                    $<TARGET_FILE:mip6ike-handover>)

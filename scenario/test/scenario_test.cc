@@ -502,13 +502,13 @@ TEST(Scenario, ProfilesGiveCostsUnlessSetExplicitly) {
   Sc s;
   EXPECT_EQ("50", s.Text("processing.dh_cost_us"));
   ASSERT_EQ(0, s.Set("processing.profile=xu2008"));
-  EXPECT_EQ("25000", s.Text("processing.dh_cost_us"));
+  EXPECT_EQ("108000", s.Text("processing.dh_cost_us"));
   double d = 0;
   EXPECT_EQ(0, m6ike_scenario_get_double(s.sc, "processing.dh_cost_us", &d));
-  EXPECT_EQ(25000.0, d);
+  EXPECT_EQ(108000.0, d);
   ASSERT_EQ(0, s.Set("processing.dh_cost_us=7"));
   EXPECT_EQ("7", s.Text("processing.dh_cost_us"));
-  EXPECT_EQ("5000", s.Text("processing.sign_cost_us"));
+  EXPECT_EQ("2000", s.Text("processing.sign_cost_us"));
 }
 
 TEST(Scenario, DumpReloadsToTheSameScenario) {
@@ -553,7 +553,7 @@ TEST(Scenario, Ns3ArgsForTheHandoverExample) {
   EXPECT_TRUE(has("--dad=off"));
   EXPECT_TRUE(has("--processing=fixed"));
   EXPECT_TRUE(has("--handoverAt=5"));
-  EXPECT_TRUE(has("--ns3::Mip6IkeAgent::DhCost=25000us"));
+  EXPECT_TRUE(has("--ns3::Mip6IkeAgent::DhCost=108000us"));
   EXPECT_TRUE(has("--ns3::Mip6IkeAgent::DhCostPerGroup=14:1500us"));
   EXPECT_TRUE(has("--ns3::Mip6IkeAgent::IkeProposal=aes128-sha256-x25519"));
   EXPECT_TRUE(has("--ns3::Mip6IkeAgent::RetransTimer=1000ms"));
