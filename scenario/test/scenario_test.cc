@@ -511,6 +511,37 @@ TEST(Scenario, ProfilesGiveCostsUnlessSetExplicitly) {
   EXPECT_EQ("2000", s.Text("processing.sign_cost_us"));
 }
 
+// The presets give per-group DH costs too (examples/mip6ike-profile.h's
+// DhCostPerGroup); an explicit value, even an empty one, wins.
+TEST(Scenario, ProfilesGivePerGroupDhCosts) {
+  Sc s;
+  EXPECT_EQ("", s.Text("processing.dh_cost_per_group"));
+  ASSERT_EQ(0, s.Set("processing.profile=xu2008"));
+  EXPECT_EQ("14:108000us", s.Text("processing.dh_cost_per_group"));
+  ASSERT_EQ(0, s.Set("processing.profile=modern"));
+  EXPECT_EQ("14:253us,19:55us,31:53us",
+            s.Text("processing.dh_cost_per_group"));
+  int rc = -1;
+  auto v = s.Args(M6IKE_SCENARIO_HOST_NS3, &rc);
+  ASSERT_EQ(0, rc) << s.err.msg;
+  auto has = [&](const std::string &a) {
+    for (const auto &x : v)
+      if (x == a) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("--ns3::Mip6IkeAgent::DhCostPerGroup=14:253us,19:55us,31:53us"));
+  ASSERT_EQ(0, s.Set("processing.dh_cost_per_group=19:1ms"));
+  EXPECT_EQ("19:1ms", s.Text("processing.dh_cost_per_group"));
+  ASSERT_EQ(0, s.Set("processing.profile=fixed"));
+  EXPECT_EQ("19:1ms", s.Text("processing.dh_cost_per_group"));
+  // Errors in an override name the key and the group.
+  EXPECT_EQ(M6IKE_SCENARIO_ERR_VALUE,
+            s.Set("processing.dh_cost_per_group=14:108ms,31"));
+  EXPECT_NE(std::string::npos,
+            std::string(s.err.msg).find("--set processing.dh_cost_per_group: "))
+      << s.err.msg;
+}
+
 TEST(Scenario, DumpReloadsToTheSameScenario) {
   Sc a;
   ASSERT_EQ(0, a.Load("[experiment]\nname = x\ndescription = a b = c\n"
