@@ -28,6 +28,9 @@ for w in help build test sim run bench --fast --fuzz-seconds --only --seeds --wi
   check "help mentions $w" $?
 done
 
+grep -q -- "sweep SCENARIO" "$tmp/out"
+check "help mentions sweep" $?
+
 # bad-arg cases: "args...|word the message must name"
 cases=(
   "frobnicate|frobnicate"
@@ -52,6 +55,16 @@ cases=(
   "run --profile nope|nope"
   "run --profile|--profile"
   "bench --frob|--frob"
+  "sweep|SCENARIO"
+  "sweep /nonexistent/x.ini|/nonexistent/x.ini"
+  "sweep $root/scenarios/xu2008-table1.ini --vary|--vary"
+  "sweep $root/scenarios/xu2008-table1.ini --vary rate|rate"
+  "sweep $root/scenarios/xu2008-table1.ini --vary rate=|rate"
+  "sweep $root/scenarios/xu2008-table1.ini --seeds 0|0"
+  "sweep $root/scenarios/xu2008-table1.ini -j x|x"
+  "sweep $root/scenarios/xu2008-table1.ini --host sim|sim"
+  "sweep $root/scenarios/xu2008-table1.ini --no-submit|--no-submit"
+  "sweep $root/scenarios/xu2008-table1.ini --frob|--frob"
   "|command"
 )
 for c in "${cases[@]}"; do
