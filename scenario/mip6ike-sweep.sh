@@ -454,7 +454,11 @@ sweep() {
   [[ $tty -eq 1 ]] && printf '\r%s\n' "$(progress_line "$done" "$total" "$before" $(($(date +%s) - t0)))" >&2
   [[ $tty -eq 1 ]] || echo "sweep: $(progress_line "$done" "$total" "$before" $(($(date +%s) - t0)))" >&2
   echo "sweep: $((left - failed)) run(s) done now, $before before, $failed failed, in $(fmt_secs $(($(date +%s) - t0)))"
-  aggregate "$out"
+  if [[ $done -gt 0 ]]; then
+    aggregate "$out"
+  else
+    echo "sweep: no finished runs: no table.csv"
+  fi
   if [[ $failed -gt 0 ]]; then
     echo "sweep: $failed run(s) failed: see $out/*/seed-*.failed/log.txt; rerun the same command to retry them"
     return 1
