@@ -15,6 +15,7 @@ trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # sweep OUT: 2 rates x 4 seeds, one run at a time
+# shellcheck disable=SC2054 # the commas are --vary lists
 cmd=("$root/scenario/mip6ike-sweep.sh" "$build" "$root/scenarios/xu2008-table1.ini"
   --vary rate=100,1000 --set sweep.experiment.scheme= --seeds 4 -j 1
   --set experiment.duration_s=8 --set output.pcap=false --set output.verbose=false)
