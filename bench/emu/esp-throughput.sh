@@ -53,14 +53,15 @@ IKED="$BUILD/emu/mip6ike-iked"
 [[ -x "$IKED" ]] || skip "$IKED not built"
 command -v iperf3 >/dev/null 2>&1 || skip "iperf3 not installed"
 
-# shellcheck source=../../test/interop/netns.sh
+# shellcheck disable=SC1091 # test/interop/netns.sh
 source "$ROOT/test/interop/netns.sh"
-# shellcheck source=../../test/interop/charon.sh
+# shellcheck disable=SC1091 # test/interop/charon.sh
 source "$ROOT/test/interop/charon.sh"
-# shellcheck source=../../test/interop/cases.sh
+# shellcheck disable=SC1091 # test/interop/cases.sh
 source "$ROOT/test/interop/cases.sh"
-# shellcheck source=../../test/interop/iked.sh
+# shellcheck disable=SC1091 # test/interop/iked.sh
 source "$ROOT/test/interop/iked.sh"
+# shellcheck disable=SC2034 # read by iked.sh
 M6I_IKED="$IKED"
 if ! out="$(m6i_require_root_netns)"; then skip "${out#SKIP: }"; fi
 missing="$(m6i_charon_missing)"

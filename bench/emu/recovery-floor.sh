@@ -52,6 +52,7 @@ done
 IFS=, read -r -a scheme_list <<<"$SCHEMES"
 [[ ${#scheme_list[@]} -gt 0 ]] || usage_error "--schemes is empty"
 for s in "${scheme_list[@]}"; do
+  [[ -n "$s" ]] || usage_error "--schemes: an empty name in '$SCHEMES'"
   case "$s" in
   msrd | renegotiate | migrate | migrate-kmaddress | mobike | static) ;;
   *) usage_error "--schemes: unknown scheme '$s'" ;;
