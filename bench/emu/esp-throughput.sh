@@ -10,6 +10,8 @@
 # the figures in the bench format and the ratios iked / charon.
 #
 #   esp-throughput.sh BUILD_DIR [--seconds N] [--len OCTETS] [--no-tcp]
+#                     [--rounds N]   (default 5 s, 1200, TCP on, 2 rounds:
+#                     iked, charon, iked, charon; means printed)
 #
 # ./mip6ike bench --only emu-esp runs it.  Needs root (namespaces, TUN),
 # iperf3 and strongSwan (the interop harness's packages); otherwise it
@@ -27,13 +29,13 @@ usage_error() {
 [[ $# -ge 1 && "$1" != -* ]] || usage_error "missing BUILD_DIR"
 BUILD="$1"
 shift
-SECS=5 LEN=1200 TCP=1
+SECS=5 LEN=1200 TCP=1 ROUNDS=2
 while [[ $# -gt 0 ]]; do
   case "$1" in
-  --seconds | --len)
+  --seconds | --len | --rounds)
     [[ $# -ge 2 ]] || usage_error "$1 needs a number"
     [[ "$2" =~ ^[0-9]+$ && "$2" -ge 1 ]] || usage_error "$1 wants a whole number >= 1, not '$2'"
-    if [[ "$1" == --seconds ]]; then SECS="$2"; else LEN="$2"; fi
+    case "$1" in --seconds) SECS="$2" ;; --len) LEN="$2" ;; *) ROUNDS="$2" ;; esac
     shift
     ;;
   --no-tcp) TCP=0 ;;
@@ -117,46 +119,65 @@ measure() {
   fi
 }
 
-# ---- iked <-> iked
-m6i_log "emu-esp: iked <-> iked ($IKEP / $ESPP, --tun)"
-run_iked B role=responder once=no timeout=120 tun=m6b-tun out=iked-b \
-  "ike_proposal=$IKEP" "esp_proposal=$ESPP"
-PID_B=$M6I_IKED_PID
-m6i_wait_for 10 m6i_udp_bound B 500 || m6i_die "iked responder did not bind UDP 500"
-run_iked A role=initiator once=no timeout=120 tun=m6b-tun out=iked-a \
-  "ike_proposal=$IKEP" "esp_proposal=$ESPP"
-PID_A=$M6I_IKED_PID
-m6i_wait_for 10 grep -q '^CHILD_SA ' "$M6I_TMP/iked-a.out" ||
-  m6i_die "iked: no CHILD_SA: $(tail -n 5 "$M6I_TMP/iked-a.out" "$M6I_TMP/iked-b.out")"
-m6i_in A ip -6 route replace "$M6I_TSNET_B" dev m6b-tun src "$M6I_TS_A"
-m6i_in B ip -6 route replace "$M6I_TSNET_A" dev m6b-tun src "$M6I_TS_B"
-m6i_in A ping -6 -c2 -i0.1 -W2 -q -I "$M6I_TS_A" "$M6I_TS_B" >/dev/null ||
-  m6i_die "iked: no ping through the tunnel"
-measure iked
-I_MBPS=$R_MBPS I_PPS=$R_PPS I_LOSS=$R_LOSS I_SENT=$R_SENT I_TCP=$R_TCP
-kill -TERM "$PID_A" "$PID_B" 2>/dev/null || true
-wait "$PID_A" 2>/dev/null || true
-wait "$PID_B" 2>/dev/null || true
-m6i_in A ip link del m6b-tun 2>/dev/null || true
-m6i_in B ip link del m6b-tun 2>/dev/null || true
+# iked_round R: iked <-> iked, measured; appends to $M6I_TMP/iked.res.
+iked_round() {
+  local r="$1" pa pb
+  m6i_log "emu-esp: round $r: iked <-> iked ($IKEP / $ESPP, --tun)"
+  run_iked B role=responder once=no timeout=120 tun=m6b-tun "out=iked-b$r" \
+    "ike_proposal=$IKEP" "esp_proposal=$ESPP"
+  pb=$M6I_IKED_PID
+  m6i_wait_for 10 m6i_udp_bound B 500 || m6i_die "iked responder did not bind UDP 500"
+  run_iked A role=initiator once=no timeout=120 tun=m6b-tun "out=iked-a$r" \
+    "ike_proposal=$IKEP" "esp_proposal=$ESPP"
+  pa=$M6I_IKED_PID
+  m6i_wait_for 10 grep -q '^CHILD_SA ' "$M6I_TMP/iked-a$r.out" ||
+    m6i_die "iked: no CHILD_SA: $(tail -n 5 "$M6I_TMP/iked-a$r.out" "$M6I_TMP/iked-b$r.out")"
+  m6i_in A ip -6 route replace "$M6I_TSNET_B" dev m6b-tun src "$M6I_TS_A"
+  m6i_in B ip -6 route replace "$M6I_TSNET_A" dev m6b-tun src "$M6I_TS_B"
+  m6i_in A ping -6 -c2 -i0.1 -W2 -q -I "$M6I_TS_A" "$M6I_TS_B" >/dev/null ||
+    m6i_die "iked: no ping through the tunnel"
+  measure "iked$r"
+  echo "$R_MBPS $R_PPS $R_LOSS $R_SENT $R_TCP" >>"$M6I_TMP/iked.res"
+  kill -TERM "$pa" "$pb" 2>/dev/null || true
+  wait "$pa" 2>/dev/null || true
+  wait "$pb" 2>/dev/null || true
+  m6i_in A ip link del m6b-tun 2>/dev/null || true
+  m6i_in B ip link del m6b-tun 2>/dev/null || true
+}
 
-# ---- charon <-> charon (kernel-libipsec)
-m6i_log "emu-esp: charon <-> charon ($IKEP / $ESPP, kernel-libipsec)"
-common=(auth=psk "psk=$M6I_PSK" "ike_proposal=$IKEP" "esp_proposal=$ESPP")
-m6i_charon_peer alice A "${common[@]}"
-m6i_charon_peer bob B "${common[@]}"
-m6i_swanctl alice --initiate --child "$M6I_CHILD" --timeout 10 >"$M6I_TMP/initiate.out" 2>&1 ||
-  m6i_die "alice: initiate failed: $(cat "$M6I_TMP/initiate.out")"
-m6i_check_pair alice bob M6I_GCM_IKE M6I_GCM_ESP >/dev/null 2>&1
-m6i_ping_tunnel
-measure charon
-C_MBPS=$R_MBPS C_PPS=$R_PPS C_LOSS=$R_LOSS C_SENT=$R_SENT C_TCP=$R_TCP
-m6i_charon_stop alice || true
-m6i_charon_stop bob || true
+# charon_round R: charon <-> charon (kernel-libipsec); $M6I_TMP/charon.res.
+charon_round() {
+  local r="$1"
+  m6i_log "emu-esp: round $r: charon <-> charon ($IKEP / $ESPP, kernel-libipsec)"
+  local common=(auth=psk "psk=$M6I_PSK" "ike_proposal=$IKEP" "esp_proposal=$ESPP")
+  m6i_charon_peer "alice$r" A "${common[@]}"
+  m6i_charon_peer "bob$r" B "${common[@]}"
+  m6i_swanctl "alice$r" --initiate --child "$M6I_CHILD" --timeout 10 >"$M6I_TMP/initiate.out" 2>&1 ||
+    m6i_die "alice: initiate failed: $(cat "$M6I_TMP/initiate.out")"
+  m6i_check_pair "alice$r" "bob$r" M6I_GCM_IKE M6I_GCM_ESP >/dev/null 2>&1
+  m6i_ping_tunnel
+  measure "charon$r"
+  echo "$R_MBPS $R_PPS $R_LOSS $R_SENT $R_TCP" >>"$M6I_TMP/charon.res"
+  m6i_charon_stop "alice$r" || true
+  m6i_charon_stop "bob$r" || true
+}
+
+# Alternate the two, ROUNDS times, so that a change in the machine's load
+# (other builds) hits both alike; the figures are means over the rounds.
+for ((r = 1; r <= ROUNDS; r++)); do
+  iked_round "$r"
+  charon_round "$r"
+done
+mean() { awk -v c="$2" '{ s += $c; n++ } END { printf "%.1f", n ? s / n : 0 }' "$1"; }
+spread() { awk -v c="$2" 'NR == 1 || $c < lo { lo = $c } NR == 1 || $c > hi { hi = $c } END { printf "%.0f-%.0f", lo, hi }' "$1"; }
+I_MBPS="$(mean "$M6I_TMP/iked.res" 1)" I_PPS="$(mean "$M6I_TMP/iked.res" 2)"
+I_LOSS="$(mean "$M6I_TMP/iked.res" 3)" I_SENT="$(mean "$M6I_TMP/iked.res" 4)" I_TCP="$(mean "$M6I_TMP/iked.res" 5)"
+C_MBPS="$(mean "$M6I_TMP/charon.res" 1)" C_PPS="$(mean "$M6I_TMP/charon.res" 2)"
+C_LOSS="$(mean "$M6I_TMP/charon.res" 3)" C_SENT="$(mean "$M6I_TMP/charon.res" 4)" C_TCP="$(mean "$M6I_TMP/charon.res" 5)"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0) ? 100 * a / b : 0 }'; }
 fig() { printf '%-48s %12.1f %s\n' "$1" "$2" "$3"; }
-echo "emu-esp: $ESPP tunnel in UDP 4500, one veth, UDP $LEN-octet datagrams for ${SECS}s at an unlimited offered rate (received), TCP for ${SECS}s"
+echo "emu-esp: $ESPP tunnel in UDP 4500, one veth, UDP $LEN-octet datagrams for ${SECS}s at an unlimited offered rate (received), TCP for ${SECS}s; means of $ROUNDS alternating round(s)"
 fig "esp userspace iked<->iked UDP" "$I_MBPS" "Mbit/s"
 fig "esp userspace iked<->iked UDP" "$I_PPS" "packets/s"
 fig "esp userspace charon<->charon UDP (libipsec)" "$C_MBPS" "Mbit/s"
@@ -168,3 +189,4 @@ if [[ $TCP -eq 1 ]]; then
   fig "esp userspace TCP iked/charon" "$(ratio "$I_TCP" "$C_TCP")" "%"
 fi
 echo "emu-esp: UDP offered/lost: iked ${I_SENT} Mbit/s sent, ${I_LOSS}% lost; charon ${C_SENT} Mbit/s sent, ${C_LOSS}% lost"
+echo "emu-esp: per-round range (Mbit/s): iked UDP $(spread "$M6I_TMP/iked.res" 1), charon UDP $(spread "$M6I_TMP/charon.res" 1), iked TCP $(spread "$M6I_TMP/iked.res" 5), charon TCP $(spread "$M6I_TMP/charon.res" 5); load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -21,6 +21,7 @@ cases=(
   "$esp|b --len 2000|--len 2000: at most 1400"
   "$esp|b --len x|--len wants a whole number >= 1, not 'x'"
   "$esp|b --frob|unknown option '--frob'"
+  "$esp|b --rounds 0|--rounds wants a whole number >= 1, not '0'"
   "$rec||missing BUILD_DIR"
   "$rec|b --runs 0|--runs wants a whole number >= 1, not '0'"
   "$rec|b --runs|--runs needs a value"
