@@ -87,7 +87,8 @@ col() {
     NR == 2 { print $c; exit }' "$1"
 }
 
-# one SCHEME K: one emulated handover; appends "recovery movement rtt coa bu_ba resume" to $TMP/SCHEME.
+# one SCHEME K: one emulated handover; appends "recovery movement rtt
+# ra_coa bu_ba ba_resume coa_bu" (s, rtt ms) to $TMP/SCHEME.
 one() {
   local s="$1" k="$2" out="$TMP/$1-$2"
   "$ROOT/emu/run/emu-run.sh" "$BUILD" handover --set "scheme=$s" --set "rate_kbps=$RATE" \
@@ -129,7 +130,7 @@ one() {
     echo "bench emu-recovery: $s run $k: no recovery in $out/summary.csv" >&2
     return 1
   }
-  echo "$rec $(awk -v a="$mv" -v b="$l2" 'BEGIN { print a - b }') $rtt $(awk -v c="$coa_s" -v m="$mv" 'BEGIN { print c - m }') $(awk -v b="$bu" -v a="$ba" 'BEGIN { print a - b }') $(awk -v r="$res" -v a="$ba" 'BEGIN { print r - a }')" >>"$TMP/$s"
+  echo "$rec $(awk -v a="$mv" -v b="$l2" 'BEGIN { print a - b }') $rtt $(awk -v c="$coa_s" -v m="$mv" 'BEGIN { print c - m }') $(awk -v b="$bu" -v a="$ba" 'BEGIN { print a - b }') $(awk -v r="$res" -v a="$ba" 'BEGIN { print r - a }') $(awk -v b="$bu" -v c="$coa_s" 'BEGIN { print b - c }')" >>"$TMP/$s"
 }
 
 fig() { printf '%-48s %12.1f %s\n' "$1" "$2" "$3"; }
@@ -142,8 +143,8 @@ for s in "${scheme_list[@]}"; do
   done
   [[ -s "$TMP/$s" ]] || continue
   # means over the runs: recovery, movement, rtt(ms), coa, bu->ba, ba->resume
-  read -r n rec mv rtt coa buba resume <<<"$(awk '{ n++; for (i = 1; i <= 6; i++) s[i] += $i }
-    END { printf "%d %.6f %.6f %.6f %.6f %.6f %.6f\n", n, s[1]/n, s[2]/n, s[3]/n, s[4]/n, s[5]/n, s[6]/n }' "$TMP/$s")"
+  read -r n rec mv rtt coa buba resume coabu <<<"$(awk '{ n++; for (i = 1; i <= 7; i++) s[i] += $i }
+    END { printf "%d %.6f %.6f %.6f %.6f %.6f %.6f %.6f\n", n, s[1]/n, s[2]/n, s[3]/n, s[4]/n, s[5]/n, s[6]/n, s[7]/n }' "$TMP/$s")"
   floor="$(awk -v m="$mv" -v r="$rtt" 'BEGIN { printf "%.6f", m + r / 1000 }')"
   fig "emu-recovery $s: recovery (n=$n)" "$(awk -v x="$rec" 'BEGIN { print x * 1000 }')" "ms"
   fig "emu-recovery $s: floor (movement+RTT)" "$(awk -v x="$floor" 'BEGIN { print x * 1000 }')" "ms"
@@ -152,6 +153,7 @@ for s in "${scheme_list[@]}"; do
   fig "emu-recovery $s: overhead (recovery-floor)" "$(awk -v a="$rec" -v f="$floor" 'BEGIN { print (a - f) * 1000 }')" "ms"
   fig "emu-recovery $s: recovery/floor" "$(awk -v a="$rec" -v f="$floor" 'BEGIN { print (f > 0) ? 100 * a / f : 0 }')" "%"
   fig "emu-recovery $s: RA -> CoA ready" "$(awk -v x="$coa" 'BEGIN { print x * 1000 }')" "ms"
+  fig "emu-recovery $s: CoA ready -> BU sent" "$(awk -v x="$coabu" 'BEGIN { print x * 1000 }')" "ms"
   fig "emu-recovery $s: BU -> BA" "$(awk -v x="$buba" 'BEGIN { print x * 1000 }')" "ms"
   fig "emu-recovery $s: BA -> first payload" "$(awk -v x="$resume" 'BEGIN { print x * 1000 }')" "ms"
 done
