@@ -190,6 +190,15 @@ progress_line() {
 
 # ------------------------------------------------------------ the sweep
 
+# conf_array NAME VALUES...: "NAME=( v1 v2 )" (quoted; none: "NAME=( )").
+conf_array() {
+  local name="$1"
+  shift
+  printf '%s=(' "$name"
+  [[ $# -eq 0 ]] || printf ' %q' "$@"
+  printf ' )\n'
+}
+
 resolve_key() { # NAME -> section.key (short names: the unique key ending so)
   local name="$1" keys
   keys="$("$SCEN_EXE" --keys | cut -f1)"
@@ -364,9 +373,9 @@ sweep() {
     echo "# written by mip6ike-sweep.sh; sourced by its runs"
     printf 'BUILD=%q\nSCEN_EXE=%q\nHOST=%q\nSEEDS=%q\nRNG0=%q\nSCEN_SHA256=%q\n' \
       "$(cd "$BUILD" && pwd)" "$(readlink -f "$SCEN_EXE")" "$host" "$seeds" "$rng0" "$sum"
-    printf 'SETS=('; printf ' %q' "${sets[@]}"; printf ' )\n'
-    printf 'KEYS=('; printf ' %q' "${keys[@]}"; printf ' )\n'
-    printf 'COMBOS=('; printf ' %q' "${combos[@]}"; printf ' )\n'
+    conf_array SETS "${sets[@]}"
+    conf_array KEYS "${keys[@]}"
+    conf_array COMBOS "${combos[@]}"
   )"
   if [[ -f "$out/sweep.conf" ]]; then
     [[ "$(cat "$out/sweep.conf")" == "$conf" ]] ||
