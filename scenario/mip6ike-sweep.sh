@@ -349,9 +349,14 @@ sweep() {
       IFS=, read -r -a parts <<<"$c"
       for x in "${parts[@]}"; do cs+=(--set "$x"); done
     fi
-    local err
+    local err first
     if ! err="$("$SCEN_EXE" "$scen" "${setargs[@]}" "${cs[@]}" --args "$host" 2>&1 >/dev/null)"; then
       echo "$PROG: combination $c: ${err%%$'\n'*}" >&2
+      exit 2
+    fi
+    first="$("$SCEN_EXE" "$scen" "${setargs[@]}" "${cs[@]}" --args "$host" | head -n 1)"
+    if [[ "$host" == ns3 && "$first" == scale ]]; then
+      echo "$PROG: combination $c: experiment.example: the ns-3 scale example writes no summary.csv (a sweep runs handover or bootstrap)" >&2
       exit 2
     fi
   done

@@ -33,6 +33,7 @@ cases=(
   "$ini --host sim|--host: unknown host 'sim'"
   "$ini --frob|unknown option '--frob'"
   "$ini --no-submit|--no-submit goes with --slurm"
+  "$root/scenarios/scale-100.ini|combination default: experiment.example: the ns-3 scale example writes no summary.csv"
   "$tmp/none.ini|SCENARIO '$tmp/none.ini': no such file"
   "$tmp/ok.ini --vary handover_at_s=3,6 --vary traffic.start_s=2,4|combination traffic.rate_kbps=40,mn.handover_at_s=3,traffic.start_s=4: "
 )
