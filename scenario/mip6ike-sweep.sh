@@ -415,6 +415,10 @@ sweep() {
     return 0
   fi
 
+  # One sweep at a time in DIR (the lock is held until the runs end).
+  exec 9>"$out/.lock"
+  flock -n 9 || usage_error "another sweep is running in $out"
+
   # This invocation's work: the runs not finished yet.
   local todo="$out/todo.txt" before=0 k
   : >"$todo"
@@ -435,6 +439,7 @@ sweep() {
   local runner_pid="" t0 tty=0 interval="${M6S_PROGRESS_INTERVAL:-1}"
   [[ -t 2 ]] && tty=1
   t0="$(date +%s)"
+  SW_OUT="$out" SW_TOTAL="$total" SW_BEFORE="$before" SW_LOG0="$log0" SW_RUNNER=""
   if [[ $left -gt 0 ]]; then
     if command -v parallel >/dev/null 2>&1; then
       setsid parallel --will-cite -j "$jobs" -N 2 --halt never \
@@ -443,9 +448,9 @@ sweep() {
       setsid xargs -d '\n' -n 2 -P "$jobs" "$SELF" --run-one "$out" <"$todo" >"$out/parallel.log" 2>&1 &
     fi
     runner_pid=$!
+    SW_RUNNER="$runner_pid"
     trap 'interrupted' INT TERM
   fi
-  SW_OUT="$out" SW_TOTAL="$total" SW_BEFORE="$before" SW_LOG0="$log0" SW_RUNNER="$runner_pid"
   local last=-1 done=$before
   while [[ -n "$runner_pid" ]] && kill -0 "$runner_pid" 2>/dev/null; do
     done=$((before + $(wc -l <"$out/runs.log") - log0))

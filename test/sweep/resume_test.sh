@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ctest sweep.resume: a sweep killed mid-way (SIGTERM to ./mip6ike sweep,
+# ctest sweep.resume: a second sweep into a directory in use is refused; a
+# sweep killed mid-way (SIGTERM to ./mip6ike sweep,
 # as Ctrl-C would) leaves only finished runs as seed-K; rerunning the same
 # command runs only the missing ones (runs.log counts the runs each
 # invocation executed), redoes a half-done one (a seed-K whose summary.csv
@@ -28,6 +29,12 @@ for _ in $(seq 400); do
   [[ -f "$tmp/a/runs.log" && "$(wc -l <"$tmp/a/runs.log")" -ge 2 ]] && break
   sleep 0.02
 done
+# a second sweep into the same directory meanwhile is refused
+rc=0
+"${cmd[@]}" --out "$tmp/a" >"$tmp/lock.out" 2>&1 || rc=$?
+if [[ $rc -ne 2 ]] || ! grep -q "another sweep is running in $tmp/a" "$tmp/lock.out"; then
+  fail "a concurrent sweep in the same directory: exit $rc, $(tail -n 1 "$tmp/lock.out")"
+fi
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
