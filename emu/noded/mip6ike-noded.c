@@ -77,6 +77,7 @@ typedef struct options {
   unsigned plen;
   const char *psk, *tun, *home_if, *events, *keylog_ike, *keylog_esp;
   const char *ike_proposal, *esp_proposal;
+  const char *local_id, *remote_id; /* NULL: the defaults below */
   m6ike_addr6 mns[16]; /* HA: --mn HOA (provisioned MNs; static scheme) */
   unsigned nmns;
 } options;
@@ -141,6 +142,9 @@ static void usage(FILE *f) {
           "          scheme's manual SAs)]\n"
           "         [--events FILE] [--keylog-ike FILE] [--keylog-esp FILE]\n"
           "         [--ike-proposal P] [--esp-proposal P]\n"
+          "         [--local-id ID] [--remote-id ID] (IKE identities,\n"
+          "          \"fqdn:..\", \"email:..\" or \"address\" = our address /\n"
+          "          any peer; default fqdn:ha.example, email:mn@example)\n"
           "One Mobile IPv6 node (the core's m6ike_agent) over real sockets;\n"
           "the single-process stepping stone of the three-daemon split.\n"
           "Schemes: msrd renegotiate migrate migrate-kmaddress mobike "
@@ -229,6 +233,10 @@ static void parse(int argc, char **argv, options *o) {
       o->ike_proposal = v;
     } else if (!strcmp(k, "--esp-proposal")) {
       o->esp_proposal = v;
+    } else if (!strcmp(k, "--local-id")) {
+      o->local_id = v;
+    } else if (!strcmp(k, "--remote-id")) {
+      o->remote_id = v;
     } else {
       die_arg(k, "unknown option");
     }
@@ -752,6 +760,12 @@ int main(int argc, char **argv) {
   cfg.local_id = n->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
                                              : "email:mn@example";
   cfg.remote_id = n->o.role == M6IKE_AGENT_HA ? NULL : "fqdn:ha.example";
+  if (n->o.local_id) {
+    cfg.local_id = strcmp(n->o.local_id, "address") ? n->o.local_id : NULL;
+  }
+  if (n->o.remote_id) {
+    cfg.remote_id = strcmp(n->o.remote_id, "address") ? n->o.remote_id : NULL;
+  }
   if (n->o.ike_proposal) {
     cfg.ike_proposal = n->o.ike_proposal;
   }
