@@ -25,6 +25,10 @@
 #                      retrans_time_ms)
 #   ike_proposal=aes128-sha256-x25519 esp_proposal=aes128gcm16
 #                      the daemons' proposals (strongSwan syntax)
+#   ike_id=fqdn        IKE identities: fqdn (HA fqdn:ha.example, MN
+#                      email:mn@example) or address (each node's address,
+#                      no check of the HA's: the ns-3 agent's default, what
+#                      a scenario file gives)
 # --note TEXT prints TEXT (what mip6ike-scenario reports as not applied).
 #   handover_at=3      seconds after the experiment start (the flow's start)
 #   duration=8         seconds of flow
@@ -93,7 +97,7 @@ declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate
   [access_delay_ms]=0 [access_rate_mbit]=0 [access_loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
   [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
-  [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16)
+  [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn)
 OUT=""
 NOTES=()
 while [[ $# -gt 0 ]]; do
@@ -132,6 +136,10 @@ done
 for k in ike_proposal esp_proposal; do
   [[ "${S[$k]}" =~ ^[a-z0-9_-]+$ ]] || usage_error "--set $k=${S[$k]}: not a proposal (strongSwan syntax, e.g. aes128-sha256-x25519)"
 done
+case "${S[ike_id]}" in
+fqdn | address) ;;
+*) usage_error "--set ike_id=${S[ike_id]}: fqdn or address" ;;
+esac
 [[ "${S[packet_size]}" =~ ^[0-9]+$ && "${S[packet_size]}" -ge 16 && "${S[packet_size]}" -le 1400 ]] ||
   usage_error "--set packet_size=${S[packet_size]}: must be a whole number 16..1400"
 [[ "${S[dad_retrans_ms]}" =~ ^[0-9]+$ && "${S[dad_retrans_ms]}" -ge 1 ]] ||
@@ -229,6 +237,9 @@ m6e_in cn "$PCAP" -i c0 -w "$OUT/traces/cn-c0.pcap" >>"$OUT/run.log" 2>&1 &
 
 common=(--scheme "${S[scheme]}" --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/$M6E_HOME_PLEN"
   --psk "$PSK" --tun mip6 --ike-proposal "${S[ike_proposal]}" --esp-proposal "${S[esp_proposal]}")
+if [[ "${S[ike_id]}" == address ]]; then
+  common+=(--local-id address --remote-id address)
+fi
 # Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
 # MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
 # from the other end.

@@ -1604,6 +1604,8 @@ static int args_emu(argv_ctx *a, m6ike_scenario_err *err) {
   setkv(a, "dad_retrans_ms", "%s", use(a, "mn.dad_retrans_ms", &tmp));
   setkv(a, "ike_proposal", "%s", use(a, "crypto.ike_proposal", &tmp));
   setkv(a, "esp_proposal", "%s", use(a, "crypto.esp_proposal", &tmp));
+  /* IKE identities as the ns-3 agent's defaults: each node's address. */
+  setkv(a, "ike_id", "address");
   /* Real hosts take real time: the emulation measures the processing
    * costs the simulation models. */
   for (size_t i = 0; i < NKEYS; i++) {

@@ -698,7 +698,7 @@ TEST(Scenario, EmuArgsCountFromTheFlowStart) {
             "seed=3 --set ra_min=0.05 --set ra_max=0.1 --set l2_gap=0.05 "
             "--set dad_transmits=1 --set dad_retrans_ms=1000 --set "
             "ike_proposal=aes128-sha256-x25519 --set "
-            "esp_proposal=aes128gcm16 ",
+            "esp_proposal=aes128gcm16 --set ike_id=address ",
             all);
 }
 
