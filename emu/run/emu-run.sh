@@ -29,6 +29,13 @@
 #                      email:mn@example) or address (each node's address,
 #                      no check of the HA's: the ns-3 agent's default, what
 #                      a scenario file gives)
+#   lifetime=0         the MN's requested binding lifetime, 4-s units
+#                      (0 = the agent's 105); it refreshes at 90 %
+#   reregister_after=0 the MN's daemon bootstraps again after N unanswered
+#                      refresh retransmissions (the HA lost its state)
+#   ha_restart_at=0    fault: SIGKILL the HA's daemon at this time (s from
+#                      the flow's start, after the handover; 0 = never) and
+#                      start it again ha_down s later (default 0.5)
 # --note TEXT prints TEXT (what mip6ike-scenario reports as not applied).
 #   handover_at=3      seconds after the experiment start (the flow's start)
 #   duration=8         seconds of flow
@@ -97,7 +104,8 @@ declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate
   [access_delay_ms]=0 [access_rate_mbit]=0 [access_loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
   [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
-  [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn)
+  [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn
+  [lifetime]=0 [reregister_after]=0 [ha_restart_at]=0 [ha_down]=0.5)
 OUT=""
 NOTES=()
 while [[ $# -gt 0 ]]; do
@@ -130,12 +138,20 @@ msrd | renegotiate | migrate | migrate-kmaddress | mobike | static) ;;
 *) usage_error "--set scheme=${S[scheme]}: unknown scheme" ;;
 esac
 for k in rate_kbps packet_size delay_ms rate_mbit loss access_delay_ms access_rate_mbit access_loss \
-  handover_at duration seed ra_min ra_max l2_gap dad_transmits dad_retrans_ms ba_loss; do
+  handover_at duration seed ra_min ra_max l2_gap dad_transmits dad_retrans_ms ba_loss \
+  lifetime reregister_after ha_restart_at ha_down; do
   isnum "${S[$k]}" || usage_error "--set $k=${S[$k]}: not a non-negative number"
 done
 for k in ike_proposal esp_proposal; do
   [[ "${S[$k]}" =~ ^[a-z0-9_-]+$ ]] || usage_error "--set $k=${S[$k]}: not a proposal (strongSwan syntax, e.g. aes128-sha256-x25519)"
 done
+[[ "${S[lifetime]}" =~ ^[0-9]+$ && "${S[lifetime]}" -le 65535 ]] || usage_error "--set lifetime=${S[lifetime]}: 4-s units, 0..65535"
+[[ "${S[reregister_after]}" =~ ^[0-9]+$ ]] || usage_error "--set reregister_after=${S[reregister_after]}: must be a whole number"
+if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
+  awk -v r="${S[ha_restart_at]}" -v a="${S[handover_at]}" -v d="${S[duration]}" -v g="${S[l2_gap]}" \
+    'BEGIN{exit !(r > a + g && r < d)}' ||
+    usage_error "--set ha_restart_at=${S[ha_restart_at]}: must be after the handover (handover_at + l2_gap) and before duration=${S[duration]}"
+fi
 case "${S[ike_id]}" in
 fqdn | address) ;;
 *) usage_error "--set ike_id=${S[ike_id]}: fqdn or address" ;;
@@ -243,14 +259,23 @@ fi
 # Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
 # MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
 # from the other end.
-m6e_in ha "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
-  --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
+ha_start() {
+  # Not m6e_in (a function: & would fork a subshell whose pid is not the
+  # daemon's); ip netns exec execs the daemon, so $! is its pid.
+  ip netns exec "$(m6e_ns ha)" "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
+    --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
+  HA_PID=$!
+}
+ha_start
 m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || {
   grep -q 'proposal' "$OUT/run.log" && say "emu: the daemons refused a proposal: $(grep -m1 proposal "$OUT/run.log")"
   m6e_die "HA daemon did not start"
 }
 m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
-m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" \
+mn_extra=()
+[[ "${S[lifetime]}" -gt 0 ]] && mn_extra+=(--lifetime "${S[lifetime]}")
+[[ "${S[reregister_after]}" -gt 0 ]] && mn_extra+=(--reregister-after "${S[reregister_after]}")
+m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" "${mn_extra[@]}" \
   --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa" 2>>"$OUT/run.log" &
 m6e_wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || m6e_die "MN daemon did not start"
 # Traffic from the HoA leaves through the tunnel (reverse tunnelling).
@@ -295,6 +320,21 @@ tx=$!
 sleep "$(awk -v a="${S[handover_at]}" -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{s = t0 + a - now; print (s > 0 ? s : 0)}')"
 L2="$(m6e_move "${S[l2_gap]}")"
 say "emu: L2 handover at $(awk -v a="$L2" -v t="$T0" 'BEGIN{printf "%.3f", a - t}') s"
+if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
+  # Fault (issue 5 section 5): the HA's daemon dies with its state (binding
+  # cache, SAs, IKE SAs) and comes back empty.
+  sleep "$(awk -v a="${S[ha_restart_at]}" -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{s = t0 + a - now; print (s > 0 ? s : 0)}')"
+  kill -KILL "$HA_PID"
+  wait "$HA_PID" 2>/dev/null || true
+  KILLED="$(date +%s.%N)"
+  echo "$KILLED HA_KILLED flow_time=$(awk -v a="$KILLED" -v t="$T0" 'BEGIN{printf "%.6f", a - t}')" >>"$OUT/ha.events"
+  say "emu: HA daemon killed (SIGKILL) at $(awk -v a="$KILLED" -v t="$T0" 'BEGIN{printf "%.3f", a - t}') s"
+  sleep "${S[ha_down]}"
+  ha_start
+  ha_ready_again() { [[ "$(grep -c ' READY ' "$OUT/ha.events")" -ge 2 ]]; }
+  m6e_wait_for 5 ha_ready_again || m6e_die "the HA daemon did not start again"
+  say "emu: HA daemon started again at $(awk -v t="$T0" -v now="$(date +%s.%N)" 'BEGIN{printf "%.3f", now - t}') s"
+fi
 wait "$tx" || true
 wait "$rx" || true
 # The daemons' final records.
