@@ -126,7 +126,7 @@ agg="$BUILD/analysis/mip6ike-aggregate"
 if [[ -x "$agg" ]] && "$agg" -o "$out/table.csv" "${dirs[@]}"; then
   if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     /usr/bin/python3 "$HERE/plot.py" hosts -o "$out/sim-vs-emu" \
-      --title "$name: recovery time, ns-3 against the Linux emulation" "$out/table.csv" ||
+      --title "$name: ns-3 against the emulation" "$out/table.csv" ||
       say "compare: the sim-vs-emu plot failed"
   else
     say "compare: /usr/bin/python3 has no matplotlib (python3-matplotlib): no plot"

@@ -10,7 +10,9 @@ emu).  The rows are grouped by scheme and host and averaged over the runs
 simulation's start; the emulation: the flow's start, which is the
 scenario's traffic.start_s = --start), so the table shows l2_s on the
 scenario's clock and every later milestone as time after the L2 handover
-(column - l2_s); recovery_s, ike_msgs and ike_bytes as they are.  The
+(column - l2_s); recovery_s, ike_msgs and ike_bytes as they are; then the
+BA and the flow's return after the CoA was usable (what the protocols
+take, without the hosts' link and address timing).  The
 difference is emu - ns3, and in % of ns3.
 
 COMPARE.csv: scheme,column,ns3_mean,emu_mean,diff,diff_pct,ns3_n,emu_n
@@ -32,7 +34,11 @@ MILESTONES = ["movement_detected_s", "coa_ready_s", "bu_sent_s",
 COLUMNS = [("l2_s", "l2")] + \
     [(m[:-2] + "_after_l2_s", m) for m in MILESTONES] + \
     [("recovery_s", "recovery_s"), ("ike_msgs", "ike_msgs"),
-     ("ike_bytes", "ike_bytes")]
+     ("ike_bytes", "ike_bytes"),
+     # what the protocols take once the CoA is usable (the hosts' link and
+     # address timing left out)
+     ("ba_received_after_coa_s", ("ba_received_s", "coa_ready_s")),
+     ("traffic_resumed_after_coa_s", ("traffic_resumed_s", "coa_ready_s"))]
 SCHEME_ORDER = ["msrd", "renegotiate", "migrate", "migrate-kmaddress",
                 "mobike", "static"]
 
@@ -71,6 +77,8 @@ def value(row, how, start):
         l2 = num(row["l2_s"]) + (start if row["host"] == "emu" else 0.0)
         if how == "l2":
             return l2
+        if isinstance(how, tuple):
+            return num(row[how[0]]) - num(row[how[1]])
         if how in MILESTONES:
             return num(row[how]) + (start if row["host"] == "emu" else 0.0) \
                 - l2
