@@ -46,6 +46,9 @@ fail() {
 run=$!
 wait "$run" || fail "emu-run.sh exited $?"
 
+# No sanitizer report from the daemons (an ASan build's run.log): the MN's
+# daemon replaced its agent.
+if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/run.log"; then fail "sanitizer report"; fi
 # The fault happened.
 killed="$(awk '$2 == "HA_KILLED" { print $1 }' "$OUT/ha.events")"
 killed_rel="$(awk '$2 == "HA_KILLED" { sub("flow_time=", "", $3); print $3 }' "$OUT/ha.events")"
