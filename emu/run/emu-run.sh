@@ -19,6 +19,16 @@
 #                      not shaped, with a note)
 #   rate_mbit=0        rate of the wired links (netem, or tbf; 0 = unlimited)
 #   loss=0             netem loss %, wired links (needs sch_netem)
+#   handover_at=3      seconds after the experiment start (the flow's start)
+#   duration=8         seconds of flow
+#   seed=1             recorded (key material and SLAAC come from the kernel)
+#   ra_min=0.05 ra_max=0.1   radvd's RA intervals (s)
+#   l2_gap=0.05        seconds between leaving AR1's link and joining AR2's
+#   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD)
+#   ba_loss=0          the first N Binding Acks of the handover are lost
+#                      (dropped at the HA's egress by nftables: the MN's
+#                      RFC 6275 retransmission shows in bu_count and in
+#                      ba_received_s)
 #   access_delay_ms=0 access_rate_mbit=0 access_loss=0
 #                      the same for the MN's access links (both ends)
 #   dad_retrans_ms=1000  the MN's RetransTimer (DAD wait; sysctl
@@ -37,16 +47,6 @@
 #                      the flow's start, after the handover; 0 = never) and
 #                      start it again ha_down s later (default 0.5)
 # --note TEXT prints TEXT (what mip6ike-scenario reports as not applied).
-#   handover_at=3      seconds after the experiment start (the flow's start)
-#   duration=8         seconds of flow
-#   seed=1             recorded (key material and SLAAC come from the kernel)
-#   ra_min=0.05 ra_max=0.1   radvd's RA intervals (s)
-#   l2_gap=0.05        seconds between leaving AR1's link and joining AR2's
-#   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD)
-#   ba_loss=0          the first N Binding Acks of the handover are lost
-#                      (dropped at the HA's egress by nftables: the MN's
-#                      RFC 6275 retransmission shows in bu_count and in
-#                      ba_received_s)
 # Writes into --out (default emu-out/SCENARIO-SCHEME): summary.csv,
 # timeline.csv, packets.csv, mn.events, ha.events, pcaps in traces/,
 # keylogs (ikev2_decryption_table, esp_sa), run.log.
