@@ -77,6 +77,9 @@ typedef struct options {
   unsigned plen;
   const char *psk, *tun, *home_if, *events, *keylog_ike, *keylog_esp;
   const char *ike_proposal, *esp_proposal;
+  const char *local_id, *remote_id; /* NULL: the defaults below */
+  unsigned lifetime;        /* MN: --lifetime (4-s units), 0 = default */
+  unsigned reregister_after; /* MN: --reregister-after N, 0 = never */
   m6ike_addr6 mns[16]; /* HA: --mn HOA (provisioned MNs; static scheme) */
   unsigned nmns;
 } options;
@@ -95,6 +98,12 @@ typedef struct node {
   int printed_complete; /* MN: current record printed complete */
   m6ike_addr6 pending[16]; /* HA: HoAs to intercept (after the BA left) */
   unsigned npending;
+  /* MN, --reregister-after: the agent's configuration (to make it anew),
+   * whether the binding is registered, unanswered refresh BUs since. */
+  m6ike_agent_config cfg;
+  m6ike_agent_callbacks cbs;
+  int registered;
+  unsigned unanswered;
 } node;
 
 static volatile sig_atomic_t g_stop;
@@ -141,6 +150,13 @@ static void usage(FILE *f) {
           "          scheme's manual SAs)]\n"
           "         [--events FILE] [--keylog-ike FILE] [--keylog-esp FILE]\n"
           "         [--ike-proposal P] [--esp-proposal P]\n"
+          "         [--local-id ID] [--remote-id ID] (IKE identities,\n"
+          "          \"fqdn:..\", \"email:..\" or \"address\" = our address /\n"
+          "          any peer; default fqdn:ha.example, email:mn@example)\n"
+          "         [--lifetime UNITS (mn: requested binding lifetime, 4 s)]\n"
+          "         [--reregister-after N (mn: after N unanswered binding\n"
+          "          refresh retransmissions, the HA lost its state: a new\n"
+          "          agent bootstraps from the CoA; 0 = never)]\n"
           "One Mobile IPv6 node (the core's m6ike_agent) over real sockets;\n"
           "the single-process stepping stone of the three-daemon split.\n"
           "Schemes: msrd renegotiate migrate migrate-kmaddress mobike "
@@ -229,6 +245,21 @@ static void parse(int argc, char **argv, options *o) {
       o->ike_proposal = v;
     } else if (!strcmp(k, "--esp-proposal")) {
       o->esp_proposal = v;
+    } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after")) {
+      char *end;
+      unsigned long l = strtoul(v, &end, 10);
+      if (*end || !*v || l > 65535 || (l == 0 && k[2] == 'l')) {
+        die_arg(k, "must be a whole number (lifetime 1..65535)");
+      }
+      if (k[2] == 'l') {
+        o->lifetime = (unsigned)l;
+      } else {
+        o->reregister_after = (unsigned)l;
+      }
+    } else if (!strcmp(k, "--local-id")) {
+      o->local_id = v;
+    } else if (!strcmp(k, "--remote-id")) {
+      o->remote_id = v;
     } else {
       die_arg(k, "unknown option");
     }
@@ -413,6 +444,16 @@ static void cb_event(const m6ike_agent_event *e, void *ud) {
        "%s mpi=%u hoa=%s coa=%s spi=0x%08x seq=%u status=%d", ev_name(e->kind),
        e->mpi, addr_s(&e->hoa, h), addr_s(&e->coa, c), e->spi, e->seq,
        e->status);
+  if (e->kind == M6IKE_AGENT_EV_BA_RECEIVED) {
+    n->registered = e->status < 128;
+    n->unanswered = 0;
+  } else if (e->kind == M6IKE_AGENT_EV_COA_SET) {
+    n->registered = 0; /* a new registration, not a refresh */
+    n->unanswered = 0;
+  } else if (e->kind == M6IKE_AGENT_EV_BU_SENT && e->status == 1 &&
+             n->registered) {
+    n->unanswered++; /* a refresh BU retransmitted */
+  }
   if (n->o.role == M6IKE_AGENT_HA &&
       e->kind == M6IKE_AGENT_EV_BINDING_UPDATED && e->status < 128) {
     /* Intercept the HoA, once the agent has returned (the BA goes
@@ -675,6 +716,42 @@ static void on_netlink(node *n) {
   }
 }
 
+/* ---- the HA lost its state (--reregister-after) ------------------------- */
+
+/* The binding refresh went unanswered reregister_after times: the HA no
+ * longer has our binding nor our SAs (a restarted HA drops ESP for SPIs it
+ * does not know, and answers IKE for an unknown IKE SA at most with an
+ * unprotected INVALID_IKE_SPI that RFC 7296 section 2.21.4 forbids acting
+ * on).  The core has no way to drop its SAs and bootstrap again from the
+ * same CoA, so this host makes a new agent (empty MSRD, SAD and IKE
+ * engine) and hands it the current CoA: IKE_SA_INIT + IKE_AUTH and a first
+ * home registration, as at start. */
+static void reregister(node *n) {
+  m6ike_agent *fresh;
+  int rv;
+  emit(n, now_ns(), "HA_LOST unanswered=%u", n->unanswered);
+  print_handover(n);
+  n->unanswered = 0;
+  n->registered = 0;
+  rv = m6ike_agent_new(&fresh, &n->cfg, &n->cbs, n->crypto, NULL);
+  if (rv != 0) {
+    emit(n, now_ns(), "HOST_ERROR agent_new rv=%d (%s)", rv,
+         m6ike_strerror(rv));
+    return;
+  }
+  m6ike_agent_del(n->a);
+  n->a = fresh;
+  n->printed_complete = 0;
+  emit(n, now_ns(), "REBOOTSTRAP have_coa=%d", n->have_coa);
+  if (n->have_coa) {
+    rv = m6ike_agent_set_coa(n->a, &n->coa, now_ns());
+    if (rv != 0) {
+      emit(n, now_ns(), "HOST_ERROR set_coa rv=%d (%s)", rv,
+           m6ike_strerror(rv));
+    }
+  }
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static FILE *open_out(const char *path, const char *opt) {
@@ -693,8 +770,8 @@ static FILE *open_out(const char *path, const char *opt) {
 int main(int argc, char **argv) {
   static node nd;
   node *n = &nd;
-  m6ike_agent_config cfg;
-  m6ike_agent_callbacks cb;
+  m6ike_agent_config *cfgp = &n->cfg;
+  m6ike_agent_callbacks *cbp = &n->cbs;
   struct sigaction sa;
   int rv, one = 1;
   char tb[M6IKE_ADDR6_STRLEN];
@@ -741,33 +818,42 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": crypto: %s\n", m6ike_strerror(rv));
     return 1;
   }
-  m6ike_agent_config_default(&cfg, n->o.role);
-  cfg.scheme = n->o.scheme;
-  cfg.ha = n->o.ha;
-  cfg.hoa = n->o.hoa;
-  cfg.home_prefix = n->o.prefix;
-  cfg.home_plen = (uint8_t)n->o.plen;
-  cfg.psk = (const uint8_t *)n->o.psk;
-  cfg.psk_len = strlen(n->o.psk);
-  cfg.local_id = n->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
+  m6ike_agent_config_default(cfgp, n->o.role);
+  cfgp->scheme = n->o.scheme;
+  cfgp->ha = n->o.ha;
+  cfgp->hoa = n->o.hoa;
+  cfgp->home_prefix = n->o.prefix;
+  cfgp->home_plen = (uint8_t)n->o.plen;
+  cfgp->psk = (const uint8_t *)n->o.psk;
+  cfgp->psk_len = strlen(n->o.psk);
+  cfgp->local_id = n->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
                                              : "email:mn@example";
-  cfg.remote_id = n->o.role == M6IKE_AGENT_HA ? NULL : "fqdn:ha.example";
+  cfgp->remote_id = n->o.role == M6IKE_AGENT_HA ? NULL : "fqdn:ha.example";
+  if (n->o.local_id) {
+    cfgp->local_id = strcmp(n->o.local_id, "address") ? n->o.local_id : NULL;
+  }
+  if (n->o.remote_id) {
+    cfgp->remote_id = strcmp(n->o.remote_id, "address") ? n->o.remote_id : NULL;
+  }
+  if (n->o.lifetime) {
+    cfgp->lifetime = (uint16_t)n->o.lifetime;
+  }
   if (n->o.ike_proposal) {
-    cfg.ike_proposal = n->o.ike_proposal;
+    cfgp->ike_proposal = n->o.ike_proposal;
   }
   if (n->o.esp_proposal) {
-    cfg.esp_proposal = n->o.esp_proposal;
+    cfgp->esp_proposal = n->o.esp_proposal;
   }
-  memset(&cb, 0, sizeof(cb));
-  cb.user_data = n;
-  cb.rand = cb_rand;
-  cb.send_ip6 = cb_send_ip6;
-  cb.send_udp = cb_send_udp;
-  cb.deliver_ip6 = cb_deliver;
-  cb.event = cb_event;
-  cb.log = cb_log;
-  cb.keylog = cb_keylog;
-  rv = m6ike_agent_new(&n->a, &cfg, &cb, n->crypto, NULL);
+  memset(cbp, 0, sizeof(*cbp));
+  cbp->user_data = n;
+  cbp->rand = cb_rand;
+  cbp->send_ip6 = cb_send_ip6;
+  cbp->send_udp = cb_send_udp;
+  cbp->deliver_ip6 = cb_deliver;
+  cbp->event = cb_event;
+  cbp->log = cb_log;
+  cbp->keylog = cb_keylog;
+  rv = m6ike_agent_new(&n->a, cfgp, cbp, n->crypto, NULL);
   if (rv != 0) {
     fprintf(stderr, PROG ": agent: %s\n", m6ike_strerror(rv));
     return 1;
@@ -845,6 +931,10 @@ int main(int argc, char **argv) {
       run_ip(n, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
     }
     n->npending = 0;
+    if (n->o.role == M6IKE_AGENT_MN && n->o.reregister_after &&
+        n->unanswered >= n->o.reregister_after) {
+      reregister(n);
+    }
     if (n->o.role == M6IKE_AGENT_MN && !n->printed_complete &&
         m6ike_agent_get_handover(n->a, &h) == 0 && h.complete) {
       print_handover(n);

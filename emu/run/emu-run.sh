@@ -4,11 +4,19 @@
 #   emu-run.sh BUILD_DIR SCENARIO [--set key=value ...] [--out DIR]
 #
 # SCENARIO: `handover` (bootstrap at foreign net 1, then one move to
-# foreign net 2 with the CBR flow CN -> MN HoA running).  Settings:
+# foreign net 2 with the CBR flow CN -> MN HoA running), or a scenario
+# file (scenarios/*.ini, a path, or NAME for scenarios/NAME.ini): its
+# settings come from `mip6ike-scenario FILE --args emu` (doc/SCENARIOS.md,
+# "Hosts"); a `--set section.key=value` overrides a scenario key, a
+# `--set key=value` without a dot one of the settings below (after the
+# file's).  Settings:
 #   scheme=msrd        msrd renegotiate migrate migrate-kmaddress mobike static
-#   rate_kbps=100      CBR payload rate (500-octet datagrams)
+#   rate_kbps=100      CBR payload rate
+#   packet_size=500    CBR UDP payload, octets
 #   delay_ms=0         one-way delay of every wired link (netem, each way;
-#                      refused where the kernel has no sch_netem)
+#                      refused where the kernel has no sch_netem; up to
+#                      0.02 ms is within a veth hop's own latency and is
+#                      not shaped, with a note)
 #   rate_mbit=0        rate of the wired links (netem, or tbf; 0 = unlimited)
 #   loss=0             netem loss %, wired links (needs sch_netem)
 #   handover_at=3      seconds after the experiment start (the flow's start)
@@ -21,6 +29,24 @@
 #                      (dropped at the HA's egress by nftables: the MN's
 #                      RFC 6275 retransmission shows in bu_count and in
 #                      ba_received_s)
+#   access_delay_ms=0 access_rate_mbit=0 access_loss=0
+#                      the same for the MN's access links (both ends)
+#   dad_retrans_ms=1000  the MN's RetransTimer (DAD wait; sysctl
+#                      retrans_time_ms)
+#   ike_proposal=aes128-sha256-x25519 esp_proposal=aes128gcm16
+#                      the daemons' proposals (strongSwan syntax)
+#   ike_id=fqdn        IKE identities: fqdn (HA fqdn:ha.example, MN
+#                      email:mn@example) or address (each node's address,
+#                      no check of the HA's: the ns-3 agent's default, what
+#                      a scenario file gives)
+#   lifetime=0         the MN's requested binding lifetime, 4-s units
+#                      (0 = the agent's 105); it refreshes at 90 %
+#   reregister_after=0 the MN's daemon bootstraps again after N unanswered
+#                      refresh retransmissions (the HA lost its state)
+#   ha_restart_at=0    fault: SIGKILL the HA's daemon at this time (s from
+#                      the flow's start, after the handover; 0 = never) and
+#                      start it again ha_down s later (default 0.5)
+# --note TEXT prints TEXT (what mip6ike-scenario reports as not applied).
 # Writes into --out (default emu-out/SCENARIO-SCHEME): summary.csv,
 # timeline.csv, packets.csv, mn.events, ha.events, pcaps in traces/,
 # keylogs (ikev2_decryption_table, esp_sa), run.log.
@@ -40,14 +66,55 @@ usage_error() {
 BUILD="$1"
 SCENARIO="$2"
 shift 2
-[[ "$SCENARIO" == handover ]] || usage_error "unknown scenario '$SCENARIO' (known: handover)"
+SCEN_FILE=""
+if [[ "$SCENARIO" != handover ]]; then
+  if [[ -f "$SCENARIO" ]]; then
+    SCEN_FILE="$SCENARIO"
+  elif [[ "$SCENARIO" != */* && -f "$HERE/../../scenarios/$SCENARIO.ini" ]]; then
+    SCEN_FILE="$HERE/../../scenarios/$SCENARIO.ini"
+  else
+    usage_error "unknown scenario '$SCENARIO' (handover, a scenario file, or NAME of scenarios/NAME.ini)"
+  fi
+fi
+if [[ -n "$SCEN_FILE" ]]; then
+  # The scenario's settings first, then the command line's: scenario
+  # overrides (section.key=value) go to mip6ike-scenario, the runner's own
+  # keys after the file's.
+  SCEN_TOOL="$BUILD/scenario/mip6ike-scenario"
+  [[ -x "$SCEN_TOOL" ]] || { echo "$PROG: $SCEN_TOOL not built (needs libinih-dev)" >&2; exit 1; }
+  scen_sets=() rest=()
+  while [[ $# -gt 0 ]]; do
+    if [[ "$1" == --set && $# -ge 2 && "${2%%=*}" == *.* ]]; then
+      scen_sets+=(--set "$2")
+      shift 2
+    else
+      rest+=("$1")
+      shift
+    fi
+  done
+  scen_args="$("$SCEN_TOOL" "$SCEN_FILE" "${scen_sets[@]}" --args emu 2>&1)" ||
+    usage_error "$scen_args"
+  mapfile -t scen_argv <<<"$scen_args"
+  [[ "${scen_argv[0]}" == handover ]] || usage_error "$SCEN_FILE: unexpected --args emu output '${scen_argv[0]}'"
+  set -- "${scen_argv[@]:1}" "${rest[@]}"
+  SCENARIO="$(basename "$SCEN_FILE" .ini)"
+fi
 
-declare -A S=([scheme]=msrd [rate_kbps]=100 [delay_ms]=0 [rate_mbit]=0 [loss]=0
+declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate_mbit]=0 [loss]=0
+  [access_delay_ms]=0 [access_rate_mbit]=0 [access_loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
-  [l2_gap]=0.05 [dad_transmits]=1 [ba_loss]=0)
+  [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
+  [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn
+  [lifetime]=0 [reregister_after]=0 [ha_restart_at]=0 [ha_down]=0.5)
 OUT=""
+NOTES=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+  --note)
+    [[ $# -ge 2 ]] || usage_error "--note needs a text"
+    NOTES+=("$2")
+    shift 2
+    ;;
   --set)
     [[ $# -ge 2 ]] || usage_error "--set needs key=value"
     kv="$2"
@@ -70,17 +137,46 @@ case "${S[scheme]}" in
 msrd | renegotiate | migrate | migrate-kmaddress | mobike | static) ;;
 *) usage_error "--set scheme=${S[scheme]}: unknown scheme" ;;
 esac
-for k in rate_kbps delay_ms rate_mbit loss handover_at duration seed ra_min ra_max l2_gap dad_transmits ba_loss; do
+for k in rate_kbps packet_size delay_ms rate_mbit loss access_delay_ms access_rate_mbit access_loss \
+  handover_at duration seed ra_min ra_max l2_gap dad_transmits dad_retrans_ms ba_loss \
+  lifetime reregister_after ha_restart_at ha_down; do
   isnum "${S[$k]}" || usage_error "--set $k=${S[$k]}: not a non-negative number"
+done
+for k in ike_proposal esp_proposal; do
+  [[ "${S[$k]}" =~ ^[a-z0-9_-]+$ ]] || usage_error "--set $k=${S[$k]}: not a proposal (strongSwan syntax, e.g. aes128-sha256-x25519)"
+done
+[[ "${S[lifetime]}" =~ ^[0-9]+$ && "${S[lifetime]}" -le 65535 ]] || usage_error "--set lifetime=${S[lifetime]}: 4-s units, 0..65535"
+[[ "${S[reregister_after]}" =~ ^[0-9]+$ ]] || usage_error "--set reregister_after=${S[reregister_after]}: must be a whole number"
+if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
+  awk -v r="${S[ha_restart_at]}" -v a="${S[handover_at]}" -v d="${S[duration]}" -v g="${S[l2_gap]}" \
+    'BEGIN{exit !(r > a + g && r < d)}' ||
+    usage_error "--set ha_restart_at=${S[ha_restart_at]}: must be after the handover (handover_at + l2_gap) and before duration=${S[duration]}"
+fi
+case "${S[ike_id]}" in
+fqdn | address) ;;
+*) usage_error "--set ike_id=${S[ike_id]}: fqdn or address" ;;
+esac
+[[ "${S[packet_size]}" =~ ^[0-9]+$ && "${S[packet_size]}" -ge 16 && "${S[packet_size]}" -le 1400 ]] ||
+  usage_error "--set packet_size=${S[packet_size]}: must be a whole number 16..1400"
+[[ "${S[dad_retrans_ms]}" =~ ^[0-9]+$ && "${S[dad_retrans_ms]}" -ge 1 ]] ||
+  usage_error "--set dad_retrans_ms=${S[dad_retrans_ms]}: must be a whole number >= 1"
+# Delays up to 0.02 ms are what a veth hop between namespaces already
+# costs: not shaped (the simulated xu2008 links are 0.01 ms).
+for k in delay_ms access_delay_ms; do
+  if awk -v d="${S[$k]}" 'BEGIN{exit !(d > 0 && d <= 0.02)}'; then
+    NOTES+=("not applied in emu: $k=${S[$k]} (within a veth hop's own latency: not shaped)")
+    S[$k]=0
+  fi
 done
 awk -v r="${S[rate_kbps]}" 'BEGIN{exit !(r > 0)}' || usage_error "--set rate_kbps=${S[rate_kbps]}: must be > 0"
 awk -v a="${S[handover_at]}" -v d="${S[duration]}" 'BEGIN{exit !(a < d)}' ||
   usage_error "--set handover_at=${S[handover_at]}: must be before duration=${S[duration]}"
 awk -v a="${S[ra_min]}" -v b="${S[ra_max]}" 'BEGIN{exit !(a < b && a >= 0.03)}' ||
   usage_error "--set ra_min=${S[ra_min]}: must be >= 0.03 and < ra_max=${S[ra_max]}"
-if awk -v d="${S[delay_ms]}" -v l="${S[loss]}" 'BEGIN{exit !(d > 0 || l > 0)}' &&
+if awk -v d="${S[delay_ms]}" -v l="${S[loss]}" -v e="${S[access_delay_ms]}" -v m="${S[access_loss]}" \
+  'BEGIN{exit !(d > 0 || l > 0 || e > 0 || m > 0)}' &&
   [[ "$(id -u)" -eq 0 ]] && ! m6e_netem_ok; then
-  usage_error "--set delay_ms/loss: this kernel has no sch_netem (tc netem); only rate_mbit (tbf) is possible"
+  usage_error "--set delay_ms/loss/access_delay_ms/access_loss (${S[delay_ms]}/${S[loss]}/${S[access_delay_ms]}/${S[access_loss]}): this kernel has no sch_netem (tc netem); only the rates (tbf) are possible"
 fi
 [[ "${S[ba_loss]}" =~ ^[0-9]+$ ]] || usage_error "--set ba_loss=${S[ba_loss]}: must be a whole number"
 if [[ "${S[ba_loss]}" -gt 0 && "$(id -u)" -eq 0 ]] && ! command -v nft >/dev/null 2>&1; then
@@ -108,7 +204,8 @@ CBR="$BUILD/emu/mip6ike-cbr"
 PCAP="$BUILD/emu/mip6ike-pcap"
 PSK="mip6ike emulation key"
 
-m6e_build "${S[dad_transmits]}"
+for n in "${NOTES[@]}"; do say "emu: $n"; done
+m6e_build "${S[dad_transmits]}" "${S[dad_retrans_ms]}"
 # Link shaping: netem when the kernel has it (delay, loss, rate); this
 # project's CI kernel lacks sch_netem, so there only a rate (tbf) is
 # possible and a delay or loss asked for is refused (m6e_netem_ok).
@@ -119,6 +216,15 @@ if awk -v d="${S[delay_ms]}" -v l="${S[loss]}" 'BEGIN{exit !(d > 0 || l > 0)}'; 
   m6e_shape_all "$netem"
 elif awk -v r="${S[rate_mbit]}" 'BEGIN{exit !(r > 0)}'; then
   m6e_shape_all_tbf "${S[rate_mbit]}"
+fi
+# The MN's access links, both ends.
+if awk -v d="${S[access_delay_ms]}" -v l="${S[access_loss]}" 'BEGIN{exit !(d > 0 || l > 0)}'; then
+  netem="delay ${S[access_delay_ms]}ms"
+  awk -v r="${S[access_rate_mbit]}" 'BEGIN{exit !(r > 0)}' && netem+=" rate ${S[access_rate_mbit]}mbit"
+  awk -v l="${S[access_loss]}" 'BEGIN{exit !(l > 0)}' && netem+=" loss ${S[access_loss]}%"
+  m6e_shape_access "netem $netem"
+elif awk -v r="${S[access_rate_mbit]}" 'BEGIN{exit !(r > 0)}'; then
+  m6e_shape_access "tbf rate ${S[access_rate_mbit]}mbit burst 32kbit latency 100ms"
 fi
 # The kernel knows neither ESP nor Mobile IPv6: packets whose first next
 # header is ESP, destination options (the HAO) or routing (RH2) are the
@@ -146,15 +252,30 @@ m6e_in mn "$PCAP" -i any -w "$OUT/traces/mn-any.pcap" >>"$OUT/run.log" 2>&1 &
 m6e_in cn "$PCAP" -i c0 -w "$OUT/traces/cn-c0.pcap" >>"$OUT/run.log" 2>&1 &
 
 common=(--scheme "${S[scheme]}" --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/$M6E_HOME_PLEN"
-  --psk "$PSK" --tun mip6)
+  --psk "$PSK" --tun mip6 --ike-proposal "${S[ike_proposal]}" --esp-proposal "${S[esp_proposal]}")
+if [[ "${S[ike_id]}" == address ]]; then
+  common+=(--local-id address --remote-id address)
+fi
 # Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
 # MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
 # from the other end.
-m6e_in ha "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
-  --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
-m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || m6e_die "HA daemon did not start"
+ha_start() {
+  # Not m6e_in (a function: & would fork a subshell whose pid is not the
+  # daemon's); ip netns exec execs the daemon, so $! is its pid.
+  ip netns exec "$(m6e_ns ha)" "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
+    --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
+  HA_PID=$!
+}
+ha_start
+m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || {
+  grep -q 'proposal' "$OUT/run.log" && say "emu: the daemons refused a proposal: $(grep -m1 proposal "$OUT/run.log")"
+  m6e_die "HA daemon did not start"
+}
 m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
-m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" \
+mn_extra=()
+[[ "${S[lifetime]}" -gt 0 ]] && mn_extra+=(--lifetime "${S[lifetime]}")
+[[ "${S[reregister_after]}" -gt 0 ]] && mn_extra+=(--reregister-after "${S[reregister_after]}")
+m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" "${mn_extra[@]}" \
   --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa" 2>>"$OUT/run.log" &
 m6e_wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || m6e_die "MN daemon did not start"
 # Traffic from the HoA leaves through the tunnel (reverse tunnelling).
@@ -193,12 +314,27 @@ m6e_in mn "$CBR" recv --bind "$M6E_HOA" --start "$T0" --duration "${S[duration]}
   --timeline "$OUT/timeline.csv" --packets "$OUT/packets.csv" 2>>"$OUT/run.log" &
 rx=$!
 sleep 0.2
-m6e_in cn "$CBR" send --dst "$M6E_HOA" --rate-kbps "${S[rate_kbps]}" \
+m6e_in cn "$CBR" send --dst "$M6E_HOA" --rate-kbps "${S[rate_kbps]}" --size "${S[packet_size]}" \
   --duration "$(awk -v d="${S[duration]}" 'BEGIN{print d - 0.3}')" >>"$OUT/run.log" 2>&1 &
 tx=$!
 sleep "$(awk -v a="${S[handover_at]}" -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{s = t0 + a - now; print (s > 0 ? s : 0)}')"
 L2="$(m6e_move "${S[l2_gap]}")"
 say "emu: L2 handover at $(awk -v a="$L2" -v t="$T0" 'BEGIN{printf "%.3f", a - t}') s"
+if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
+  # Fault (issue 5 section 5): the HA's daemon dies with its state (binding
+  # cache, SAs, IKE SAs) and comes back empty.
+  sleep "$(awk -v a="${S[ha_restart_at]}" -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{s = t0 + a - now; print (s > 0 ? s : 0)}')"
+  kill -KILL "$HA_PID"
+  wait "$HA_PID" 2>/dev/null || true
+  KILLED="$(date +%s.%N)"
+  echo "$KILLED HA_KILLED flow_time=$(awk -v a="$KILLED" -v t="$T0" 'BEGIN{printf "%.6f", a - t}')" >>"$OUT/ha.events"
+  say "emu: HA daemon killed (SIGKILL) at $(awk -v a="$KILLED" -v t="$T0" 'BEGIN{printf "%.3f", a - t}') s"
+  sleep "${S[ha_down]}"
+  ha_start
+  ha_ready_again() { [[ "$(grep -c ' READY ' "$OUT/ha.events")" -ge 2 ]]; }
+  m6e_wait_for 5 ha_ready_again || m6e_die "the HA daemon did not start again"
+  say "emu: HA daemon started again at $(awk -v t="$T0" -v now="$(date +%s.%N)" 'BEGIN{printf "%.3f", now - t}') s"
+fi
 wait "$tx" || true
 wait "$rx" || true
 # The daemons' final records.

@@ -39,6 +39,11 @@
 #   m6e_move 0.1             # MN: AR1 -> AR2 with a 0.1 s L2 gap
 # Everything is removed from the EXIT trap (also after INT/TERM/HUP).
 
+# The namespace teardown and the reaping of dead runs' namespaces are the
+# interop harness's (one copy of that code).
+# shellcheck source=../../test/interop/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../test/interop/netns.sh"
+
 M6E_RUN="${M6E_RUN:-$$}"
 M6E_STATE_ROOT="${M6E_STATE_ROOT:-/run/mip6ike-emu}"
 M6E_STATE="$M6E_STATE_ROOT/$M6E_RUN"
@@ -101,19 +106,7 @@ m6e_require() {
 }
 
 # m6e_kill_ns NS: processes in NS (TERM, then KILL), then NS itself.
-m6e_kill_ns() {
-  local ns="$1" pids pid n
-  [[ -e "/run/netns/$ns" ]] || return 0
-  for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
-    pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-    [[ -z "$pids" ]] && break
-    for pid in $pids; do
-      if [[ $n -lt 7 ]]; then kill -TERM "$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
-    done
-    sleep 0.1
-  done
-  ip netns del "$ns" 2>/dev/null || true
-}
+m6e_kill_ns() { m6i_netns_kill "$1"; }
 
 # m6e_teardown_run RUNPID: everything of run RUNPID.
 m6e_teardown_run() {
@@ -125,12 +118,13 @@ m6e_teardown_run() {
   rm -rf "${M6E_STATE_ROOT:?}/$run"
 }
 
-# m6e_reap: leftovers of runs whose pid is gone (namespaces named
-# m6e-*-PID, state directories, shared memory).
+# m6e_reap: leftovers of runs whose pid is gone: their namespaces
+# (m6e-*-PID, reaped by netns.sh's m6i_reap_dead_ns), then their state
+# directories and shared memory.
 m6e_reap() {
   local f run runs=()
-  for f in /run/netns/m6e-*; do
-    [[ -e "$f" ]] && runs+=("${f##*-}")
+  for f in $(m6i_reap_dead_ns 'm6e-*'); do
+    runs+=("${f##*-}")
   done
   for f in "$M6E_STATE_ROOT"/*; do
     [[ -e "$f" ]] && runs+=("${f##*/}")
@@ -140,6 +134,7 @@ m6e_reap() {
     f="${f#/dev/shm/m6e-}"
     runs+=("${f%%-*}")
   done
+  [[ ${#runs[@]} -gt 0 ]] || return 0
   for run in $(printf '%s\n' "${runs[@]}" | sort -u); do
     [[ "$run" =~ ^[0-9]+$ ]] || continue
     [[ "$run" == "$M6E_RUN" ]] && continue
@@ -183,10 +178,12 @@ m6e_addr() { # NODE DEV ADDR/PLEN
 
 m6e_up() { ip -n "$(m6e_ns "$1")" link set "$2" up; }
 
-# m6e_build [DAD_TRANSMITS]: the namespaces and links of the figure above.
-# DAD_TRANSMITS (default 1, the kernel's) applies to the MN's access links.
+# m6e_build [DAD_TRANSMITS [RETRANS_MS]]: the namespaces and links of the
+# figure above.  DAD_TRANSMITS (default 1, the kernel's) and RETRANS_MS
+# (RFC 4861 RetransTimer, the DAD wait; default 1000, the kernel's) apply
+# to the MN's access links.
 m6e_build() {
-  local dad="${1:-1}" n
+  local dad="${1:-1}" retrans="${2:-1000}" n
   for n in "${M6E_NODES[@]}"; do
     ip netns add "$(m6e_ns "$n")" || m6e_die "ip netns add $(m6e_ns "$n")"
     m6e_ns "$n" >>"$M6E_STATE/namespaces"
@@ -206,6 +203,8 @@ m6e_build() {
   m6e_link ar2 up0 r a2
   m6e_link mn mn1 ar1 acc
   m6e_link mn mn2 ar2 acc
+  # (a new namespace has no net.ipv6.neigh.default: per device)
+  m6e_sysctl mn net.ipv6.neigh.mn1.retrans_time_ms="$retrans" net.ipv6.neigh.mn2.retrans_time_ms="$retrans"
 
   m6e_addr cn c0 "$M6E_CN/64"
   m6e_addr r c0 "$M6E_R_CN/64"
@@ -299,6 +298,18 @@ m6e_shape_all_tbf() {
     # shellcheck disable=SC2086
     ip netns exec "$(m6e_ns ${d% *})" tc qdisc replace dev "${d#* }" root $a ||
       m6e_die "tc $a on $d"
+  done
+}
+
+# m6e_shape_access "QDISC ARGS": the MN's access links, both ends (AR1's
+# and AR2's acc, the MN's mn1 and mn2), e.g. "tbf rate 100mbit burst 32kbit
+# latency 100ms" or "netem delay 1ms".
+m6e_shape_access() {
+  local d
+  for d in "ar1 acc" "ar2 acc" "mn mn1" "mn mn2"; do
+    # shellcheck disable=SC2086 # the qdisc arguments are words
+    ip netns exec "$(m6e_ns ${d% *})" tc qdisc replace dev "${d#* }" root $1 ||
+      m6e_die "tc $1 on $d"
   done
 }
 

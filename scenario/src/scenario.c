@@ -1502,6 +1502,22 @@ static int args_ns3(argv_ctx *a, m6ike_scenario_err *err) {
   return unused_at_default(a, host, err);
 }
 
+/* A key the emulation does not model but that is harmless to leave out
+ * (the emulation measures what the simulation models): at its default
+ * nothing is said; otherwise the runner prints
+ * "not applied in emu: KEY=VALUE (why)" (its --note option). */
+static void note_unless_default(argv_ctx *a, const char *key,
+                                const char *why) {
+  int k = find_key(key);
+  val tmp;
+  const char *s = resolve(a->sc, (size_t)k, &tmp)->s;
+  a->used[k] = 1;
+  if (strcmp(s, KEYS[k].dflt) != 0) {
+    emit(a, "--note");
+    emit(a, "not applied in emu: %s=%s (%s)", key, s, why);
+  }
+}
+
 static int args_emu(argv_ctx *a, m6ike_scenario_err *err) {
   const m6ike_scenario *sc = a->sc;
   const char *host = "the emulation runner (emu/run/emu-run.sh)";
@@ -1512,27 +1528,58 @@ static int args_emu(argv_ctx *a, m6ike_scenario_err *err) {
                 "%s runs the handover experiment only, not %s", host,
                 example);
   }
+  /* Checked before anything is emitted: what the testbed cannot be. */
+  if (V(sc, "mn.count")->i != 1) {
+    return rule(sc, err, "mn.count", "%s runs one mobile node, not %lld",
+                host, (long long)V(sc, "mn.count")->i);
+  }
+  if (V(sc, "mn.handovers")->i != 1) {
+    return rule(sc, err, "mn.handovers",
+                "%s moves the mobile node once, not %lld times", host,
+                (long long)V(sc, "mn.handovers")->i);
+  }
+  if (strcmp(V(sc, "topology.l2")->s, "csma") != 0) {
+    return rule(sc, err, "topology.l2",
+                "%s switches wired (veth) access links: csma only, not %s",
+                host, V(sc, "topology.l2")->s);
+  }
+  if (strcmp(V(sc, "mn.dad")->s, "optimistic") == 0) {
+    return rule(sc, err, "mn.dad",
+                "%s has no optimistic DAD (dad_transmits 0 or 1)", host);
+  }
+  if (V(sc, "crypto.null_cipher")->i) {
+    return rule(sc, err, "crypto.null_cipher",
+                "%s runs the OpenSSL backend only (for a cheap cipher use "
+                "crypto.esp_proposal = null-sha256)", host);
+  }
   mark(a, "experiment.name");
   mark(a, "experiment.description");
   mark(a, "experiment.seeds");
   mark(a, "topology.shape");
   mark(a, "topology.networks");
   mark(a, "topology.access_routers");
-  /* Real hosts take real time: no simulated processing costs. */
-  for (size_t i = 0; i < NKEYS; i++) {
-    if (strcmp(KEYS[i].section, "processing") == 0) a->used[i] = 1;
-  }
-  mark(a, "output.pcap");    /* the runner always captures */
-  mark(a, "output.verbose");
+  mark(a, "topology.l2");
+  mark(a, "mn.count");
+  mark(a, "mn.handovers");
+  mark(a, "crypto.null_cipher");
   emit(a, "handover");
   setkv(a, "scheme", "%s", use(a, "experiment.scheme", &tmp));
   setkv(a, "rate_kbps", "%s", use(a, "traffic.rate_kbps", &tmp));
+  setkv(a, "packet_size", "%s", use(a, "traffic.packet_size", &tmp));
+  /* Wired links (CN, home, core, AR uplinks): the backbone keys. */
   setkv(a, "delay_ms", "%s", use(a, "topology.backbone_delay_ms", &tmp));
   setkv(a, "rate_mbit", "%s", use(a, "topology.backbone_rate_mbps", &tmp));
   char num[64];
+  fmt_double(V(sc, "topology.backbone_loss")->d * 100, num, sizeof(num));
+  mark(a, "topology.backbone_loss");
+  setkv(a, "loss", "%s", num);
+  /* The MN's access links (ARs' and MN's ends). */
+  setkv(a, "access_delay_ms", "%s", use(a, "topology.access_delay_ms", &tmp));
+  setkv(a, "access_rate_mbit", "%s",
+        use(a, "topology.access_rate_mbps", &tmp));
   fmt_double(V(sc, "topology.access_loss")->d * 100, num, sizeof(num));
   mark(a, "topology.access_loss");
-  setkv(a, "loss", "%s", num);
+  setkv(a, "access_loss", "%s", num);
   double start = V(sc, "traffic.start_s")->d;
   double at = V(sc, "mn.handover_at_s")->d;
   double duration = V(sc, "experiment.duration_s")->d;
@@ -1555,12 +1602,24 @@ static int args_emu(argv_ctx *a, m6ike_scenario_err *err) {
   setkv(a, "ra_max", "%s", num);
   setkv(a, "l2_gap", "%s", use(a, "topology.l2_gap_s", &tmp));
   const char *dad = V(sc, "mn.dad")->s;
-  if (strcmp(dad, "optimistic") == 0) {
-    return rule(sc, err, "mn.dad",
-                "%s has no optimistic DAD (dad_transmits 0 or 1)", host);
-  }
   mark(a, "mn.dad");
   setkv(a, "dad_transmits", "%s", strcmp(dad, "on") == 0 ? "1" : "0");
+  setkv(a, "dad_retrans_ms", "%s", use(a, "mn.dad_retrans_ms", &tmp));
+  setkv(a, "ike_proposal", "%s", use(a, "crypto.ike_proposal", &tmp));
+  setkv(a, "esp_proposal", "%s", use(a, "crypto.esp_proposal", &tmp));
+  /* IKE identities as the ns-3 agent's defaults: each node's address. */
+  setkv(a, "ike_id", "address");
+  /* Real hosts take real time: the emulation measures the processing
+   * costs the simulation models. */
+  for (size_t i = 0; i < NKEYS; i++) {
+    if (strcmp(KEYS[i].section, "processing") == 0) {
+      char name[64];
+      full_name(i, name, sizeof(name));
+      note_unless_default(a, name, "the emulation measures real costs");
+    }
+  }
+  note_unless_default(a, "output.pcap", "the runner always captures");
+  note_unless_default(a, "output.verbose", "the runner logs to run.log");
   const char *dir = use(a, "output.dir", &tmp);
   if (dir[0]) {
     emit(a, "--out");

@@ -30,7 +30,7 @@ expect 2 "mip6ike-scenario: --get mn.nope: unknown key (see --keys)" "$D/xu2008-
 expect 0 "" "$D/xu2008-table1.ini" --get traffic.rate_kbps --set traffic.rate_kbps=1e3
 [[ "$(cat "$T/out")" == 1000 ]] || fail "--get after --set: $(cat "$T/out")"
 # --args: nothing on stdout when a key cannot be expressed.
-expect 2 "" "$D/xu2008-table1.ini" --args emu
+expect 2 "--set topology.l2: the emulation runner (emu/run/emu-run.sh) switches wired (veth) access links: csma only, not wifi" "$D/xu2008-table1.ini" --args emu --set topology.l2=wifi
 [[ ! -s "$T/out" ]] || fail "--args emu printed arguments before failing"
 expect 0 "" "$D/xu2008-table1.ini" --args ns3 --set experiment.scheme=renegotiate
 [[ "$(head -n 1 "$T/out")" == handover ]] || fail "--args ns3: first line $(head -n 1 "$T/out")"

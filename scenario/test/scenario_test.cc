@@ -640,11 +640,63 @@ TEST(Scenario, HostsRefuseWhatTheyCannotExpress) {
                  s.err.msg);
   }
   {
+    // The emulation takes the proposals (the node daemons' options).
     Sc s;
     ASSERT_EQ(0, s.Set("crypto.esp_proposal=3des-sha1"));
     int rc;
-    s.Args(M6IKE_SCENARIO_HOST_EMU, &rc);
-    EXPECT_EQ(M6IKE_SCENARIO_ERR_HOST, rc);
+    auto v = s.Args(M6IKE_SCENARIO_HOST_EMU, &rc);
+    EXPECT_EQ(0, rc) << s.err.msg;
+    bool found = false;
+    for (size_t i = 0; i + 1 < v.size(); i++)
+      found |= v[i] == "--set" && v[i + 1] == "esp_proposal=3des-sha1";
+    EXPECT_TRUE(found);
+  }
+  {
+    // What the emulated testbed cannot be, named before anything else.
+    const char *cases[][2] = {
+        {"topology.l2=wifi",
+         "--set topology.l2: the emulation runner (emu/run/emu-run.sh) "
+         "switches wired (veth) access links: csma only, not wifi"},
+        {"mn.handovers=2",
+         "--set mn.handovers: the emulation runner (emu/run/emu-run.sh) "
+         "moves the mobile node once, not 2 times"},
+        {"crypto.null_cipher=true",
+         "--set crypto.null_cipher: the emulation runner "
+         "(emu/run/emu-run.sh) runs the OpenSSL backend only (for a cheap "
+         "cipher use crypto.esp_proposal = null-sha256)"},
+    };
+    for (auto &c : cases) {
+      Sc s;
+      ASSERT_EQ(0, s.Set(c[0])) << c[0];
+      if (std::string(c[0]) == "mn.handovers=2") {
+        ASSERT_EQ(0, s.Set("experiment.duration_s=20"));
+      }
+      ASSERT_EQ(0, s.Check()) << s.err.msg;
+      int rc;
+      auto v = s.Args(M6IKE_SCENARIO_HOST_EMU, &rc);
+      EXPECT_EQ(M6IKE_SCENARIO_ERR_RULE, rc) << c[0];
+      EXPECT_STREQ(c[1], s.err.msg);
+    }
+  }
+  {
+    // Keys the emulation measures instead of modelling: a note each when
+    // not at the default, nothing at the default.
+    Sc s;
+    int rc;
+    auto v = s.Args(M6IKE_SCENARIO_HOST_EMU, &rc);
+    ASSERT_EQ(0, rc) << s.err.msg;
+    for (const auto &x : v) EXPECT_NE("--note", x);
+    ASSERT_EQ(0, s.Set("processing.dh_cost_us=108000"));
+    ASSERT_EQ(0, s.Set("output.pcap=false"));
+    v = s.Args(M6IKE_SCENARIO_HOST_EMU, &rc);
+    ASSERT_EQ(0, rc) << s.err.msg;
+    std::string notes;
+    for (size_t i = 0; i + 1 < v.size(); i++)
+      if (v[i] == "--note") notes += v[i + 1] + "|";
+    EXPECT_EQ("not applied in emu: processing.dh_cost_us=108000 (the "
+              "emulation measures real costs)|not applied in emu: "
+              "output.pcap=false (the runner always captures)|",
+              notes);
   }
   {
     Sc s;
@@ -670,10 +722,14 @@ TEST(Scenario, EmuArgsCountFromTheFlowStart) {
   ASSERT_EQ(0, rc) << s.err.msg;
   std::string all;
   for (const auto &a : v) all += a + " ";
-  EXPECT_EQ("handover --set scheme=msrd --set rate_kbps=40 --set delay_ms=2 "
-            "--set rate_mbit=100 --set loss=1 --set handover_at=3 --set "
-            "duration=8 --set seed=3 --set ra_min=0.05 --set ra_max=0.1 "
-            "--set l2_gap=0.05 --set dad_transmits=1 ",
+  EXPECT_EQ("handover --set scheme=msrd --set rate_kbps=40 --set "
+            "packet_size=512 --set delay_ms=2 --set rate_mbit=100 --set "
+            "loss=0 --set access_delay_ms=0.001 --set access_rate_mbit=100 "
+            "--set access_loss=1 --set handover_at=3 --set duration=8 --set "
+            "seed=3 --set ra_min=0.05 --set ra_max=0.1 --set l2_gap=0.05 "
+            "--set dad_transmits=1 --set dad_retrans_ms=1000 --set "
+            "ike_proposal=aes128-sha256-x25519 --set "
+            "esp_proposal=aes128gcm16 --set ike_id=address ",
             all);
 }
 

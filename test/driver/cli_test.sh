@@ -23,7 +23,7 @@ check() { # check NAME CONDITION-RESULT
 rc=0
 "$drv" help >"$tmp/out" 2>"$tmp/err" || rc=$?
 check "help exits 0" "$rc"
-for w in help build test sim run bench --fast --fuzz-seconds --only --seeds --with-10k MIP6IKE_NO_INSTALL; do
+for w in help build test sim run bench compare --fast --fuzz-seconds --only --seeds --with-10k MIP6IKE_NO_INSTALL; do
   grep -q -- "$w" "$tmp/out"
   check "help mentions $w" $?
 done
@@ -65,6 +65,12 @@ cases=(
   "sweep $root/scenarios/xu2008-table1.ini --host sim|sim"
   "sweep $root/scenarios/xu2008-table1.ini --no-submit|--no-submit"
   "sweep $root/scenarios/xu2008-table1.ini --frob|--frob"
+  "emu nope-scenario|nope-scenario"
+  "compare|SCENARIO"
+  "compare nope.ini|nope.ini"
+  "compare emu-compare --seeds 0|0"
+  "compare emu-compare --bogus|--bogus"
+  "compare emu-compare --set x|--set"
   "|command"
 )
 for c in "${cases[@]}"; do

@@ -147,17 +147,28 @@ m6i_netns_teardown() {
   m6i_netns_kill "$M6I_NS_B"
 }
 
-# m6i_netns_reap: remove the namespaces of killed runs (m6i-[ab]-PID whose
-# PID is gone); those of runs still going are left alone.
-m6i_netns_reap() {
-  local f ns pid
-  for f in /run/netns/m6i-a-* /run/netns/m6i-b-*; do
-    [[ -e "$f" ]] || continue
-    ns="${f##*/}" pid="${f##*-}"
-    [[ "$pid" =~ ^[0-9]+$ ]] || continue
-    kill -0 "$pid" 2>/dev/null && continue
-    m6i_netns_kill "$ns"
+# m6i_reap_dead_ns GLOB...: the namespaces /run/netns/GLOB whose name ends
+# in -PID of a process that is gone (a killed run's): their processes are
+# ended and they are deleted; those of runs still going are left alone.
+# Each one reaped is printed on stdout.  Shared with emu/topo/topo.sh.
+m6i_reap_dead_ns() {
+  local g f ns pid
+  for g in "$@"; do
+    for f in /run/netns/$g; do
+      [[ -e "$f" ]] || continue
+      ns="${f##*/}" pid="${f##*-}"
+      [[ "$pid" =~ ^[0-9]+$ ]] || continue
+      kill -0 "$pid" 2>/dev/null && continue
+      m6i_netns_kill "$ns"
+      echo "$ns"
+    done
   done
+}
+
+# m6i_netns_reap: remove the namespaces of killed runs (m6i-[ab]-PID whose
+# PID is gone).
+m6i_netns_reap() {
+  m6i_reap_dead_ns 'm6i-a-*' 'm6i-b-*' >/dev/null
 }
 
 # m6i_netns_setup: remove leftovers of killed runs, then build the pair.
