@@ -100,6 +100,18 @@ foreach(_example handover bootstrap scale)
     CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
 endforeach()
+# The hybrid example (a real MN in a namespace over TAPs, examples/mip6ike-hybrid.cc)
+# is the only program that links ns-3's fd-net-device and bridge modules.
+if(TARGET ns3::libfd-net-device AND TARGET ns3::libbridge)
+  add_executable(mip6ike-hybrid examples/mip6ike-hybrid.cc)
+  target_link_libraries(mip6ike-hybrid PRIVATE mip6ike ns3::libfd-net-device ns3::libbridge)
+  target_include_directories(mip6ike-hybrid PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/examples)
+  set_target_properties(mip6ike-hybrid PROPERTIES
+    CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+else()
+  message(STATUS "mip6ike: ns-3's fd-net-device or bridge module missing: no mip6ike-hybrid")
+endif()
 if(MIP6IKE_TESTS)
   # Bad arguments: one line on stderr naming the argument, exit status 2
   # (these never start a simulation).
