@@ -109,6 +109,15 @@ if(TARGET ns3::libfd-net-device AND TARGET ns3::libbridge)
   set_target_properties(mip6ike-hybrid PROPERTIES
     CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+  if(MIP6IKE_TESTS)
+    # A real MN (emu's mip6ike-noded in a namespace) bootstraps and hands
+    # over with the simulated HA through TAPs, in real time (root; ~20 s;
+    # skipped with a message otherwise).
+    add_test(NAME hybrid.msrd
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/hybrid/hybrid-test.sh
+                     $<TARGET_FILE:mip6ike-hybrid> $<TARGET_FILE_DIR:mip6ike-noded> msrd)
+    set_tests_properties(hybrid.msrd PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL ON)
+  endif()
 else()
   message(STATUS "mip6ike: ns-3's fd-net-device or bridge module missing: no mip6ike-hybrid")
 endif()

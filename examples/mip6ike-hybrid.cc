@@ -72,6 +72,7 @@
 #include "ns3/csma-helper.h"
 #include "ns3/csma-net-device.h"
 #include "ns3/fd-net-device.h"
+#include "ns3/ipv6-l3-protocol.h"
 #include "ns3/mac48-address.h"
 #include "ns3/names.h"
 
@@ -271,7 +272,7 @@ void
 HaSa(Run* run, const char* what, uint32_t spi, Ipv6Address hoa, Ipv6Address coa)
 {
     const double t = Simulator::Now().GetSeconds();
-    std::printf("%10.6f  HA        ESP SA %08x %s: %s at %s\n",
+    std::printf("%10.6f  HA        ESP SA %08x %s (%s, %s)\n",
                 t,
                 spi,
                 what,
@@ -317,7 +318,7 @@ main(int argc, char* argv[])
     std::string tap1;
     std::string tap2;
     std::string out;
-    std::string psk = "mip6ike hybrid key";
+    std::string psk = "mip6ike-hybrid-key";
     double rate = 100;
     double duration = 20;
     double trafficStart = 2;
@@ -327,6 +328,7 @@ main(int argc, char* argv[])
     bool realtime = true;
     double maxLagMs = 500;
     bool pcap = true;
+    bool fixRaHopLimit = true;
 
     CommandLine cmd(__FILE__);
     cmd.Usage("The simulated testbed (HA, CN, routers, access networks) with a real MN in a "
@@ -349,11 +351,15 @@ main(int argc, char* argv[])
     cmd.AddValue("maxLag", "fail (exit 4) if real time falls behind by more than this, ms",
                  maxLagMs);
     cmd.AddValue("pcap", "write a pcap per device into --out", pcap);
+    cmd.AddValue("fixRaHopLimit",
+                 "access routers send with hop limit 255 (ns-3 3.37's Radvd RAs otherwise leave "
+                 "with 64, which Linux ignores)",
+                 fixRaHopLimit);
     mip6ike_example::CheckOptions(argc,
                                   argv,
                                   {"profile", "scheme", "netns", "tap1", "tap2", "out", "psk",
                                    "rate", "duration", "trafficStart", "delay", "packetSize",
-                                   "processing", "realtime", "maxLag", "pcap"});
+                                   "processing", "realtime", "maxLag", "pcap", "fixRaHopLimit"});
     cmd.Parse(argc, argv);
 
     if (!Mip6IkeHelper::IsScheme(scheme))
@@ -399,9 +405,10 @@ main(int argc, char* argv[])
     {
         BadArgument("--packetSize: must be 12..1400 bytes");
     }
-    if (psk.empty() || psk.size() > 128)
+    // ns-3's CommandLine keeps a value only up to its first blank.
+    if (psk.empty() || psk.size() > 128 || psk.find_first_of(" \t") != std::string::npos)
     {
-        BadArgument("--psk: 1..128 octets");
+        BadArgument("--psk: 1..128 octets without blanks");
     }
 
     if (realtime)
@@ -434,6 +441,15 @@ main(int argc, char* argv[])
     Names::Add("cn", testbed.GetCorrespondent());
     Names::Add("ar1", testbed.GetAccessRouters().Get(0));
     Names::Add("ar2", testbed.GetAccessRouters().Get(1));
+    // ns-3 3.37's Radvd marks its RAs with an IPv4 TTL tag, which IPv6 raw
+    // sockets ignore: they leave with the default hop limit 64, and Linux
+    // drops an RA whose hop limit is not 255 (RFC 4861 §6.1.2).  The
+    // access routers originate nothing else but ND (already 255) and ICMP
+    // errors, so their default hop limit becomes 255.
+    for (uint32_t n = 0; n < 2 && fixRaHopLimit; n++)
+    {
+        testbed.GetAccessRouters().Get(n)->GetObject<Ipv6L3Protocol>()->SetDefaultTtl(255);
+    }
     // The testbed's simulated MN stays off the air: the real one replaces it.
     {
         Ptr<CsmaNetDevice> simMn = DynamicCast<CsmaNetDevice>(testbed.GetMobileDevice(0));
@@ -476,6 +492,7 @@ main(int argc, char* argv[])
     Run run;
     if (!out.empty())
     {
+        mip6.EnableAsciiIke(out); // <out>/ha-ike.log: one line per IKE datagram
         run.haEvents.open(out + "/ha-events.csv");
         run.haEvents << "time_s,event,hoa,coa,seq,status\n";
     }
