@@ -113,10 +113,13 @@ if(TARGET ns3::libfd-net-device AND TARGET ns3::libbridge)
     # A real MN (emu's mip6ike-noded in a namespace) bootstraps and hands
     # over with the simulated HA through TAPs, in real time (root; ~20 s;
     # skipped with a message otherwise).
-    add_test(NAME hybrid.msrd
-             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/hybrid/hybrid-test.sh
-                     $<TARGET_FILE:mip6ike-hybrid> $<TARGET_FILE_DIR:mip6ike-noded> msrd)
-    set_tests_properties(hybrid.msrd PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL ON)
+    foreach(_scheme msrd renegotiate)
+      add_test(NAME hybrid.${_scheme}
+               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/hybrid/hybrid-test.sh
+                       $<TARGET_FILE:mip6ike-hybrid> $<TARGET_FILE_DIR:mip6ike-noded> ${_scheme})
+      set_tests_properties(hybrid.${_scheme} PROPERTIES
+        SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL ON)
+    endforeach()
   endif()
 else()
   message(STATUS "mip6ike: ns-3's fd-net-device or bridge module missing: no mip6ike-hybrid")

@@ -16,10 +16,12 @@
 # MOVE_AT simulated seconds the MN moves (acc1 down, L2_GAP, acc2 up) and
 # hands over with the simulated HA.
 #
+# SCHEME: msrd (default) or renegotiate (the HA and the MN use the same).
 # Checks: the program ran in real time (lag line, exit 0); bootstrap and
 # handover BAs with status 0 on the real MN, the handover record complete
-# (msrd: 2 INFORMATIONAL messages, no new IKE SA); the IKE SA up on both
-# sides (MN IKE_COMPLETED status 0 / SA_READY, HA "IKE completed ... 0");
+# (msrd: 2 INFORMATIONAL messages, no new IKE SA; renegotiate: IKE_SA_INIT
+# and IKE_AUTH again); the IKE SA up on both sides (MN: IKE_COMPLETED
+# status 0 and SA_READY; HA: IKE_AUTH in its IKE log, ESP SAs installed);
 # the HA's binding cache moved to a 2003:: CoA; CBR datagrams received at
 # the real MN after the move (summary.csv's traffic_resumed_s); the pcaps
 # decode in tshark (ESP and IKEv2 on AR2's link) when tshark is there;
@@ -96,9 +98,9 @@ done
 # Everything this run started, by pid; then the namespace (the TAPs die
 # with the ns-3 process that holds them, the tun device with noded).
 cleanup() {
-  local p n
+  local p
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  for _ in $(seq 1 20); do
     local alive=0
     for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [[ $alive == 0 ]] && break
@@ -228,6 +230,9 @@ get() { echo "$h1" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 if [[ "$SCHEME" == msrd ]]; then
   [[ "$(get ike_sa_init)" == 0 && "$(get informational)" == 2 ]] ||
     fail "msrd: the handover should be one INFORMATIONAL exchange, not: $h1"
+elif [[ "$SCHEME" == renegotiate ]]; then
+  [[ "$(get ike_sa_init)" -ge 2 && "$(get ike_auth)" -ge 2 ]] ||
+    fail "renegotiate: a new IKE SA (IKE_SA_INIT, IKE_AUTH) expected at the handover, not: $h1"
 fi
 row="$(sed -n 2p "$OUT/summary.csv")"
 resumed="$(echo "$row" | cut -d, -f12)"
