@@ -85,6 +85,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
@@ -198,6 +199,8 @@ struct Run
     Time maxLag{0};
     Time lagAt{0};
     std::ofstream haEvents;
+    std::map<std::string, uint64_t> haDrops; //!< the HA's drops by reason
+    Time lastDrop{-1};                       //!< the HA's last drop
 };
 
 /* Simulated time 0: note the wall clock. */
@@ -281,6 +284,21 @@ HaSa(Run* run, const char* what, uint32_t spi, Ipv6Address hoa, Ipv6Address coa)
     std::fflush(stdout);
     run->haEvents << t << ",sa_" << what << "," << hoa << "," << coa << "," << spi << ",0\n";
     run->haEvents.flush();
+}
+
+/* The HA dropped a packet: counted by reason; a run of drops (less than
+ * 1 s apart) is printed when it ends. */
+void
+HaDrop(Run* run, int, const std::string& what)
+{
+    const Time now = Simulator::Now();
+    run->haDrops[what]++;
+    if (run->lastDrop < Time(0) || now - run->lastDrop > Seconds(1))
+    {
+        std::printf("%10.6f  HA        drops: %s\n", now.GetSeconds(), what.c_str());
+        std::fflush(stdout);
+    }
+    run->lastDrop = now;
 }
 
 /* One access network's bridge to its TAP: a node with a CSMA device on
@@ -503,6 +521,7 @@ main(int argc, char* argv[])
                                    MakeBoundCallback(&HaIke, &run, "completed"));
     ha->TraceConnectWithoutContext("SaInstalled", MakeBoundCallback(&HaSa, &run, "installed"));
     ha->TraceConnectWithoutContext("SaUpdated", MakeBoundCallback(&HaSa, &run, "updated"));
+    ha->TraceConnectWithoutContext("Drop", MakeBoundCallback(&HaDrop, &run));
 
     // The CBR flow CN -> HoA (received by the real MN).
     Ptr<Mip6IkeCbrSource> source = CreateObject<Mip6IkeCbrSource>();
@@ -542,6 +561,12 @@ main(int argc, char* argv[])
                 static_cast<unsigned long long>(ha->GetStats().bu_received),
                 static_cast<unsigned long long>(ha->GetStats().ba_sent),
                 static_cast<unsigned long long>(ha->GetStats().esp_out));
+    for (const auto& d : run.haDrops)
+    {
+        std::printf("mip6ike-hybrid: HA dropped %llu: %s\n",
+                    static_cast<unsigned long long>(d.second),
+                    d.first.c_str());
+    }
     std::printf("mip6ike-hybrid: largest real-time lag %.1f ms (at %.3f s)\n",
                 run.maxLag.GetSeconds() * 1000,
                 run.lagAt.GetSeconds());

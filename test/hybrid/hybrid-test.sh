@@ -24,7 +24,8 @@
 # status 0 and SA_READY; HA: IKE_AUTH in its IKE log, ESP SAs installed);
 # the HA's binding cache moved to a 2003:: CoA; CBR datagrams received at
 # the real MN after the move (summary.csv's traffic_resumed_s); the pcaps
-# decode in tshark (ESP and IKEv2 on AR2's link) when tshark is there;
+# decode in tshark (ESP and IKEv2 on AR2's link, and the BU and BA inside
+# ESP decrypted with the real MN's key logs) when tshark is there;
 # nothing left afterwards (namespace, TAPs, processes).
 #
 # Output (--out DIR, else a temporary directory removed at exit):
@@ -246,6 +247,11 @@ if command -v tshark >/dev/null 2>&1; then
   [[ -s "$ar2" ]] || fail "no pcap of AR2's access link"
   protos="$(tshark -r "$ar2" -T fields -e frame.protocols 2>/dev/null | sort -u | tr '\n' ' ')"
   [[ "$protos" == *esp* && "$protos" == *isakmp* ]] || fail "AR2's pcap lacks ESP/IKEv2: $protos"
+  # Decrypted with the real MN's key logs (Wireshark's file names in
+  # $OUT): the handover's BU (HAO) and BA (RH2) inside ESP.
+  mh="$(WIRESHARK_CONFIG_DIR="$OUT" tshark -o esp.enable_encryption_decode:TRUE -r "$ar2" \
+    -Y mipv6 -T fields -e mip6.mhtype 2>/dev/null | sort -u | tr '\n' ' ')"
+  [[ "$mh" == *5* && "$mh" == *6* ]] || fail "no decrypted BU (5) and BA (6) on AR2's link: '$mh'"
 fi
 # Nothing left: the namespace (and with it acc1, acc2, mip6), the processes.
 [[ ! -e "/run/netns/$NS" ]] || fail "namespace $NS left behind"
