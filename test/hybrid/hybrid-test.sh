@@ -35,9 +35,10 @@
 # hybrid-<node>-<dev>.pcap, key logs (MN: ikev2_decryption_table, esp_sa;
 # HA: ha-*).
 #
-# HYBRID_BREAK=psk|move|hoplimit breaks the path on purpose (the MN's PSK
-# differs; acc2 never comes up; the example's RA hop-limit fix off): the
-# test must then fail.  Exit 77 when not root or a tool is missing.
+# HYBRID_BREAK=psk|move|hoplimit|port breaks the path on purpose (the MN's
+# PSK differs; acc2 never comes up; the example's RA hop-limit fix off; the
+# receiver listens on another port than the CN sends to): the test must
+# then fail.  Exit 77 when not root or a tool is missing.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -181,7 +182,9 @@ wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || fail "noded did not sta
 ip -n "$NS" -6 rule add from "$HOA" lookup 100
 ip -n "$NS" -6 route add default dev mip6 table 100
 rest="$(awk -v d="$DURATION" -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{print d - (now - t0)}')"
-inns "$EMU/mip6ike-cbr" recv --bind "$HOA" --start "$T0" --duration "$rest" \
+rxport=9000
+[[ "$BREAK" == port ]] && rxport=9001
+inns "$EMU/mip6ike-cbr" recv --bind "$HOA" --port "$rxport" --start "$T0" --duration "$rest" \
   --timeline "$OUT/timeline.csv" --packets "$OUT/packets.csv" 2>>"$OUT/noded.err" &
 PIDS+=($!)
 
