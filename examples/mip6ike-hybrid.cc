@@ -49,11 +49,19 @@
  * ("wall clock at t=0: ..."; a caller adds simulated seconds to it to line
  * ns-3 times up with the real MN's event log), "taps ready" once the TAPs
  * exist, the HA's events (binding cache, IKE, SAs) with simulated time,
- * and at the end the CN's count and the lag.  --out=DIR receives pcaps of
+ * the HA's drops (a line when a run of them starts, counts by reason at
+ * the end), the CN's count and the lag.  --out=DIR receives pcaps of
  * every CSMA and point-to-point device (hybrid-<node>-<device>.pcap; the
  * access routers' CSMA devices show the real MN's frames), the HA's
- * Wireshark key logs (ha-ikev2_decryption_table, ha-esp_sa) and
- * ha-events.csv (time_s,event,hoa,coa,seq,status).
+ * Wireshark key logs (ha-ikev2_decryption_table, ha-esp_sa), its IKE
+ * datagram log ha-ike.log and ha-events.csv (time_s,event,hoa,coa,seq,
+ * status).
+ *
+ * ns-3 3.37's Radvd sends its RAs with hop limit 64 (it tags them with
+ * IPv4's TTL tag, which IPv6 raw sockets ignore); Linux drops ND messages
+ * whose hop limit is not 255, so the access routers' default hop limit is
+ * set to 255 here (--fixRaHopLimit=0 shows the real MN never getting a
+ * CoA).
  *
  * Exit: 0; 2 bad arguments (one line naming it); 1 TAP/namespace errors;
  * 4 real time fell behind by more than --maxLag.  SIGINT/SIGTERM stop the
@@ -89,6 +97,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sstream>
 #include <string>
 #include <sys/ioctl.h>
 #include <unistd.h>
