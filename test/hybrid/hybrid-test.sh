@@ -217,6 +217,10 @@ cat "$OUT/summary.csv"
 
 # 6. Checks.
 [[ $rc == 0 ]] || fail "the ns-3 program exited $rc"
+# No sanitizer report (an ASan tree's binaries).
+if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/hybrid.out" "$OUT/noded.err"; then
+  fail "sanitizer report"
+fi
 grep -q "largest real-time lag" "$OUT/hybrid.out" || fail "no lag line"
 rel() { awk -v a="$1" -v t="$T0" 'BEGIN{printf "%.3f", a - t}'; }
 nba="$(grep -c 'BA_RECEIVED .*status=0' "$OUT/mn.events" || true)"
