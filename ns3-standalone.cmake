@@ -100,6 +100,51 @@ foreach(_example handover bootstrap scale)
     CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
 endforeach()
+# The hybrid example (a real MN in a namespace over TAPs, examples/mip6ike-hybrid.cc)
+# is the only program that links ns-3's fd-net-device and bridge modules.
+if(TARGET ns3::libfd-net-device AND TARGET ns3::libbridge)
+  add_executable(mip6ike-hybrid examples/mip6ike-hybrid.cc)
+  target_link_libraries(mip6ike-hybrid PRIVATE mip6ike ns3::libfd-net-device ns3::libbridge)
+  target_include_directories(mip6ike-hybrid PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/examples)
+  set_target_properties(mip6ike-hybrid PROPERTIES
+    CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+  if(MIP6IKE_TESTS)
+    # A real MN (emu's mip6ike-noded in a namespace) bootstraps and hands
+    # over with the simulated HA through TAPs, in real time (root; ~20 s;
+    # skipped with a message otherwise).
+    # Without root: the simulated part alone (no TAPs, simulated time: the
+    # CN's 100 kbit/s of 512-octet datagrams from 2 s to 3 s = 25), and
+    # bad arguments (exit 2, one line naming the argument).
+    add_test(NAME sim.hybrid.simulated-only
+             COMMAND mip6ike-hybrid --realtime=0 --duration=3)
+    set_tests_properties(sim.hybrid.simulated-only PROPERTIES PASS_REGULAR_EXPRESSION
+      "simulated time.*CN sent 25 packets; HA: 0 BU received")
+    foreach(_case "tap-alone|--tap1=acc1|--tap1/--tap2: give both or neither"
+                  "netns-alone|--netns=m6h-x|--netns: needs --tap1 and --tap2"
+                  "bad-scheme|--scheme=bogus|--scheme: unknown scheme 'bogus'"
+                  "bad-processing|--processing=slow|--processing: must be fixed or measured"
+                  "unknown-option|--frobnicate=1|unknown option '--frobnicate'")
+      string(REPLACE "|" ";" _parts "${_case}")
+      list(GET _parts 0 _name)
+      list(GET _parts 1 _arg)
+      list(GET _parts 2 _want)
+      add_test(NAME sim.hybrid.${_name}
+               COMMAND ${CMAKE_COMMAND} -DPROG=$<TARGET_FILE:mip6ike-hybrid>
+                       -DARG=${_arg} -DWANT=${_want}
+                       -P ${CMAKE_CURRENT_SOURCE_DIR}/examples/check-sim-args.cmake)
+    endforeach()
+    foreach(_scheme msrd renegotiate)
+      add_test(NAME hybrid.${_scheme}
+               COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test/hybrid/hybrid-test.sh
+                       $<TARGET_FILE:mip6ike-hybrid> $<TARGET_FILE_DIR:mip6ike-noded> ${_scheme})
+      set_tests_properties(hybrid.${_scheme} PROPERTIES
+        SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL ON)
+    endforeach()
+  endif()
+else()
+  message(STATUS "mip6ike: ns-3's fd-net-device or bridge module missing: no mip6ike-hybrid")
+endif()
 if(MIP6IKE_TESTS)
   # Bad arguments: one line on stderr naming the argument, exit status 2
   # (these never start a simulation).

@@ -46,3 +46,16 @@ foreach(_mip6ike_target ${libmip6ike-obj} ${libmip6ike} libmip6ike-test)
     endif()
   endif()
 endforeach()
+
+# The hybrid example (examples/mip6ike-hybrid.cc: a real MN in a namespace
+# over TAPs, real time) needs ns-3's fd-net-device and bridge modules; it
+# is the only program linking them.  ns-3 >= 3.36 defines build_example()
+# and ${libfd-net-device} when that module is enabled (not in the shim).
+if(COMMAND build_example AND DEFINED libfd-net-device AND DEFINED libbridge)
+  include_directories(${CMAKE_CURRENT_SOURCE_DIR}/examples)
+  build_example(
+    NAME mip6ike-hybrid
+    SOURCE_FILES examples/mip6ike-hybrid.cc
+    LIBRARIES_TO_LINK ${libmip6ike} ${libfd-net-device} ${libbridge}
+  )
+endif()

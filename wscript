@@ -15,6 +15,10 @@ import re
 MODULE = 'mip6ike'
 NS3_DEPS = ['core', 'network', 'internet', 'virtual-net-device', 'internet-apps', 'csma',
             'point-to-point', 'wifi', 'mobility', 'applications']
+# ns-3 programs of examples/ built here, with the modules each needs besides
+# mip6ike: only the hybrid example (a real MN over TAPs) is built by waf,
+# when examples and ns-3's fd-net-device module are enabled.
+EXAMPLES = {'mip6ike-hybrid': ['fd-net-device', 'bridge']}
 C_FLAGS = ['-std=c11', '-Wall', '-Wextra', '-Werror', '-fPIC']
 # ns-3's waf passes the build directory holding ns3/*.h with -I; ns-3's
 # headers are not clean under -Wextra (e.g. -Wunused-parameter in ptr.h), so
@@ -104,3 +108,12 @@ def build(bld):
     headers = bld(features='ns3header')
     headers.module = MODULE
     headers.source = _cmake_list(lists, 'MIP6IKE_NS3_HEADERS')
+
+    # The hybrid example, when the tree builds examples and has
+    # fd-net-device (waf enables it on Linux only).
+    if bld.env.ENABLE_EXAMPLES and 'ns3-fd-net-device' in bld.env.NS3_ENABLED_MODULES:
+        for name, deps in EXAMPLES.items():
+            prog = bld.create_ns3_program(name, [MODULE] + deps)
+            prog.source = ['examples/%s.cc' % name]
+            prog.includes = ['examples', 'model', 'helper', 'model/core/include']
+            prog.env.append_value('CXXFLAGS', CXX_FLAGS + ns3_headers)

@@ -54,6 +54,8 @@ cases=(
   "run --schemes msrd,nope|nope"
   "run --profile nope|nope"
   "run --profile|--profile"
+  "hybrid bogus|bogus"
+  "hybrid --out|--out"
   "bench --frob|--frob"
   "sweep|SCENARIO"
   "sweep /nonexistent/x.ini|/nonexistent/x.ini"

@@ -63,6 +63,7 @@ class Bld:
         self.tgens = []
         self.modules = []
         self.test_libs = []
+        self.programs = []
 
     def __call__(self, **kw):
         tg = TaskGen(self.env, **kw)
@@ -72,6 +73,11 @@ class Bld:
     def create_ns3_module(self, name, deps):
         tg = TaskGen(self.env, name='ns3-' + name, use=['ns3-' + d for d in deps])
         self.modules.append((name, list(deps), tg))
+        return tg
+
+    def create_ns3_program(self, name, deps):
+        tg = TaskGen(self.env, name=name, use=['ns3-' + d for d in deps])
+        self.programs.append((name, list(deps), tg))
         return tg
 
     def create_ns3_module_test_library(self, name):
@@ -124,6 +130,18 @@ def main():
     headers = [t for t in bld.tgens if getattr(t, 'features', '') == 'ns3header']
     assert len(headers) == 1 and headers[0].module == 'mip6ike'
     for s in headers[0].source:
+        exists(s)
+    assert bld.programs == [], 'no programs without ENABLE_EXAMPLES'
+    # With examples and fd-net-device enabled: the hybrid example, linked
+    # with fd-net-device and bridge, its source present.
+    env = conf.env.derive()
+    env['ENABLE_EXAMPLES'] = True
+    env['NS3_ENABLED_MODULES'] = ['ns3-core', 'ns3-fd-net-device', 'ns3-bridge']
+    bld2 = Bld(env, root)
+    ws['build'](bld2)
+    assert [(n, d) for n, d, _ in bld2.programs] == [
+        ('mip6ike-hybrid', ['mip6ike', 'fd-net-device', 'bridge'])], bld2.programs
+    for s in bld2.programs[0][2].source:
         exists(s)
     print('wscript ok: core %d C files, module %d sources, %d headers, %d test files'
           % (len(core.source), len(module.source), len(headers[0].source),
