@@ -14,6 +14,8 @@
  *   -300..-399 binding         -700..-799 ipsec / esp
  *   -400..-499 msrd            -800..-849 cxtp
  *                              -850..-899 crypto backends
+ *                              -900..-929 mobility (split)
+ *                              -930..-959 keymgr (split)
  * Codes at or below M6IKE_ERR_FATAL mean the object that returned them must
  * not be used again except to free it.
  */
