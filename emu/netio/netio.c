@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "netio.h"
 
+#include "m6ike/pfkey_wire.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -379,4 +382,108 @@ void m6e_movement_netlink(m6e_movement *n, int nl_fd) {
       }
     }
   }
+}
+
+/* ---- the core's events -------------------------------------------------- */
+
+const char *m6e_agent_ev_name(m6ike_agent_event_kind k) {
+  switch (k) {
+  case M6IKE_AGENT_EV_COA_SET: return "COA_SET";
+  case M6IKE_AGENT_EV_BU_SENT: return "BU_SENT";
+  case M6IKE_AGENT_EV_BA_RECEIVED: return "BA_RECEIVED";
+  case M6IKE_AGENT_EV_BINDING_UPDATED: return "BINDING_UPDATED";
+  case M6IKE_AGENT_EV_IKE_STARTED: return "IKE_STARTED";
+  case M6IKE_AGENT_EV_IKE_COMPLETED: return "IKE_COMPLETED";
+  case M6IKE_AGENT_EV_SA_INSTALLED: return "SA_INSTALLED";
+  case M6IKE_AGENT_EV_SA_UPDATED: return "SA_UPDATED";
+  case M6IKE_AGENT_EV_SA_READY: return "SA_READY";
+  case M6IKE_AGENT_EV_DROP: return "DROP";
+  }
+  return "?";
+}
+
+void m6e_emit_agent_event(FILE *f, const m6ike_agent_event *e) {
+  char h[M6IKE_ADDR6_STRLEN], c[M6IKE_ADDR6_STRLEN];
+  m6e_emit(f, e->time, "%s mpi=%u hoa=%s coa=%s spi=0x%08x seq=%u status=%d",
+           m6e_agent_ev_name(e->kind), e->mpi, m6ike_addr6_format(&e->hoa, h),
+           m6ike_addr6_format(&e->coa, c), e->spi, e->seq, e->status);
+}
+
+static void ts_text(char *buf, size_t cap, m6ike_tstamp t) {
+  if (t == M6IKE_TSTAMP_UNSET) {
+    snprintf(buf, cap, "-");
+  } else {
+    snprintf(buf, cap, "%llu.%09llu", (unsigned long long)(t / 1000000000u),
+             (unsigned long long)(t % 1000000000u));
+  }
+}
+
+void m6e_emit_handover(FILE *f, const m6ike_agent_handover *h) {
+  char c[4][32], a[M6IKE_ADDR6_STRLEN], b[M6IKE_ADDR6_STRLEN];
+  ts_text(c[0], sizeof(c[0]), h->coa_set);
+  ts_text(c[1], sizeof(c[1]), h->bu_sent);
+  ts_text(c[2], sizeof(c[2]), h->ba_received);
+  ts_text(c[3], sizeof(c[3]), h->sa_ready);
+  m6e_emit(f, m6e_now_ns(),
+           "HANDOVER index=%u scheme=%s old_coa=%s coa=%s coa_set=%s "
+           "bu_sent=%s ba_received=%s sa_ready=%s bu_count=%u ba_status=%d "
+           "ike_msgs=%u ike_bytes=%llu ike_sa_init=%u ike_auth=%u "
+           "create_child_sa=%u informational=%u complete=%d",
+           h->index, m6ike_scheme_name(h->scheme),
+           m6ike_addr6_format(&h->old_coa, a), m6ike_addr6_format(&h->coa, b),
+           c[0], c[1], c[2], c[3], h->bu_count, h->ba_status, h->ike_msgs,
+           (unsigned long long)h->ike_bytes,
+           h->ike_msgs_x[M6IKE_IKEV2_X_IKE_SA_INIT],
+           h->ike_msgs_x[M6IKE_IKEV2_X_IKE_AUTH],
+           h->ike_msgs_x[M6IKE_IKEV2_X_CREATE_CHILD_SA],
+           h->ike_msgs_x[M6IKE_IKEV2_X_INFORMATIONAL], h->complete);
+}
+
+/* ---- Unix-domain sockets ------------------------------------------------ */
+
+int m6e_unix_connect(const char *path, int wait_ms) {
+  struct sockaddr_un sa;
+  int fd;
+  if (strlen(path) >= sizeof(sa.sun_path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, strlen(path));
+  for (;;) {
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+      int fl = fcntl(fd, F_GETFL);
+      fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+      return fd;
+    }
+    close(fd);
+    if ((errno != ENOENT && errno != ECONNREFUSED) || wait_ms <= 0) {
+      return -1;
+    }
+    usleep(20000);
+    wait_ms -= 20;
+  }
+}
+
+int m6e_pfkey_connect(const char *path, int role, int wait_ms) {
+  uint8_t h[M6IKE_PFKEY_WIRE_HELLO_LEN];
+  m6ike_pfkey_wire_hello hello;
+  int fd = m6e_unix_connect(path, wait_ms);
+  if (fd < 0) {
+    return -1;
+  }
+  hello.role = (m6ike_pfkey_role)role;
+  hello.pid = (uint32_t)getpid();
+  if (m6ike_pfkey_wire_hello_encode(&hello, h, sizeof(h)) != (int)sizeof(h) ||
+      send(fd, h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h)) {
+    close(fd);
+    errno = EPROTO;
+    return -1;
+  }
+  return fd;
 }

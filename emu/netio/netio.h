@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "m6ike/agent.h"
 #include "m6ike/common.h"
 #include "m6ike/ikev2.h"
 
@@ -56,12 +57,31 @@ int m6e_udp_send(int fd, const m6ike_ikev2_path *path, const uint8_t *buf,
 ssize_t m6e_udp_recv(int fd, uint16_t port, uint8_t *buf, size_t cap,
                      m6ike_ikev2_path *path);
 
+/* ---- Unix-domain sockets between a node's daemons ---------------------- */
+/* Connects a SOCK_SEQPACKET socket to path (non-blocking after connect),
+ * retrying for up to wait_ms while the listener is not there yet. */
+int m6e_unix_connect(const char *path, int wait_ms);
+/* m6e_unix_connect + the pfkey_wire HELLO with role (1 KEY_MANAGER, 2
+ * MOBILITY) and pid = ours. */
+int m6e_pfkey_connect(const char *path, int role, int wait_ms);
+
 /* ---- event log -------------------------------------------------------- */
 /* CLOCK_REALTIME in ns (events line up with the runner and the pcaps). */
 m6ike_tstamp m6e_now_ns(void);
 /* "SEC.NSEC fmt...\n" to f, flushed. */
 void m6e_emit(FILE *f, m6ike_tstamp t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- the core's events, in the form summary.awk reads ------------------ */
+/* "COA_SET", "BU_SENT", ... */
+const char *m6e_agent_ev_name(m6ike_agent_event_kind k);
+/* "T KIND mpi= hoa= coa= spi= seq= status=" */
+void m6e_emit_agent_event(FILE *f, const m6ike_agent_event *e);
+/* "T HANDOVER index= scheme= old_coa= coa= coa_set= bu_sent= ba_received=
+ * sa_ready= bu_count= ba_status= ike_msgs= ike_bytes= ike_sa_init=
+ * ike_auth= create_child_sa= informational= complete=" (times in s since
+ * the epoch, "-" if unset) */
+void m6e_emit_handover(FILE *f, const m6ike_agent_handover *h);
 
 /* ---- MN movement detection from netlink -------------------------------- */
 /*

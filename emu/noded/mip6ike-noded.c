@@ -305,62 +305,16 @@ static int cb_deliver(const uint8_t *pkt, size_t len, void *ud) {
   return write(n->tun_fd, pkt, len) == (ssize_t)len ? 0 : -1;
 }
 
-static const char *ev_name(m6ike_agent_event_kind k) {
-  switch (k) {
-  case M6IKE_AGENT_EV_COA_SET: return "COA_SET";
-  case M6IKE_AGENT_EV_BU_SENT: return "BU_SENT";
-  case M6IKE_AGENT_EV_BA_RECEIVED: return "BA_RECEIVED";
-  case M6IKE_AGENT_EV_BINDING_UPDATED: return "BINDING_UPDATED";
-  case M6IKE_AGENT_EV_IKE_STARTED: return "IKE_STARTED";
-  case M6IKE_AGENT_EV_IKE_COMPLETED: return "IKE_COMPLETED";
-  case M6IKE_AGENT_EV_SA_INSTALLED: return "SA_INSTALLED";
-  case M6IKE_AGENT_EV_SA_UPDATED: return "SA_UPDATED";
-  case M6IKE_AGENT_EV_SA_READY: return "SA_READY";
-  case M6IKE_AGENT_EV_DROP: return "DROP";
-  }
-  return "?";
-}
-
-static void print_ts(char *buf, size_t cap, m6ike_tstamp t) {
-  if (t == M6IKE_TSTAMP_UNSET) {
-    snprintf(buf, cap, "-");
-  } else {
-    snprintf(buf, cap, "%llu.%09llu", (unsigned long long)(t / 1000000000u),
-             (unsigned long long)(t % 1000000000u));
-  }
-}
-
 static void print_handover(node *n) {
   m6ike_agent_handover h;
-  char c[4][32], a[M6IKE_ADDR6_STRLEN], b[M6IKE_ADDR6_STRLEN];
-  if (n->o.role != M6IKE_AGENT_MN || m6ike_agent_get_handover(n->a, &h) != 0) {
-    return;
+  if (n->o.role == M6IKE_AGENT_MN && m6ike_agent_get_handover(n->a, &h) == 0) {
+    m6e_emit_handover(n->ev, &h);
   }
-  print_ts(c[0], sizeof(c[0]), h.coa_set);
-  print_ts(c[1], sizeof(c[1]), h.bu_sent);
-  print_ts(c[2], sizeof(c[2]), h.ba_received);
-  print_ts(c[3], sizeof(c[3]), h.sa_ready);
-  emit(n, now_ns(),
-       "HANDOVER index=%u scheme=%s old_coa=%s coa=%s coa_set=%s bu_sent=%s "
-       "ba_received=%s sa_ready=%s bu_count=%u ba_status=%d ike_msgs=%u "
-       "ike_bytes=%llu ike_sa_init=%u ike_auth=%u create_child_sa=%u "
-       "informational=%u complete=%d",
-       h.index, m6ike_scheme_name(h.scheme), addr_s(&h.old_coa, a),
-       addr_s(&h.coa, b), c[0], c[1], c[2], c[3], h.bu_count, h.ba_status,
-       h.ike_msgs, (unsigned long long)h.ike_bytes,
-       h.ike_msgs_x[M6IKE_IKEV2_X_IKE_SA_INIT],
-       h.ike_msgs_x[M6IKE_IKEV2_X_IKE_AUTH],
-       h.ike_msgs_x[M6IKE_IKEV2_X_CREATE_CHILD_SA],
-       h.ike_msgs_x[M6IKE_IKEV2_X_INFORMATIONAL], h.complete);
 }
 
 static void cb_event(const m6ike_agent_event *e, void *ud) {
   node *n = ud;
-  char h[M6IKE_ADDR6_STRLEN], c[M6IKE_ADDR6_STRLEN];
-  emit(n, e->time,
-       "%s mpi=%u hoa=%s coa=%s spi=0x%08x seq=%u status=%d", ev_name(e->kind),
-       e->mpi, addr_s(&e->hoa, h), addr_s(&e->coa, c), e->spi, e->seq,
-       e->status);
+  m6e_emit_agent_event(n->ev, e);
   if (n->o.role == M6IKE_AGENT_HA &&
       e->kind == M6IKE_AGENT_EV_BINDING_UPDATED && e->status < 128) {
     /* Intercept the HoA, once the agent has returned (the BA goes
