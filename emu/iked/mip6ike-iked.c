@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iked-keymgr.h"
 #include "m6ike/common.h"
 #include "m6ike/crypto.h"
 #include "m6ike/crypto_openssl.h"
@@ -1324,6 +1325,13 @@ int main(int argc, char **argv) {
   m6ike_tstamp deadline;
   int rv;
 
+  /* The three-daemon architecture's key manager (iked-keymgr.c). */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--pfkey") ||
+        !strcmp(argv[i], "--selftest-write-msrd")) {
+      return m6e_iked_keymgr_main(argc, argv);
+    }
+  }
   memset(&d, 0, sizeof(d));
   parse_options(argc, argv, &d.opt);
   d.now = mono_now();
