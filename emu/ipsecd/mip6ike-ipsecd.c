@@ -18,8 +18,9 @@
  * the bus queues for an endpoint is written to its connection.  A
  * connection that breaks the framing is closed.  The peer's credentials
  * (SO_PEERCRED) are logged with its role.  With --msrd, the MSRD in shared
- * memory (emu/shm) is attached read-only and the bus checks an ACQUIRE's
- * Reference against it (paper §IV).  Refusals are counted (STATS
+ * memory (emu/shm) is attached read-only (at start, or at the first
+ * Reference if mipd has not created it yet) and the bus checks an
+ * ACQUIRE's Reference against it (paper §IV).  Refusals are counted (STATS
  * pfkey_refused, pfkey_framing) and logged (REFUSED / PFKEY result<0).
  *
  * DATA PATH (--tun, --mh).  This kernel has no ESP and no Mobile IPv6, so
@@ -115,6 +116,7 @@ typedef struct daemon_s {
   m6ike_ipsec *ipsec;
   m6ike_crypto *crypto;
   m6e_msrd_shm msrd;
+  const char *msrd_name;
   int have_msrd;
   int lfd;
   conn c[MAX_CONN];
@@ -142,10 +144,25 @@ static int os_rand(uint8_t *dest, size_t len, void *ud) {
   return getrandom(dest, len, 0) == (ssize_t)len ? 0 : -1;
 }
 
+/* The MSRD is mipd's, and mipd starts after ipsecd: attach on first use. */
+static int attach_msrd(daemon_s *d) {
+  int rv;
+  if (d->have_msrd || !d->msrd_name) {
+    return d->have_msrd;
+  }
+  rv = m6e_msrd_shm_attach(&d->msrd, d->msrd_name);
+  if (rv == 0) {
+    d->have_msrd = 1;
+    emit(d, "MSRD_ATTACHED name=%s", d->msrd_name);
+  }
+  return d->have_msrd;
+}
+
 static int mpi_valid(uint32_t mpi, void *ud) {
   daemon_s *d = ud;
   m6ike_msrd_entry e;
-  return d->have_msrd && m6ike_msrd_lookup_mpi(d->msrd.r, mpi, &e, NULL) == 0;
+  return attach_msrd(d) &&
+         m6ike_msrd_lookup_mpi(d->msrd.r, mpi, &e, NULL) == 0;
 }
 
 static void drop_conn(daemon_s *d, conn *c, const char *why) {
@@ -625,15 +642,19 @@ int main(int argc, char **argv) {
   for (int i = 0; i < MAX_CONN; i++) {
     d.c[i].fd = -1;
   }
+  /* --msrd: attached now if it exists, else at the first Reference
+   * (mipd, which creates it, starts after ipsecd). */
+  d.msrd_name = msrd;
   if (msrd) {
     rv = m6e_msrd_shm_attach(&d.msrd, msrd);
-    if (rv != 0) {
+    if (rv == 0) {
+      d.have_msrd = 1;
+    } else if (rv != -ENOENT) {
       fprintf(stderr, PROG ": --msrd %s: %s\n", msrd,
               rv > -4096 && rv < 0 && rv != -1 ? strerror(-rv)
                                                : m6ike_strerror(rv));
       return 1;
     }
-    d.have_msrd = 1;
   }
   if ((rv = m6ike_crypto_openssl_new(&d.crypto, NULL)) != 0) {
     fprintf(stderr, PROG ": crypto: %s\n", m6ike_strerror(rv));
@@ -648,7 +669,7 @@ int main(int argc, char **argv) {
   }
   memset(&bc, 0, sizeof(bc));
   m6ike_ipsec_kernel_cbs(d.ipsec, &bc.kernel);
-  if (d.have_msrd) {
+  if (d.msrd_name) {
     bc.mpi_valid = mpi_valid;
     bc.mpi_user_data = &d;
   }
