@@ -67,15 +67,12 @@ if [[ -x "$BUILD/emu/mip6ike-mipd" && -x "$BUILD/emu/mip6ike-ipsecd" ]]; then
   com=(--scheme msrd --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/64")
   m6e_in ha "$BUILD/emu/mip6ike-ipsecd" --socket "$dir/pfkey" --mh "$dir/mh" --tun mip6 --role ha \
     --msrd "$shm" --events "$OUT/ha-ipsecd.events" 2>"$OUT/ha3.err" &
-  declare -A pid3=([ipsecd]=$!)
   m6e_wait_for 5 grep -qs READY "$OUT/ha-ipsecd.events" || m6e_die "ipsecd did not start"
   m6e_in ha "$BUILD/emu/mip6ike-mipd" --role ha --home-if h0 "${com[@]}" --pfkey "$dir/pfkey" --mh "$dir/mh" \
     --msrd-shm "$shm" --tun mip6 --events "$OUT/ha-mipd.events" 2>>"$OUT/ha3.err" &
-  pid3[mipd]=$!
   m6e_wait_for 5 grep -qs READY "$OUT/ha-mipd.events" || m6e_die "mipd did not start: $(cat "$OUT/ha3.err")"
   m6e_in ha "$BUILD/emu/mip6ike-iked" --role ha "${com[@]}" --pfkey "$dir/pfkey" --msrd-shm "$shm" --psk k \
     --events "$OUT/ha-iked.events" 2>>"$OUT/ha3.err" &
-  pid3[iked]=$!
   m6e_wait_for 5 grep -qs READY "$OUT/ha-iked.events" || m6e_die "iked did not start: $(cat "$OUT/ha3.err")"
   m6e_in cn python3 - "$M6E_HA" <<'PY'
 import socket, sys, os
@@ -96,11 +93,15 @@ PY
   python3 "$HERE/pfkey-inject.py" "$dir/pfkey" >"$OUT/pfkey-inject.out" || { cat "$OUT/pfkey-inject.out"; m6e_die "PF_KEY injection"; }
   echo "injected (PF_KEY: $(grep -c '^ok' "$OUT/pfkey-inject.out") cases)"
   sleep 0.5
+  # the daemons by name among the namespace's processes (m6e_in runs in a
+  # subshell: $! is not the daemon)
+  daemon_pid() { local p; for p in $(ip netns pids "$(m6e_ns ha)"); do
+    [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "mip6ike-$1" ]] && echo "$p"; done; }
   for d in ipsecd mipd iked; do
-    kill -0 "${pid3[$d]}" 2>/dev/null || m6e_die "$d died: $(cat "$OUT/ha3.err")"
+    [[ -n "$(daemon_pid $d)" ]] || m6e_die "$d died: $(cat "$OUT/ha3.err")"
   done
   for d in iked mipd ipsecd; do
-    kill -TERM "${pid3[$d]}" 2>/dev/null || true
+    kill -TERM "$(daemon_pid $d)" 2>/dev/null || true
     m6e_wait_for 5 grep -q ' EXIT' "$OUT/ha-$d.events" || m6e_die "$d did not exit cleanly"
   done
   g3() { grep ' STATS ' "$OUT/ha-$1.events" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
