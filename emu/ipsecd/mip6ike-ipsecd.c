@@ -48,9 +48,10 @@
  *        packet)
  *      octet 1 flags: RECEIVED: bit 0 = it came under ESP
  *      octets 2-3 zero
- *      octets 4-7 status, int32 host order: SENT: the length that left
- *        or the negative m6ike code of the drop (e.g. IPsec ACQUIRE: no
- *        SA yet); RECEIVED: 0
+ *      octets 4-7 status, int32 host order: SENT: 0 if it left, or the
+ *        negative m6ike code of IPsec's drop (e.g. IPsec ACQUIRE:
+ *        no SA yet), or 1 when the raw socket could not send it;
+ *        RECEIVED: 0
  *    A record from mipd that is not a SEND of a plausible IPv6 packet is
  *    counted (STATS mh_malformed), logged (DROP reason=...) and dropped.
  *  - ESP key log (--keylog-esp): one Wireshark esp_sa line per SA added
@@ -347,7 +348,9 @@ static void drop_ev(daemon_s *d, const char *where, const uint8_t *pkt,
        where, s, t, len, rv, m6ike_strerror(rv));
 }
 
-/* Protects pkt by the SPD and sends it.  Returns the ipsec result. */
+/* Protects pkt by the SPD and sends it.  Returns 0 (sent), IPsec's
+ * negative drop code, or 1 (the raw socket could not send it): the SENT
+ * status mipd gets. */
 static int send_out(daemon_s *d, const char *where, const uint8_t *pkt,
                     size_t len, int tunnel) {
   static uint8_t out[BUF_MAX + 512];
@@ -367,12 +370,12 @@ static int send_out(daemon_s *d, const char *where, const uint8_t *pkt,
   if (m6e_send_ip6(d->raw_fd, out, (size_t)rv) != 0) {
     d->st.drop_send++;
     emit(d, "HOST_ERROR send_ip6 err=\"%s\"", strerror(errno));
-    return M6IKE_ERR_INVALID_ARGUMENT;
+    return 1; /* SENT status > 0: the host could not send it */
   }
   if (m6e_upper_proto(out, (size_t)rv) == 50) {
     d->st.esp_out++;
   }
-  return rv;
+  return 0;
 }
 
 static void on_tun(daemon_s *d) {
@@ -491,8 +494,7 @@ static void on_mh(daemon_s *d) {
       d->st.mh_malformed++;
       emit(d, "DROP where=mh_sock len=%zd reason=\"%s\"", r,
            m6e_mhsock_strerror(rv));
-      m6e_mhsock_send(d->mh_fd, M6E_MH_SENT, 0, M6IKE_ERR_INVALID_ARGUMENT,
-                      NULL, 0);
+      m6e_mhsock_send(d->mh_fd, M6E_MH_SENT, 0, 1, NULL, 0);
       continue;
     }
     d->st.mh_out++;

@@ -284,8 +284,9 @@ static void hold(mipd *d, const uint8_t *pkt, size_t len, int esp) {
 }
 
 /* A BU/BA for IPsec: SEND it to ipsecd and wait for its SENT (the
- * outcome of the SPD: 0 if it left, or the drop code).  MH arriving
- * meanwhile is queued for after the current call. */
+ * outcome of the SPD: 0 if it left, IPsec's negative drop code, or > 0
+ * when it could not be sent: mobility.h send_ip6).  MH arriving meanwhile
+ * is queued for after the current call. */
 static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
   mipd *d = ud;
   static uint8_t rec[BUF_MAX + 16];
@@ -293,7 +294,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
   m6ike_tstamp deadline = now_ns() + 500000000u;
   if (m6e_mhsock_send(d->mh_fd, M6E_MH_SEND, 0, 0, pkt, len) != 0) {
     emit(d, "HOST_ERROR mh_send err=\"%s\"", strerror(errno));
-    return M6IKE_ERR_AGENT_SEND;
+    return 1;
   }
   for (;;) {
     m6e_mhsock_hdr h;
@@ -312,7 +313,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     if (r == 0) {
       emit(d, "HOST_ERROR mh_send err=\"ipsecd closed the MH socket\"");
       g_stop = 1;
-      return M6IKE_ERR_AGENT_SEND;
+      return 1;
     }
     if (r < 0) {
       continue;
@@ -324,7 +325,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
       continue;
     }
     if (h.kind == M6E_MH_SENT) {
-      return h.status < 0 ? h.status : 0;
+      return h.status < 0 ? h.status : h.status > 0 ? 1 : 0;
     }
     if (h.kind == M6E_MH_RECEIVED) {
       hold(d, in, ilen, (h.flags & M6E_MH_F_ESP) != 0);
