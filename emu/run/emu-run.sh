@@ -203,9 +203,11 @@ else
   }
   ipsecd_role=(--role ha)
   start_node ha ha- --role ha --home-if h0 --mn "$M6E_HOA"
-  m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
+  # The MN's daemons before the routers advertise: the first CoA (and the
+  # ACQUIRE it causes) must find the key manager registered on the bus.
   ipsecd_role=(--role mn --hoa "$M6E_HOA")
   start_node mn "" --role mn --hoa "$M6E_HOA"
+  m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
 fi
 # Traffic from the HoA leaves through the tunnel (reverse tunnelling).
 ip -n "$(m6e_ns mn)" -6 rule add from "$M6E_HOA" lookup 100
