@@ -22,7 +22,8 @@ m6e_require || exit $?
 for b in mip6ike-ipsecd mip6ike-iked mip6ike-pfkey-manual mip6ike-msrd-shm; do
   [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
 done
-if "$BUILD/emu/mip6ike-iked" --pfkey /nonexistent --msrd-shm /x 2>&1 | grep -q "no m6ike_keymgr"; then
+probe="$("$BUILD/emu/mip6ike-iked" --pfkey /nonexistent --msrd-shm /x 2>&1 || true)"
+if [[ "$probe" == *"no m6ike_keymgr"* ]]; then
   echo "SKIP: mip6ike-iked built without the core's m6ike_keymgr (wip/split)"
   exit 77
 fi
@@ -45,8 +46,11 @@ daemon_pids() { local p; for p in $(ip netns pids "$(m6e_ns "$1")"); do
   [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "$2" ]] && echo "$p"; done; }
 coproc W { "$BUILD/emu/mip6ike-msrd-shm" writer "/m6e-$M6E_RUN-kmn-msrd" "$HOA" "$COA" "$HA"; }
 read -r -t 5 word mpi <&"${W[0]}" || m6e_die "MSRD writer did not start"
-coproc WH { "$BUILD/emu/mip6ike-msrd-shm" writer "/m6e-$M6E_RUN-kha-msrd" "$HOA" "$COA" "$HA"; }
-read -r -t 5 _ _ <&"${WH[0]}" || m6e_die "HA MSRD writer did not start"
+# the HA's MSRD (its iked only attaches it): a second writer fed by a fifo
+mkfifo "$OUT/wh"
+"$BUILD/emu/mip6ike-msrd-shm" writer "/m6e-$M6E_RUN-kha-msrd" "$HOA" "$COA" "$HA" <"$OUT/wh" >"$OUT/wh.out" &
+exec {WH}>"$OUT/wh"
+m6e_wait_for 5 grep -qs MPI "$OUT/wh.out" || m6e_die "HA MSRD writer did not start"
 com=(--scheme msrd --ha "$HA" --home-prefix 2001:db8:1::/64 --psk "key manager test")
 for n in kha kmn; do
   mkdir -p "$OUT/$n"
@@ -92,7 +96,7 @@ done
 grep ' STATS ' "$OUT/kmn-iked.events" | cut -d' ' -f2-
 [[ -s "$OUT/kmn-ikev2_decryption_table" && -s "$OUT/kmn-esp_sa" ]] || m6e_die "no key logs"
 if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/err"; then m6e_die "sanitizer report"; fi
-exec {W[1]}>&- {WH[1]}>&-
+exec {W[1]}>&- {WH}>&-
 wait
 run="$M6E_RUN"
 m6e_teardown
