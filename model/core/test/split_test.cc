@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "m6ike/agent.h"
+#include "m6ike/binding.h"
 #include "m6ike/ipsec.h"
 #include "m6ike/keymgr.h"
 #include "m6ike/mh.h"
@@ -543,5 +544,356 @@ INSTANTIATE_TEST_SUITE_P(Split, SplitScheme,
                            std::replace(s.begin(), s.end(), '-', '_');
                            return s;
                          });
+
+} // namespace
+
+namespace {
+
+// ---- each object alone: documented error codes, failed allocations ---------
+
+struct Sink {
+  std::vector<Bytes> pfkey, ip6;
+  int fail_pfkey = 0; // send_pfkey returns this
+  int ip6_rc = 0;
+  uint64_t rng = 7;
+};
+
+m6ike_mobility_callbacks MobCbs(Sink *s) {
+  m6ike_mobility_callbacks c{};
+  c.user_data = s;
+  c.rand = [](uint8_t *d, size_t n, void *ud) {
+    return Rand(d, n, &static_cast<Sink *>(ud)->rng);
+  };
+  c.send_pfkey = [](const uint8_t *m, size_t n, int, void *ud) {
+    auto *s = static_cast<Sink *>(ud);
+    s->pfkey.emplace_back(m, m + n);
+    return s->fail_pfkey;
+  };
+  c.send_ip6 = [](const uint8_t *p, size_t n, void *ud) {
+    auto *s = static_cast<Sink *>(ud);
+    s->ip6.emplace_back(p, p + n);
+    return s->ip6_rc;
+  };
+  return c;
+}
+
+m6ike_keymgr_callbacks KmCbs(Sink *s) {
+  m6ike_keymgr_callbacks c{};
+  c.user_data = s;
+  c.rand = [](uint8_t *d, size_t n, void *ud) {
+    return Rand(d, n, &static_cast<Sink *>(ud)->rng);
+  };
+  c.send_pfkey = [](const uint8_t *m, size_t n, void *ud) {
+    auto *s = static_cast<Sink *>(ud);
+    s->pfkey.emplace_back(m, m + n);
+    return s->fail_pfkey;
+  };
+  return c;
+}
+
+m6ike_agent_config Cfg(m6ike_agent_role role, m6ike_scheme s) {
+  m6ike_agent_config c;
+  m6ike_agent_config_default(&c, role);
+  Fill(&c, s);
+  return c;
+}
+
+Bytes Msg(uint8_t type, uint8_t satype, uint8_t err = 0) {
+  Bytes b(16);
+  m6ike_pfkey_builder bl;
+  m6ike_pfkey_builder_begin(&bl, b.data(), b.size(), type, satype, 1, 0);
+  m6ike_pfkey_builder_set_errno(&bl, err);
+  EXPECT_EQ(16, m6ike_pfkey_builder_finish(&bl));
+  return b;
+}
+
+TEST(Mobility, ErrorCodes) {
+  Sink s;
+  m6ike_mobility *m = nullptr;
+  auto cbs = MobCbs(&s);
+  auto c = Cfg(M6IKE_AGENT_MN, M6IKE_SCHEME_MSRD);
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_mobility_new(&m, &c, nullptr, nullptr));
+  auto bad = c;
+  bad.role = (m6ike_agent_role)7;
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_mobility_new(&m, &bad, &cbs, nullptr));
+  bad = c;
+  bad.scheme = (m6ike_scheme)0;
+  EXPECT_EQ(M6IKE_ERR_AGENT_SCHEME, m6ike_mobility_new(&m, &bad, &cbs, nullptr));
+  bad = c;
+  bad.hoa = Addr("2001:db8:7::1");
+  EXPECT_EQ(M6IKE_ERR_AGENT_ADDRESS, m6ike_mobility_new(&m, &bad, &cbs, nullptr));
+  bad = c;
+  bad.lifetime = 0;
+  EXPECT_EQ(M6IKE_ERR_AGENT_CONFIG, m6ike_mobility_new(&m, &bad, &cbs, nullptr));
+  bad = c;
+  bad.psk_len = 0;
+  EXPECT_EQ(M6IKE_ERR_AGENT_PSK, m6ike_mobility_new(&m, &bad, &cbs, nullptr));
+  bad = c;
+  bad.esp_proposal = "nonsense";
+  EXPECT_EQ(M6IKE_ERR_AGENT_PROPOSAL, m6ike_mobility_new(&m, &bad, &cbs, nullptr));
+  s.fail_pfkey = 1; // the initial policies cannot be sent
+  EXPECT_EQ(M6IKE_ERR_MOBILITY_SEND, m6ike_mobility_new(&m, &c, &cbs, nullptr));
+  EXPECT_EQ(nullptr, m);
+  s.fail_pfkey = 0;
+  s.pfkey.clear();
+  ASSERT_EQ(0, m6ike_mobility_new(&m, &c, &cbs, nullptr));
+  EXPECT_EQ(4u, s.pfkey.size()); // the MN's four RFC 4877 policies
+  for (auto &p : s.pfkey) EXPECT_EQ(M6IKE_SADB_X_SPDUPDATE, p[1]);
+  m6ike_agent_handover h;
+  EXPECT_EQ(M6IKE_ERR_NOT_FOUND, m6ike_mobility_get_handover(m, &h));
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_mobility_add_mn(m, &c.hoa, 0));
+  m6ike_addr6 mc = Addr("ff02::1");
+  EXPECT_EQ(M6IKE_ERR_BINDING_BAD_COA, m6ike_mobility_set_coa(m, &mc, 0));
+  // read_pfkey: garbage, an error reply, a message not for it
+  uint8_t junk[24] = {2, 3};
+  EXPECT_EQ(M6IKE_ERR_MOBILITY_PFKEY, m6ike_mobility_read_pfkey(m, junk, sizeof junk, 0));
+  Bytes er = Msg(M6IKE_SADB_X_SPDUPDATE, 0, 22);
+  EXPECT_EQ(M6IKE_ERR_MOBILITY_REFUSED, m6ike_mobility_read_pfkey(m, er.data(), er.size(), 0));
+  Bytes reg = Msg(M6IKE_SADB_REGISTER, M6IKE_SADB_SATYPE_ESP);
+  EXPECT_EQ(M6IKE_ERR_MOBILITY_IGNORED, m6ike_mobility_read_pfkey(m, reg.data(), reg.size(), 0));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT, m6ike_mobility_read_pfkey(m, nullptr, 0, 0));
+  // read_mh: a BU at an MN is not for it
+  m6ike_mh_msg bu{};
+  bu.type = M6IKE_MH_BU;
+  bu.u.bu.seq = 1;
+  bu.u.bu.flags = M6IKE_BU_FLAG_A | M6IKE_BU_FLAG_H;
+  bu.u.bu.lifetime = 10;
+  uint8_t pkt[256];
+  m6ike_addr6 coa = Addr("2001:db8:2::100");
+  int n = m6ike_mh_build_packet(pkt, sizeof pkt, &coa, &c.ha, &c.hoa, nullptr, &bu);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(M6IKE_ERR_MOBILITY_IGNORED, m6ike_mobility_read_mh(m, pkt, (size_t)n, 0));
+  EXPECT_GT(m6ike_mh_build_packet(pkt, sizeof pkt, &coa, &c.ha, &c.hoa, nullptr, &bu), 0);
+  pkt[0] = 0x40; // not IPv6
+  EXPECT_GT(0, m6ike_mobility_read_mh(m, pkt, (size_t)n, 0));
+  // set_coa: the MSRD entry, then ACQUIRE + Reference; send failure
+  s.pfkey.clear();
+  s.fail_pfkey = 1;
+  EXPECT_EQ(M6IKE_ERR_MOBILITY_SEND, m6ike_mobility_set_coa(m, &coa, 1));
+  s.fail_pfkey = 0;
+  for (int code : {M6IKE_ERR_MOBILITY_PFKEY, M6IKE_ERR_MOBILITY_REFUSED,
+                   M6IKE_ERR_MOBILITY_SEND, M6IKE_ERR_MOBILITY_IGNORED}) {
+    EXPECT_NE(nullptr, m6ike_mobility_strerror_(code));
+    EXPECT_STRNE("unknown error", m6ike_strerror(code));
+  }
+  EXPECT_EQ(nullptr, m6ike_mobility_strerror_(-950));
+  m6ike_mobility_del(m);
+  // HA: add_mn
+  auto hc = Cfg(M6IKE_AGENT_HA, M6IKE_SCHEME_STATIC);
+  ASSERT_EQ(0, m6ike_mobility_new(&m, &hc, &cbs, nullptr));
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_mobility_set_coa(m, &coa, 0));
+  EXPECT_EQ(M6IKE_ERR_AGENT_ADDRESS, m6ike_mobility_add_mn(m, &coa, 0));
+  EXPECT_EQ(0, m6ike_mobility_add_mn(m, &c.hoa, 0));
+  EXPECT_EQ(M6IKE_ERR_AGENT_STATE, m6ike_mobility_add_mn(m, &c.hoa, 0));
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_mobility_get_handover(m, &h));
+  m6ike_mobility_del(m);
+  // new_in: a region too small
+  uint64_t small[4];
+  EXPECT_EQ(M6IKE_ERR_MSRD_REGION_SIZE,
+            m6ike_mobility_new_in(&m, &c, &cbs, small, sizeof small, nullptr));
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_mobility_new_in(&m, &c, &cbs, nullptr, 0, nullptr));
+}
+
+// MN msrd, set_coa: ACQUIRE + Reference after the policy moves; the BU waits
+// for the transport pair's ADD copies; a BU that IPsec drops is not sent.
+TEST(Mobility, MnHoldsTheBuUntilTheTransportSasAreAdded) {
+  Sink s;
+  m6ike_mobility *m = nullptr;
+  auto cbs = MobCbs(&s);
+  auto c = Cfg(M6IKE_AGENT_MN, M6IKE_SCHEME_MSRD);
+  ASSERT_EQ(0, m6ike_mobility_new(&m, &c, &cbs, nullptr));
+  s.pfkey.clear();
+  m6ike_addr6 coa = Addr("2001:db8:2::100");
+  ASSERT_EQ(0, m6ike_mobility_set_coa(m, &coa, 1000));
+  ASSERT_EQ(3u, s.pfkey.size()); // 2 X_SPDUPDATE + ACQUIRE
+  m6ike_pfkey_msg d;
+  ASSERT_GT(m6ike_pfkey_decode(&d, s.pfkey[2].data(), s.pfkey[2].size(), 0), 0);
+  EXPECT_EQ(M6IKE_SADB_ACQUIRE, d.hdr.type);
+  m6ike_pfkey_reference ref;
+  ASSERT_EQ(0, m6ike_pfkey_get_reference(&d, &ref));
+  m6ike_msrd_reader *r = nullptr;
+  ASSERT_EQ(0, m6ike_msrd_reader_new(m6ike_mobility_msrd(m), &r));
+  m6ike_msrd_entry e;
+  ASSERT_EQ(0, m6ike_msrd_lookup_mpi(r, ref.mpi, &e, nullptr));
+  EXPECT_TRUE(m6ike_addr6_equal(&e.coa, &coa));
+  EXPECT_EQ(1000u, m6ike_mobility_get_expiry(m)); // the kick
+  ASSERT_EQ(0, m6ike_mobility_handle_expiry(m, 1000));
+  EXPECT_TRUE(s.ip6.empty()); // held
+  // the key manager's transport pair, as the kernel copies it (no keys)
+  auto add = [&](uint32_t spi, const char *src, const char *dst, bool tunnel) {
+    Bytes b(512);
+    m6ike_pfkey_builder bl;
+    m6ike_pfkey_builder_begin(&bl, b.data(), b.size(), M6IKE_SADB_ADD,
+                              M6IKE_SADB_SATYPE_ESP, 9, 0);
+    m6ike_pfkey_sa sa = {spi, 32, 1, 0, 20, 0};
+    m6ike_pfkey_add_sa(&bl, &sa);
+    m6ike_addr6 a = Addr(src), z = Addr(dst);
+    m6ike_pfkey_sockaddr as = m6ike_pfkey_sockaddr6(&a, 0), zs = m6ike_pfkey_sockaddr6(&z, 0);
+    m6ike_pfkey_add_address(&bl, M6IKE_SADB_EXT_ADDRESS_SRC, 255, 128, &as);
+    m6ike_pfkey_add_address(&bl, M6IKE_SADB_EXT_ADDRESS_DST, 255, 128, &zs);
+    m6ike_pfkey_add_sa2(&bl, tunnel ? 2 : 1, 0, tunnel ? 2 : 1);
+    int n = m6ike_pfkey_builder_finish(&bl);
+    b.resize(n);
+    return m6ike_mobility_read_pfkey(m, b.data(), b.size(), 1100);
+  };
+  EXPECT_EQ(0, add(0x1001, "2001:db8:1::1", "2001:db8:1::100", false));
+  EXPECT_TRUE(s.ip6.empty()); // one SA of the pair only
+  s.ip6_rc = M6IKE_ERR_IPSEC_ACQUIRE; // IPsec drops it
+  EXPECT_EQ(0, add(0x1002, "2001:db8:1::100", "2001:db8:1::1", false));
+  ASSERT_EQ(1u, s.ip6.size()); // handed to IPsec...
+  m6ike_agent_handover h;
+  ASSERT_EQ(0, m6ike_mobility_get_handover(m, &h));
+  EXPECT_EQ(M6IKE_TSTAMP_UNSET, h.bu_sent); // ... which dropped it
+  s.ip6_rc = 1;                              // host send failure
+  m6ike_tstamp t = m6ike_mobility_get_expiry(m);
+  ASSERT_NE(M6IKE_TSTAMP_UNSET, t);
+  EXPECT_EQ(M6IKE_ERR_AGENT_SEND, m6ike_mobility_handle_expiry(m, t));
+  s.ip6_rc = 0;
+  t = m6ike_mobility_get_expiry(m);
+  EXPECT_EQ(0, m6ike_mobility_handle_expiry(m, t));
+  ASSERT_EQ(0, m6ike_mobility_get_handover(m, &h));
+  EXPECT_EQ(t, h.bu_sent);
+  EXPECT_EQ(M6IKE_TSTAMP_UNSET, h.sa_ready);
+  EXPECT_EQ(0, add(0x1003, "2001:db8:1::1", "2001:db8:2::100", true));
+  EXPECT_EQ(0, add(0x1004, "2001:db8:2::100", "2001:db8:1::1", true));
+  ASSERT_EQ(0, m6ike_mobility_get_handover(m, &h));
+  EXPECT_EQ(1100u, h.sa_ready);
+  m6ike_agent_stats st;
+  m6ike_mobility_get_stats(m, &st);
+  EXPECT_EQ(4u, st.sa_installed);
+  m6ike_msrd_reader_del(r);
+  m6ike_mobility_del(m);
+}
+
+TEST(Mobility, FailingMemSweep) {
+  for (int role = 0; role < 2; role++) {
+    bool ok = false;
+    for (size_t k = 1; k < 200 && !ok; k++) {
+      FailingMem fm;
+      fm.reset(k);
+      Sink s;
+      auto cbs = MobCbs(&s);
+      auto c = Cfg(role ? M6IKE_AGENT_HA : M6IKE_AGENT_MN, M6IKE_SCHEME_MSRD);
+      m6ike_mobility *m = nullptr;
+      int rc = m6ike_mobility_new(&m, &c, &cbs, &fm.mem);
+      if (rc == 0) {
+        m6ike_addr6 coa = Addr("2001:db8:2::100");
+        if (role == 0) {
+          rc = m6ike_mobility_set_coa(m, &coa, 1);
+        } else {
+          rc = m6ike_mobility_add_mn(m, &c.hoa, 1);
+        }
+        ok = fm.calls < k;
+        m6ike_mobility_del(m);
+      } else {
+        EXPECT_EQ(M6IKE_ERR_NOMEM, rc) << k;
+        EXPECT_EQ(nullptr, m);
+      }
+      EXPECT_EQ(0, fm.live) << "role " << role << " fail at " << k;
+    }
+    EXPECT_TRUE(ok);
+  }
+}
+
+TEST(Keymgr, ErrorCodes) {
+  Sink s;
+  auto cbs = KmCbs(&s);
+  auto c = Cfg(M6IKE_AGENT_MN, M6IKE_SCHEME_MSRD);
+  m6ike_keymgr *k = nullptr;
+  EXPECT_EQ(M6IKE_ERR_INVALID_ARGUMENT,
+            m6ike_keymgr_new(&k, &c, &cbs, nullptr, nullptr, nullptr));
+  auto bad = c;
+  bad.local_id = "";
+  EXPECT_EQ(M6IKE_ERR_AGENT_IDENTITY,
+            m6ike_keymgr_new(&k, &bad, &cbs, m6ike_crypto_null(), nullptr, nullptr));
+  bad = c;
+  bad.ike_proposal = "aes128-nothing";
+  EXPECT_EQ(M6IKE_ERR_AGENT_PROPOSAL,
+            m6ike_keymgr_new(&k, &bad, &cbs, m6ike_crypto_null(), nullptr, nullptr));
+  ASSERT_EQ(0, m6ike_keymgr_new(&k, &c, &cbs, m6ike_crypto_null(), nullptr, nullptr));
+  EXPECT_TRUE(s.pfkey.empty()); // nothing before start
+  Bytes acq = Msg(M6IKE_SADB_X_PROMISC, 0);
+  EXPECT_EQ(M6IKE_ERR_KEYMGR_NOT_STARTED,
+            m6ike_keymgr_read_pfkey(k, acq.data(), acq.size(), 0));
+  s.fail_pfkey = 1;
+  EXPECT_EQ(M6IKE_ERR_KEYMGR_SEND, m6ike_keymgr_start(k, 0));
+  EXPECT_EQ(M6IKE_ERR_INVALID_STATE, m6ike_keymgr_start(k, 0));
+  s.fail_pfkey = 0;
+  ASSERT_EQ(1u, s.pfkey.size());
+  EXPECT_EQ(M6IKE_SADB_REGISTER, s.pfkey[0][1]);
+  uint8_t junk[24] = {2, 3};
+  EXPECT_EQ(M6IKE_ERR_KEYMGR_PFKEY, m6ike_keymgr_read_pfkey(k, junk, sizeof junk, 0));
+  Bytes er = Msg(M6IKE_SADB_ADD, M6IKE_SADB_SATYPE_ESP, 17);
+  EXPECT_EQ(M6IKE_ERR_KEYMGR_REFUSED, m6ike_keymgr_read_pfkey(k, er.data(), er.size(), 0));
+  m6ike_keymgr_stats st;
+  m6ike_keymgr_get_stats(k, &st);
+  EXPECT_EQ(1u, st.refused);
+  Bytes ex = Msg(M6IKE_SADB_FLUSH, M6IKE_SADB_SATYPE_ESP);
+  EXPECT_EQ(M6IKE_ERR_KEYMGR_IGNORED, m6ike_keymgr_read_pfkey(k, ex.data(), ex.size(), 0));
+  Bytes rep = Msg(M6IKE_SADB_REGISTER, M6IKE_SADB_SATYPE_ESP);
+  EXPECT_EQ(0, m6ike_keymgr_read_pfkey(k, rep.data(), rep.size(), 0));
+  m6ike_addr6 hoa = Addr("2001:db8:1::200");
+  EXPECT_EQ(M6IKE_ERR_AGENT_ROLE, m6ike_keymgr_add_mn(k, &hoa, 0));
+  m6ike_ikev2_path p{};
+  uint8_t d[8] = {0};
+  EXPECT_GT(0, m6ike_keymgr_read_udp(k, &p, d, sizeof d, 0)); // too short
+  EXPECT_EQ(0, m6ike_keymgr_poll_msrd(k, 0));                // not mobike
+  for (int code : {M6IKE_ERR_KEYMGR_PFKEY, M6IKE_ERR_KEYMGR_REFUSED,
+                   M6IKE_ERR_KEYMGR_SEND, M6IKE_ERR_KEYMGR_IGNORED,
+                   M6IKE_ERR_KEYMGR_NOT_STARTED}) {
+    EXPECT_NE(nullptr, m6ike_keymgr_strerror_(code));
+    EXPECT_STRNE("unknown error", m6ike_strerror(code));
+  }
+  m6ike_keymgr_del(k);
+  // static HA: add_mn before start, twice, off-prefix; no IKE
+  auto hc = Cfg(M6IKE_AGENT_HA, M6IKE_SCHEME_STATIC);
+  ASSERT_EQ(0, m6ike_keymgr_new(&k, &hc, &cbs, m6ike_crypto_null(), nullptr, nullptr));
+  EXPECT_EQ(M6IKE_ERR_KEYMGR_NOT_STARTED, m6ike_keymgr_add_mn(k, &hoa, 0));
+  s.pfkey.clear();
+  ASSERT_EQ(0, m6ike_keymgr_start(k, 0));
+  EXPECT_TRUE(s.pfkey.empty()); // static: no REGISTER
+  ASSERT_EQ(0, m6ike_keymgr_add_mn(k, &hoa, 0));
+  ASSERT_EQ(4u, s.pfkey.size());
+  for (auto &b : s.pfkey) {
+    m6ike_pfkey_msg msg;
+    ASSERT_GT(m6ike_pfkey_decode(&msg, b.data(), b.size(), 0), 0);
+    EXPECT_EQ(M6IKE_SADB_ADD, msg.hdr.type);
+    m6ike_pfkey_sa2 sa2;
+    ASSERT_EQ(0, m6ike_pfkey_get_sa2(&msg, &sa2));
+    EXPECT_EQ(0x10000u, sa2.reqid);
+  }
+  EXPECT_EQ(M6IKE_ERR_AGENT_STATE, m6ike_keymgr_add_mn(k, &hoa, 0));
+  m6ike_addr6 off = Addr("2001:db8:5::1");
+  EXPECT_EQ(M6IKE_ERR_AGENT_ADDRESS, m6ike_keymgr_add_mn(k, &off, 0));
+  EXPECT_EQ(M6IKE_ERR_AGENT_NOT_HANDLED, m6ike_keymgr_read_udp(k, &p, d, sizeof d, 0));
+  EXPECT_EQ(nullptr, m6ike_keymgr_ikev2(k));
+  m6ike_keymgr_del(k);
+}
+
+TEST(Keymgr, FailingMemSweep) {
+  for (int role = 0; role < 2; role++) {
+    bool ok = false;
+    for (size_t n = 1; n < 400 && !ok; n++) {
+      FailingMem fm;
+      fm.reset(n);
+      Sink s;
+      auto cbs = KmCbs(&s);
+      auto c = Cfg(role ? M6IKE_AGENT_HA : M6IKE_AGENT_MN, M6IKE_SCHEME_MSRD);
+      m6ike_keymgr *k = nullptr;
+      int rc = m6ike_keymgr_new(&k, &c, &cbs, m6ike_crypto_null(), nullptr,
+                                &fm.mem);
+      if (rc == 0) {
+        EXPECT_EQ(0, m6ike_keymgr_start(k, 0));
+        ok = fm.calls < n;
+        m6ike_keymgr_del(k);
+      } else {
+        EXPECT_EQ(M6IKE_ERR_NOMEM, rc) << n;
+      }
+      EXPECT_EQ(0, fm.live) << "role " << role << " fail at " << n;
+    }
+    EXPECT_TRUE(ok);
+  }
+}
 
 } // namespace
