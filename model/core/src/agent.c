@@ -517,13 +517,14 @@ int agent_send_migrate(m6ike_agent *a, uint8_t dir,
  * HoA) -> 4 SPIs, then (encryption key, integrity key) for the transport
  * SA MN->HA, HA->MN, the tunnel SA MN->HA, HA->MN.  keys gets 4 * (ek +
  * ik) octets (at most 4 * (36 + 64)). */
-int agent_static_keys(m6ike_agent *a, const m6ike_addr6 *hoa,
-                      uint32_t spi[4], uint8_t *keys, size_t *ek_len,
-                      size_t *ik_len) {
+int agent_static_keys_(const m6ike_crypto *crypto,
+                       const m6ike_ikev2_algs *alg, const uint8_t *psk,
+                       size_t psk_len, const m6ike_addr6 *hoa,
+                       uint32_t spi[4], uint8_t *keys, size_t *ek_len,
+                       size_t *ik_len) {
   static const char label[] = "mip6ike static keys";
   uint8_t seed[sizeof(label) - 1 + 16];
   uint8_t out[16 + 4 * (36 + 64)];
-  const m6ike_ikev2_algs *alg = &a->esp_algs[0];
   int ek = m6ike_crypto_encr_key_len(alg->encr, alg->encr_keylen);
   int ik = alg->integ ? m6ike_crypto_integ_key_len(alg->integ) : 0;
   if (ek < 0 || ik < 0 || ek > 36 || ik > 64) {
@@ -532,8 +533,8 @@ int agent_static_keys(m6ike_agent *a, const m6ike_addr6 *hoa,
   memcpy(seed, label, sizeof(label) - 1);
   memcpy(seed + sizeof(label) - 1, hoa->b, 16);
   size_t total = 16 + 4 * (size_t)(ek + ik);
-  int rc = m6ike_prf_plus(a->crypto, M6IKE_PRF_HMAC_SHA2_256, a->psk,
-                          a->cfg.psk_len, seed, sizeof(seed), out, total);
+  int rc = m6ike_prf_plus(crypto, M6IKE_PRF_HMAC_SHA2_256, psk, psk_len, seed,
+                          sizeof(seed), out, total);
   if (rc < 0) {
     return rc;
   }
@@ -547,6 +548,13 @@ int agent_static_keys(m6ike_agent *a, const m6ike_addr6 *hoa,
   *ik_len = (size_t)ik;
   memset(out, 0, sizeof(out));
   return 0;
+}
+
+int agent_static_keys(m6ike_agent *a, const m6ike_addr6 *hoa,
+                      uint32_t spi[4], uint8_t *keys, size_t *ek_len,
+                      size_t *ik_len) {
+  return agent_static_keys_(a->crypto, &a->esp_algs[0], a->psk,
+                            a->cfg.psk_len, hoa, spi, keys, ek_len, ik_len);
 }
 
 /* Effective addresses (HAO / RH2 applied), the upper protocol and, for
@@ -726,7 +734,7 @@ static int parse_props(m6ike_ikev2_algs *out, size_t *n,
   return 0;
 }
 
-static int check_config(m6ike_agent *a, const m6ike_agent_config *cfg) {
+int agent_config_check(const m6ike_agent_config *cfg, agent_parsed *a) {
   int rc;
   if (cfg->role != M6IKE_AGENT_MN && cfg->role != M6IKE_AGENT_HA) {
     return M6IKE_ERR_AGENT_ROLE;
@@ -780,6 +788,22 @@ static int check_config(m6ike_agent *a, const m6ike_agent_config *cfg) {
       (rc = parse_ident(&a->remote_id, cfg->remote_id)) < 0) {
     return rc;
   }
+  return 0;
+}
+
+static int check_config(m6ike_agent *a, const m6ike_agent_config *cfg) {
+  agent_parsed p;
+  memset(&p, 0, sizeof(p));
+  int rc = agent_config_check(cfg, &p);
+  if (rc < 0) {
+    return rc;
+  }
+  memcpy(a->ike_algs, p.ike_algs, sizeof(a->ike_algs));
+  a->n_ike = p.n_ike;
+  memcpy(a->esp_algs, p.esp_algs, sizeof(a->esp_algs));
+  a->n_esp = p.n_esp;
+  a->local_id = p.local_id;
+  a->remote_id = p.remote_id;
   return 0;
 }
 

@@ -105,6 +105,23 @@ struct m6ike_agent {
   uint64_t hash_seed;
 };
 
+/* agent.c: shared with mobility.c and keymgr.c */
+typedef struct agent_parsed {
+  m6ike_ikev2_algs ike_algs[M6IKE_IKEV2_MAX_PROPOSALS];
+  size_t n_ike;
+  m6ike_ikev2_algs esp_algs[M6IKE_IKEV2_MAX_PROPOSALS];
+  size_t n_esp;
+  m6ike_ikev2_ident local_id, remote_id;
+} agent_parsed;
+/* m6ike_agent_new()'s configuration checks: 0 or an M6IKE_ERR_AGENT_*. */
+int agent_config_check(const m6ike_agent_config *cfg, agent_parsed *out);
+/* agent.h STATIC key derivation. */
+int agent_static_keys_(const m6ike_crypto *crypto,
+                       const m6ike_ikev2_algs *alg, const uint8_t *psk,
+                       size_t psk_len, const m6ike_addr6 *hoa,
+                       uint32_t spi[4], uint8_t *keys, size_t *ek_len,
+                       size_t *ik_len);
+
 /* agent.c */
 int agent_rand(uint8_t *dest, size_t len, void *ud);
 void agent_event(m6ike_agent *a, m6ike_agent_event_kind kind, uint32_t mpi,

@@ -480,6 +480,12 @@ void m6ike_ipsec_get_stats(const m6ike_ipsec *ipsec, m6ike_ipsec_stats *st);
 int m6ike_ipsec_sa_format_wireshark(const m6ike_ipsec *ipsec, uint32_t spi,
                                     const m6ike_addr6 *dst, char *buf,
                                     size_t cap);
+/* The same line from an SA's parameters (a key manager that installs SAs
+ * over PF_KEY and has no ipsec object): spi, src, dst, enc_alg, auth_alg
+ * and the keys are used.  Length as above, or M6IKE_ERR_INVALID_ARGUMENT
+ * (NULL, keys longer than 40 / 64 octets). */
+int m6ike_ipsec_sa_params_format_wireshark(const m6ike_ipsec_sa_params *p,
+                                           char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

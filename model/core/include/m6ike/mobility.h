@@ -54,6 +54,16 @@
  * callback may call back into the object: queue and deliver after the
  * call returns (a bus's endpoint queue does exactly that).
  *
+ * ORDER AT A MOVE.  When set_coa hands the key manager a request (an
+ * ACQUIRE; MOBIKE through the MSRD) the BU does not leave inside set_coa:
+ * get_expiry() returns the set_coa time and the BU goes at the next entry
+ * point (read_pfkey of the key manager's first SA copy, read_mh, or
+ * handle_expiry), so that it follows what the key manager did with the
+ * request, as in the composite agent (renegotiate: the old SAs are gone
+ * and IPsec drops the BU; msrd: the INFORMATIONAL leaves first).  Across
+ * processes that order is a race, as it is between a real MIPv6 daemon and
+ * its IKE daemon.
+ *
  * FAILURES.  The key manager's failures are not reported over PF_KEY (a
  * kernel only sees that no SA came).  The MN asks again -- the scheme's
  * bootstrap ACQUIRE -- when the SAs at the CoA are still missing
@@ -109,10 +119,12 @@ typedef struct m6ike_mobility_callbacks {
   m6ike_rand_cb rand; /* required: MSRD MPIs, BU sequence numbers, hash
                          seeds */
   /* A plaintext IPv6 packet (a BU or BA, RFC 4877 addressing) for IPsec's
-   * outbound processing and the wire.  Returns 0 if it left, or the
-   * negative code IPsec dropped it with (e.g. M6IKE_ERR_IPSEC_ACQUIRE: no
-   * SA): the BU then did not leave (EV_DROP, not counted as sent).  A host
-   * that cannot know (an asynchronous socket) returns 0. */
+   * outbound processing and the wire.  Returns 0 if it left, the negative
+   * code IPsec dropped it with (e.g. M6IKE_ERR_IPSEC_ACQUIRE: no SA; the
+   * BU then did not leave: EV_DROP, not counted as sent), or a positive
+   * value if the host could not send it (counted, M6IKE_ERR_AGENT_SEND).
+   * A host that cannot know IPsec's verdict (an asynchronous socket)
+   * returns 0. */
   int (*send_ip6)(const uint8_t *pkt, size_t len, void *user_data);
   /* One PF_KEY message for the kernel side on our MOBILITY endpoint.
    * as_kernel != 0: a stock kernel's own ACQUIRE (no Reference) for the
