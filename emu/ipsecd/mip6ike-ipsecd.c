@@ -5,7 +5,7 @@
  *
  *   mip6ike-ipsecd --socket PATH [--msrd SHM_NAME] [--events FILE]
  *                  [--tun NAME --mh PATH [--role mn|ha] [--hoa ADDR]
- *                   [--keylog-esp FILE]]
+ *                   [--keylog-esp FILE]] [--kernel-acquire]
  *
  * PF_KEY.  An m6ike_pfkey_bus whose kernel side is the m6ike_ipsec (SA and
  * policy management messages are answered by it, as af_key would).  It
@@ -57,6 +57,12 @@
  *  - ESP key log (--keylog-esp): one Wireshark esp_sa line per SA added
  *    through PF_KEY, and one more whenever an SA's addresses change
  *    (MIGRATE, direct update), so the whole capture decrypts.
+ *
+ * ACQUIRE.  As in the one-process agent, the kernel's ACQUIRE for a move
+ * is sent by the mobility side (mobility.h as_kernel) and broadcast by
+ * the bus; a packet dropped for want of an SA adds none, unless
+ * --kernel-acquire (then m6ike_ipsec sends one per policy and hold-down,
+ * as Linux would; a stock key manager restarts its negotiation on each).
  *
  * Events (stdout or --events): "T EVENT key=value..." as mip6ike-noded:
  * READY, CONNECT, DISCONNECT, REFUSED, PFKEY, DROP, HOST_ERROR, STATS,
@@ -240,8 +246,9 @@ static void keylog_all(daemon_s *d) {
   }
 }
 
-static void on_conn(daemon_s *d, conn *c) {
-  uint8_t buf[M6IKE_PFKEY_WIRE_MAX_MSG + 16];
+/* One record of connection c; 0 when nothing was waiting or c closed. */
+static int on_conn1(daemon_s *d, conn *c) {
+  static uint8_t buf[M6IKE_PFKEY_WIRE_MAX_MSG + 16];
   ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
   m6ike_pfkey_wire_kind kind;
   const uint8_t *msg;
@@ -249,43 +256,43 @@ static void on_conn(daemon_s *d, conn *c) {
   int rv;
   if (r == 0) {
     drop_conn(d, c, "closed by peer");
-    return;
+    return 0;
   }
   if (r < 0) {
-    return;
+    return 0;
   }
   if ((size_t)r > sizeof(buf)) {
     d->st.pfkey_framing++;
     emit(d, "REFUSED ep=%u reason=\"record of %zd octets too long\"", c->ep,
          r);
     drop_conn(d, c, "record too long");
-    return;
+    return 0;
   }
   rv = m6ike_pfkey_wire_decode(&c->dec, buf, (size_t)r, &kind, &msg, &mlen);
   if (rv < 0) {
     d->st.pfkey_framing++;
     emit(d, "REFUSED ep=%u reason=\"%s\"", c->ep, m6ike_strerror(rv));
     drop_conn(d, c, "framing");
-    return;
+    return 0;
   }
   if (kind == M6IKE_PFKEY_WIRE_HELLO) {
     if (c->ep) {
       d->st.pfkey_framing++;
       emit(d, "REFUSED ep=%u reason=\"second HELLO\"", c->ep);
       drop_conn(d, c, "framing");
-      return;
+      return 0;
     }
     rv = m6ike_pfkey_bus_open(d->bus, c->dec.hello.role, c->dec.hello.pid,
                               NULL, NULL, &c->ep);
     if (rv < 0) {
       drop_conn(d, c, "bus open failed");
-      return;
+      return 0;
     }
     emit(d, "CONNECT ep=%u role=%s pid=%d uid=%d", c->ep,
          c->dec.hello.role == M6IKE_PFKEY_ROLE_KEY_MANAGER ? "key_manager"
                                                            : "mobility",
          (int)c->cred.pid, (int)c->cred.uid);
-    return;
+    return 1;
   }
   d->st.pfkey_msgs++;
   rv = m6ike_pfkey_bus_send(d->bus, c->ep, msg, mlen, m6e_now_ns());
@@ -299,6 +306,14 @@ static void on_conn(daemon_s *d, conn *c) {
     track_sa(d, msg, mlen);
   }
   keylog_all(d);
+  return 1;
+}
+
+/* Every record waiting on c (a key manager's burst is applied as one, as
+ * the kernel would have applied its synchronous calls). */
+static void on_conn(daemon_s *d, conn *c) {
+  while (c->fd >= 0 && on_conn1(d, c)) {
+  }
 }
 
 static void on_accept(daemon_s *d) {
@@ -529,7 +544,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: " PROG " --socket PATH [--msrd SHM_NAME] [--events FILE]\n"
           "         [--tun NAME --mh PATH [--role mn|ha] [--hoa ADDR]\n"
-          "          [--keylog-esp FILE]]\n"
+          "          [--keylog-esp FILE]] [--kernel-acquire]\n"
           "The IPsec \"kernel\" of one node: SPD/SAD/ESP, the PF_KEY bus on\n"
           "a Unix socket, and (--tun) the userspace ESP data path with the\n"
           "Mobility Header socket to mip6ike-mipd.\n");
@@ -567,6 +582,7 @@ static void print_stats(daemon_s *d) {
 int main(int argc, char **argv) {
   static daemon_s d;
   const char *path = NULL, *msrd = NULL, *events = NULL, *kl = NULL;
+  int kernel_acquire = 0;
   m6ike_ipsec_config ic;
   m6ike_pfkey_bus_config bc;
   struct sigaction sg;
@@ -577,6 +593,11 @@ int main(int argc, char **argv) {
     if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
       usage(stdout);
       return 0;
+    }
+    if (!strcmp(k, "--kernel-acquire")) {
+      kernel_acquire = 1;
+      i--;
+      continue;
     }
     if (i + 1 >= argc) {
       fprintf(stderr, PROG ": %s: needs a value\n", k);
@@ -681,7 +702,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": bus: %s\n", m6ike_strerror(rv));
     return 1;
   }
-  m6ike_ipsec_set_bus(d.ipsec, d.bus);
+  /* The kernel's own ACQUIRE (an outbound PROTECT policy without an SA)
+   * is the mobility side's as_kernel ACQUIRE in this model (mobility.h:
+   * it is where the move is known), exactly as in the one-process agent,
+   * whose ipsec object has no bus: a packet IPsec drops for want of an SA
+   * sends nothing more unless --kernel-acquire asks for a kernel that does
+   * both. */
+  if (kernel_acquire) {
+    m6ike_ipsec_set_bus(d.ipsec, d.bus);
+  }
 
   if (d.tun_name) {
     d.tun_fd = m6e_open_tun(d.tun_name);

@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "m6ike/mobility.h"
@@ -61,6 +62,8 @@
 #define PROG "mip6ike-mipd"
 #define BUF_MAX 65600
 #define MAX_HELD 32
+#define KM_TURN_MS 100
+#define KM_QUIET_US 300
 
 typedef struct options {
   m6ike_agent_role role;
@@ -93,6 +96,14 @@ typedef struct mipd {
   int printed_complete;
   held q[MAX_HELD]; /* MH that arrived while waiting for a SENT */
   size_t nq;
+  /* The key manager's turn (see on_coa_ready): the mobility side's
+   * immediate timers wait until its first SA message or this time. */
+  m6ike_tstamp km_turn_until, km_turn_end;
+  held pq[MAX_HELD]; /* PF_KEY messages received during the turn */
+  size_t npq;
+  uint8_t turn_type;     /* the SA message type of the key manager's run */
+  held pq_after[MAX_HELD]; /* ... after its run (for after the timer) */
+  size_t npq_after;
   m6ike_addr6 pending[16]; /* HA: HoAs to intercept (after the BA left) */
   unsigned npending;
   stats st;
@@ -393,7 +404,7 @@ static void mh_in(mipd *d, const uint8_t *pkt, size_t len, int esp) {
 }
 
 static void run_held(mipd *d) {
-  while (d->nq) {
+  while (d->nq && d->km_turn_until == M6IKE_TSTAMP_UNSET) {
     held h = d->q[0];
     memmove(d->q, d->q + 1, (d->nq - 1) * sizeof(d->q[0]));
     d->nq--;
@@ -427,16 +438,55 @@ static void on_mh(mipd *d) {
            rv ? m6e_mhsock_strerror(rv) : "unexpected record kind");
       continue;
     }
+    if (d->km_turn_until != M6IKE_TSTAMP_UNSET) {
+      hold(d, pkt, len, (h.flags & M6E_MH_F_ESP) != 0);
+      continue;
+    }
     mh_in(d, pkt, len, (h.flags & M6E_MH_F_ESP) != 0);
     run_held(d);
   }
+}
+
+static void deliver_pfkey(mipd *d, const uint8_t *buf, size_t len) {
+  int rv = m6ike_mobility_read_pfkey(d->m, buf, len, now_ns());
+  if (rv == M6IKE_ERR_MOBILITY_REFUSED) {
+    d->st.pfkey_refused++;
+    emit(d, "PFKEY_REFUSED type=%u errno=%u", buf[1], buf[2]);
+  } else if (rv == M6IKE_ERR_MOBILITY_IGNORED) {
+    d->st.pfkey_ignored++;
+  } else if (rv < 0) {
+    d->st.pfkey_bad++;
+    emit(d, "PFKEY type=%u len=%zu result=%d reason=\"%s\"", buf[1], len, rv,
+         m6ike_strerror(rv));
+  }
+}
+
+/* The end of the key manager's turn: its run, in order (the caller then
+ * runs the mobility side's due timer, then after_turn). */
+static void end_turn(mipd *d) {
+  d->km_turn_until = M6IKE_TSTAMP_UNSET;
+  d->turn_type = 0;
+  for (size_t i = 0; i < d->npq; i++) {
+    deliver_pfkey(d, d->pq[i].pkt, d->pq[i].len);
+    free(d->pq[i].pkt);
+  }
+  d->npq = 0;
+}
+
+/* What came after the run, then the MH held meanwhile. */
+static void after_turn(mipd *d) {
+  for (size_t i = 0; i < d->npq_after; i++) {
+    deliver_pfkey(d, d->pq_after[i].pkt, d->pq_after[i].len);
+    free(d->pq_after[i].pkt);
+  }
+  d->npq_after = 0;
+  run_held(d);
 }
 
 static void on_pfkey(mipd *d) {
   static uint8_t buf[M6IKE_PFKEY_WIRE_MAX_MSG + 16];
   for (;;) {
     ssize_t r = recv(d->pf_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-    int rv;
     if (r == 0) {
       emit(d, "HOST_ERROR err=\"ipsecd closed the PF_KEY socket\"");
       g_stop = 1;
@@ -453,17 +503,30 @@ static void on_pfkey(mipd *d) {
            r);
       continue;
     }
-    rv = m6ike_mobility_read_pfkey(d->m, buf, (size_t)r, now_ns());
-    if (rv == M6IKE_ERR_MOBILITY_REFUSED) {
-      d->st.pfkey_refused++;
-      emit(d, "PFKEY_REFUSED type=%u errno=%u", buf[1], buf[2]);
-    } else if (rv == M6IKE_ERR_MOBILITY_IGNORED) {
-      d->st.pfkey_ignored++;
-    } else if (rv < 0) {
-      d->st.pfkey_bad++;
-      emit(d, "PFKEY type=%u len=%zd result=%d reason=\"%s\"", buf[1], r, rv,
-           m6ike_strerror(rv));
+    if (d->km_turn_until != M6IKE_TSTAMP_UNSET) {
+      /* the key manager's reaction: keep it until its run is over */
+      int sa = buf[1] == M6IKE_SADB_ADD || buf[1] == M6IKE_SADB_UPDATE ||
+               buf[1] == M6IKE_SADB_DELETE;
+      int after = sa && d->turn_type && buf[1] != d->turn_type;
+      held *q = after ? d->pq_after : d->pq;
+      size_t *nq = after ? &d->npq_after : &d->npq;
+      if (*nq < MAX_HELD && (q[*nq].pkt = malloc((size_t)r))) {
+        memcpy(q[*nq].pkt, buf, (size_t)r);
+        q[*nq].len = (size_t)r;
+        (*nq)++;
+        if (after) {
+          d->km_turn_until = now_ns(); /* a new run: the turn is over */
+        } else if (sa) {
+          m6ike_tstamp t = now_ns() + KM_QUIET_US * 1000u;
+          d->turn_type = buf[1];
+          d->km_turn_until = t < d->km_turn_end ? t : d->km_turn_end;
+        }
+        continue;
+      }
+      end_turn(d);
+      after_turn(d);
     }
+    deliver_pfkey(d, buf, (size_t)r);
     run_held(d);
   }
 }
@@ -476,6 +539,26 @@ static void on_coa_ready(const m6ike_addr6 *coa, void *ud) {
   rv = m6ike_mobility_set_coa(d->m, coa, now_ns());
   if (rv != 0) {
     emit(d, "HOST_ERROR set_coa rv=%d (%s)", rv, m6ike_strerror(rv));
+  }
+  /* The key manager's turn.  set_coa handed the key manager a request
+   * (ACQUIRE, X_MIGRATE) and left the BU for the next entry point
+   * (mobility.h).  In one process that entry point comes after the
+   * engine has acted on the request; across processes the request is
+   * still in flight, so mipd gives iked the turn: the immediate timer
+   * and the PF_KEY messages that arrive meanwhile are kept until the key
+   * manager's first run of copies of one type (what the engine does at
+   * once on the request: renegotiate DELETEs the old SAs, msrd UPDATEs
+   * them in place) is over: quiet for KM_QUIET_US, or a copy of another
+   * type (e.g. the ADDs of a new IKE SA, which in one process come after
+   * the BU), or KM_TURN_MS at most.  Then the run is handed over in order
+   * (ipsecd sends each copy after applying it, so the SAD is what the
+   * engine left), the timer runs (the BU), then the rest. */
+  {
+    m6ike_tstamp exp = m6ike_mobility_get_expiry(d->m), t = now_ns();
+    if (exp != M6IKE_TSTAMP_UNSET && exp <= t) {
+      d->km_turn_end = t + KM_TURN_MS * 1000000u;
+      d->km_turn_until = d->km_turn_end;
+    }
   }
   run_held(d);
 }
@@ -502,6 +585,7 @@ int main(int argc, char **argv) {
   parse(argc, argv, &d->o);
   d->ev = d->o.events ? open_out(d->o.events, "--events") : stdout;
   d->pf_fd = d->mh_fd = d->nl_fd = -1;
+  d->km_turn_until = M6IKE_TSTAMP_UNSET;
   if (pipe2(d->sig_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
     perror(PROG ": pipe");
     return 1;
@@ -608,12 +692,19 @@ int main(int argc, char **argv) {
                           {d->nl_fd, POLLIN, 0},
                           {d->sig_fd[0], POLLIN, 0}};
     m6ike_tstamp exp = m6ike_mobility_get_expiry(d->m), t = now_ns();
-    int timeout = -1;
+    struct timespec tmo, *ptmo = NULL;
     m6ike_agent_handover h;
-    if (exp != M6IKE_TSTAMP_UNSET) {
-      timeout = exp <= t ? 0 : (int)((exp - t) / 1000000u) + 1;
+    int ended = 0;
+    if (d->km_turn_until != M6IKE_TSTAMP_UNSET) {
+      exp = d->km_turn_until;
     }
-    if (poll(p, 4, timeout) < 0 && errno != EINTR) {
+    if (exp != M6IKE_TSTAMP_UNSET) {
+      m6ike_tstamp w = exp <= t ? 0 : exp - t;
+      tmo.tv_sec = (time_t)(w / 1000000000u);
+      tmo.tv_nsec = (long)(w % 1000000000u);
+      ptmo = &tmo;
+    }
+    if (ppoll(p, 4, ptmo, NULL) < 0 && errno != EINTR) {
       perror(PROG ": poll");
       break;
     }
@@ -628,13 +719,22 @@ int main(int argc, char **argv) {
     }
     t = now_ns();
     exp = m6ike_mobility_get_expiry(d->m);
-    if (exp != M6IKE_TSTAMP_UNSET && exp <= t) {
+    if (d->km_turn_until != M6IKE_TSTAMP_UNSET && t >= d->km_turn_until) {
+      end_turn(d);
+      ended = 1;
+      exp = m6ike_mobility_get_expiry(d->m);
+    }
+    if (exp != M6IKE_TSTAMP_UNSET && exp <= t &&
+        d->km_turn_until == M6IKE_TSTAMP_UNSET) {
       rv = m6ike_mobility_handle_expiry(d->m, t);
       if (rv == M6IKE_ERR_NOMEM) {
         fprintf(stderr, PROG ": out of memory\n");
         break;
       }
       run_held(d);
+    }
+    if (ended) {
+      after_turn(d);
     }
     for (unsigned i = 0; i < d->npending; i++) {
       /* proxy ND on the home link and a route into the tunnel
@@ -677,6 +777,12 @@ int main(int argc, char **argv) {
   m6e_msrd_shm_close(&d->shm);
   for (size_t i = 0; i < d->nq; i++) {
     free(d->q[i].pkt);
+  }
+  for (size_t i = 0; i < d->npq; i++) {
+    free(d->pq[i].pkt);
+  }
+  for (size_t i = 0; i < d->npq_after; i++) {
+    free(d->pq_after[i].pkt);
   }
   close(d->pf_fd);
   close(d->mh_fd);

@@ -35,7 +35,7 @@ for b in "${bins[@]}"; do
 done
 command -v radvd >/dev/null || { echo "SKIP: radvd not installed"; exit 77; }
 OUT="$(mktemp -d /tmp/m6e-test.XXXXXX)"
-trap 'rm -rf "$OUT"' EXIT
+trap '[[ -n "${KEEP:-}" ]] || rm -rf "$OUT"' EXIT
 fail() {
   echo "FAIL: $*"
   echo "---- run.log"; tail -20 "$OUT/run.log" 2>/dev/null || true
