@@ -17,10 +17,10 @@
 #   ra_min=0.05 ra_max=0.1   radvd's RA intervals (s)
 #   l2_gap=0.05        seconds between leaving AR1's link and joining AR2's
 #   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD)
-#   arch=one           one: one mip6ike-noded per node (the single-process
-#                      variant); three: the main paper's architecture,
+#   arch=three         three: the main paper's architecture,
 #                      mip6ike-ipsecd -> mip6ike-mipd -> mip6ike-iked per
-#                      node (PF_KEY on /run/mip6ike-emu/<pid>/<node>/pfkey,
+#                      node; one: one mip6ike-noded per node (the
+#                      single-process variant) (PF_KEY on /run/mip6ike-emu/<pid>/<node>/pfkey,
 #                      MH on .../mh, the MSRD in /dev/shm/m6e-<pid>-<node>-msrd)
 #   ba_loss=0          the first N Binding Acks of the handover are lost
 #                      (dropped at the HA's egress by nftables: the MN's
@@ -49,7 +49,7 @@ shift 2
 
 declare -A S=([scheme]=msrd [rate_kbps]=100 [delay_ms]=0 [rate_mbit]=0 [loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
-  [l2_gap]=0.05 [dad_transmits]=1 [ba_loss]=0 [arch]=one)
+  [l2_gap]=0.05 [dad_transmits]=1 [ba_loss]=0 [arch]=three)
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -22,8 +22,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1" SCHEME="$2" CASE="${3:-}"
-extra=()
-[[ "$CASE" == ba-loss ]] && extra=(--set ba_loss=1)
+extra=(--set arch=one)
+[[ "$CASE" == ba-loss ]] && extra=(--set arch=one --set ba_loss=1)
 [[ "$CASE" == three ]] && extra=(--set arch=three)
 # shellcheck source=../topo/topo.sh
 source "$HERE/../topo/topo.sh"

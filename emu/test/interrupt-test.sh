@@ -8,7 +8,7 @@
 # usage: interrupt-test.sh BUILD_DIR [three]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BUILD="$1" ARCH="${2:-one}"
+BUILD="$1" ARCH="${2:-one}" # the test's default: the single-process variant
 # shellcheck source=../topo/topo.sh
 source "$HERE/../topo/topo.sh"
 m6e_require || exit $?
