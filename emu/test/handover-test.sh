@@ -74,6 +74,11 @@ msrd)
   ;;
 renegotiate)
   [[ "$(get ike_sa_init)" -ge 2 && "$(get ike_auth)" -ge 2 ]] || fail "renegotiate: IKE_SA_INIT and IKE_AUTH expected"
+  # a stock daemon's BU at the move meets no SA (the key manager dropped
+  # the old ones first) and leaves with the binding update list's
+  # retransmission, under the new SAs
+  awk -v b="$(get bu_sent)" -v s="$(get sa_ready)" 'BEGIN{exit !(b >= s)}' ||
+    fail "renegotiate: a BU left before the new SAs were ready (bu_sent $(get bu_sent) < sa_ready $(get sa_ready))"
   ;;
 esac
 if [[ "$CASE" == ba-loss ]]; then
