@@ -253,13 +253,23 @@ L2="$(m6e_move "${S[l2_gap]}")"
 say "emu: L2 handover at $(awk -v a="$L2" -v t="$T0" 'BEGIN{printf "%.3f", a - t}') s"
 wait "$tx" || true
 wait "$rx" || true
-# The daemons' final records.
-for n in mn ha; do
-  for p in $(ip netns pids "$(m6e_ns "$n")"); do
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -Eq 'mip6ike-(noded|mipd|iked|ipsecd)'; then kill -TERM "$p"; fi
+# The daemons' final records: the mobility and key-management sides
+# first (mipd prints the last HANDOVER record), then the IPsec "kernel".
+stop_daemons() { # REGEX
+  local n p
+  for n in mn ha; do
+    for p in $(ip netns pids "$(m6e_ns "$n")"); do
+      if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -Eq "$1"; then kill -TERM "$p" 2>/dev/null || true; fi
+    done
   done
-done
+}
+stop_daemons 'mip6ike-(noded|mipd|iked)'
 m6e_wait_for 5 grep -q EXIT "$OUT/mn.events" || true
+if [[ "${S[arch]}" == three ]]; then
+  m6e_wait_for 5 grep -q EXIT "$OUT/mn-iked.events" || true
+  stop_daemons 'mip6ike-ipsecd'
+  m6e_wait_for 5 grep -q EXIT "$OUT/mn-ipsecd.events" || true
+fi
 sleep 0.7 # the capture's last block
 m6e_teardown
 trap - EXIT
