@@ -18,18 +18,20 @@
 # also: BU/BA crossed the MH socket and PF_KEY carried the SAs (ipsecd's
 # STATS), the key manager never wrote the MSRD (it has no writer), and
 # the socket directories and shared memory are gone.
-# usage: handover-test.sh BUILD_DIR SCHEME [ba-loss|three]
+# With CASE three-ba-loss: both.
+# usage: handover-test.sh BUILD_DIR SCHEME [ba-loss|three|three-ba-loss]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1" SCHEME="$2" CASE="${3:-}"
 extra=(--set arch=one)
 [[ "$CASE" == ba-loss ]] && extra=(--set arch=one --set ba_loss=1)
 [[ "$CASE" == three ]] && extra=(--set arch=three)
+[[ "$CASE" == three-ba-loss ]] && extra=(--set arch=three --set ba_loss=1)
 # shellcheck source=../topo/topo.sh
 source "$HERE/../topo/topo.sh"
 m6e_require || exit $?
 bins=(mip6ike-cbr mip6ike-pcap mip6ike-noded)
-[[ "$CASE" == three ]] && bins=(mip6ike-cbr mip6ike-pcap mip6ike-ipsecd mip6ike-mipd mip6ike-iked)
+[[ "$CASE" == three* ]] && bins=(mip6ike-cbr mip6ike-pcap mip6ike-ipsecd mip6ike-mipd mip6ike-iked)
 for b in "${bins[@]}"; do
   [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
 done
@@ -59,7 +61,7 @@ h1="$(grep 'HANDOVER index=1 ' "$OUT/mn.events" | tail -1)"
 [[ "$h1" == *complete=1* ]] || fail "handover incomplete: $h1"
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 get() { field "$1" "$h1"; }
-if [[ "$CASE" == three ]]; then
+if [[ "$CASE" == three* ]]; then
   # the mobility daemon cannot see IKE: the key manager's counts for this
   # handover's window (run/ike-windows.awk)
   hi="$(grep 'HANDOVER_IKE index=1 ' "$OUT/mn.events" | tail -1)"
@@ -81,7 +83,7 @@ renegotiate)
     fail "renegotiate: a BU left before the new SAs were ready (bu_sent $(get bu_sent) < sa_ready $(get sa_ready))"
   ;;
 esac
-if [[ "$CASE" == ba-loss ]]; then
+if [[ "$CASE" == *ba-loss ]]; then
   [[ "$(get bu_count)" == 2 ]] || fail "ba-loss: 2 BU transmissions expected, got $(get bu_count)"
   awk -v b="$(get bu_sent)" -v a="$(get ba_received)" 'BEGIN{d = a - b; exit !(d > 0.95 && d < 1.3)}' ||
     fail "ba-loss: the BA should come ~1 s (InitialBindackTimeout) after the first BU"
@@ -121,7 +123,7 @@ else
 fi
 
 # 2b. Three daemons: they talked as the paper says.
-if [[ "$CASE" == three ]]; then
+if [[ "$CASE" == three* ]]; then
   for n in mn ha; do
     st="$(grep ' STATS ' "$OUT/$n-ipsecd.events" | tail -1)"
     gs() { echo "$st" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
