@@ -1296,6 +1296,14 @@ int m6ike_mobility_new_in(m6ike_mobility **pm, const m6ike_agent_config *cfg,
 
 m6ike_msrd *m6ike_mobility_msrd(m6ike_mobility *m) { return m ? m->db : NULL; }
 
+int mobility_coa_(const m6ike_mobility *m, m6ike_addr6 *coa) {
+  if (m == NULL || !m->have_coa) {
+    return 0;
+  }
+  *coa = m->coa;
+  return 1;
+}
+
 int m6ike_mobility_add_mn(m6ike_mobility *m, const m6ike_addr6 *hoa,
                           m6ike_tstamp now) {
   if (m == NULL || hoa == NULL || now == M6IKE_TSTAMP_UNSET) {

@@ -5,13 +5,13 @@
  * drive the same object.
  *
  *   +--------------------------- m6ike_agent ----------------------------+
- *   | mobility side           MSRD (written only       key manager       |
+ *   | m6ike_mobility          MSRD (written only       m6ike_keymgr      |
  *   |  MN: m6ike_bul    ----> by the mobility side) <-- m6ike_ikev2       |
- *   |  HA: m6ike_bcache            |                     |  ^             |
- *   |        |  MOBILITY ep        |      KEY_MANAGER ep |  | child_sa_*  |
- *   |        +------------> m6ike_pfkey_bus <------------+  v             |
- *   |                             |  kernel            agent installs    |
- *   |                         m6ike_ipsec (SPD, SAD, ESP) <--+           |
+ *   |  HA: m6ike_bcache            |                     |                |
+ *   |        |  MOBILITY ep        |      KEY_MANAGER ep | ADD/UPDATE/    |
+ *   |        +------------> m6ike_pfkey_bus <------------+ DELETE         |
+ *   |   SA copies (sa_notify)  |  kernel                                 |
+ *   |                     m6ike_ipsec (SPD, SAD, ESP)                     |
  *   +--------------------------------------------------------------------+
  *     host:  set_coa, read_ip6, read_udp, write_tunnel, handle_expiry
  *            <- send_ip6, send_udp, deliver_ip6, event, keylog
@@ -60,10 +60,14 @@
  * policies itself, as UMIP does, with X_SPDADD / X_SPDUPDATE on its own
  * PF_KEY endpoint (m6ike_ipsec_policy_pfkey; the bus lets the MOBILITY
  * role manage policies, never keys); the ipsec object handles them as the
- * kernel.  SAs come from the engine's child_sa_up
- * (m6ike_ipsec_sa_add), child_sa_update (m6ike_ipsec_sa_update_addresses),
- * child_sa_down (m6ike_ipsec_sa_delete), from PF_KEY X_MIGRATE inside the
- * ipsec object, or, for the static scheme, from manual keys.
+ * kernel.  SAs are installed, moved and deleted only by the key manager
+ * over PF_KEY (SADB_ADD with the private SA-selector extension,
+ * SADB_UPDATE with the SA-move extension, SADB_DELETE; pfkey.h), or by
+ * X_MIGRATE inside the ipsec object; the static scheme's manual keys are
+ * ADDed by the key manager too.  The mobility side learns of them from the
+ * bus's sa_notify copies.  The composite is exactly m6ike_mobility +
+ * m6ike_keymgr + m6ike_ipsec on one bus (mobility.h, keymgr.h): the Linux
+ * runtime runs the same three parts as three processes.
  *
  * SCHEMES (what each does at a move, MN side then HA side; the messages on
  * the wire are the scheme's own):
