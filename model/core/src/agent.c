@@ -47,6 +47,13 @@ const char *m6ike_agent_strerror_(int code) {
   case M6IKE_ERR_AGENT_STATE:
     return "agent: not possible in the current state";
   default:
+    /* the parts' sub-ranges */
+    if (code <= -170 && code >= -179) {
+      return m6ike_mobility_strerror_(code);
+    }
+    if (code <= -180 && code >= -189) {
+      return m6ike_keymgr_strerror_(code);
+    }
     return NULL;
   }
 }

@@ -136,12 +136,15 @@
  * >= 256), then for each of the four SAs in that order the encryption key
  * (with its salt for AES-GCM) and the integrity key of the ESP proposal.
  *
- * FAILURES.  When a key-manager operation ends in an error (IKE
- * retransmissions exhausted, a refusal; EV_IKE_COMPLETED with the code)
- * and the SAs at the CoA are missing, the MN agent asks again -- the
- * scheme's bootstrap ACQUIRE -- after 1 s, doubling up to 32 s, as a
- * kernel does for the next packet once its ACQUIRE hold-down is over.
- * The BU stays held (or, renegotiate, keeps being dropped) until then.
+ * FAILURES.  A key-manager failure (IKE retransmissions exhausted, a
+ * refusal) reaches the mobility side only as "no SA came", as between a
+ * kernel and its IKE daemon: when the SAs at the CoA are still missing
+ * the engine's whole retransmission schedule (31.5 s with the defaults)
+ * + 1 s after the ACQUIRE, the MN agent reports IKE_COMPLETED with
+ * M6IKE_ERR_IKEV2_TIMEOUT and asks again -- the scheme's bootstrap
+ * ACQUIRE; each later ACQUIRE waits the schedule + 2 s, + 4 s, ... up
+ * to + 32 s (mobility.h FAILURES).  The BU stays held (or, renegotiate,
+ * keeps being dropped) until then.
  *
  * HANDOVER RECORD.  Each set_coa with a new CoA (the first one included:
  * index 0 = bootstrap) starts a record: the times of set_coa, of the first
@@ -167,12 +170,12 @@
  * by this version (hosts may leave it NULL); cfg.keylog_esp = 0 turns the
  * esp_sa lines off (an HA with thousands of MNs).
  *
- * SCALE.  The HA keeps per-MN state in hash tables (its HoA table, the
- * MSRD, the binding cache, the SAD by SPI; tunnel SAs get a reqid per MN
- * so the SAD's reqid buckets stay short) and never scans its MNs in the
- * agent.  Known linear costs are the composed units' own: the ipsec SPD's
- * ordered policy lookup (two tunnel policies per MN) and the engine's walk
- * of IKE SAs for some operations.  Measured (bench_agent, NULL cipher,
+ * SCALE.  The HA keeps per-MN state in hash tables (the mobility side's
+ * HoA table, the MSRD, the binding cache, the SAD by SPI; tunnel SAs get a
+ * reqid per MN so the SAD's reqid buckets stay short).  Known linear
+ * costs: the key manager's MN and CHILD_SA tables (searched at CHILD_SA
+ * up/update/down), the ipsec SPD's ordered policy lookup (two tunnel
+ * policies per MN) and the engine's walk of IKE SAs for some operations.  Measured (bench_agent, NULL cipher,
  * this project's 2-core test machine): an HA holds about 7 kB per MN;
  * 10,000 MNs bootstrap through one HA agent in about 4 s of wall time.
  * The ipsec object's own timers are not run (m6ike_ipsec_get_expiry walks
@@ -309,10 +312,11 @@ typedef enum m6ike_agent_event_kind {
                                       driven key-manager operation began
                                       (status: 1 ACQUIRE, 2 X_MIGRATE,
                                       3 MOBIKE) */
-  M6IKE_AGENT_EV_IKE_COMPLETED,    /* MN: ... ended (status 0 or an error:
-                                      the engine's handover result; MOBIKE:
-                                      the INFORMATIONAL answered, or
-                                      M6IKE_ERR_IKEV2_TIMEOUT) */
+  M6IKE_AGENT_EV_IKE_COMPLETED,    /* MN: ... ended: status 0 when the SAs
+                                      at the CoA are ready (X_MIGRATE: at
+                                      once, its send result), or
+                                      M6IKE_ERR_IKEV2_TIMEOUT at the retry
+                                      (FAILURES) */
   M6IKE_AGENT_EV_SA_INSTALLED,     /* an ESP SA was added to the SAD (spi) */
   M6IKE_AGENT_EV_SA_UPDATED,       /* an ESP SA's endpoints changed in place */
   M6IKE_AGENT_EV_SA_READY,         /* MN: every SA the scheme needs at the

@@ -66,11 +66,12 @@
  *
  * FAILURES.  The key manager's failures are not reported over PF_KEY (a
  * kernel only sees that no SA came).  The MN asks again -- the scheme's
- * bootstrap ACQUIRE -- when the SAs at the CoA are still missing
- * cfg.ike_retrans_timeout * 63 (the engine's retransmissions exhausted:
- * 31.5 s with the defaults) + 1 s after the ACQUIRE, then 2 s, 4 s, ... up
- * to 32 s later, as a kernel does for the next packet once its ACQUIRE
- * hold-down is over.
+ * bootstrap ACQUIRE -- when the SAs at the CoA are still missing the
+ * engine's whole retransmission schedule (cfg.ike_retrans_timeout doubling
+ * to 32 s, cfg.ike_retrans_tries + 1 sends: 31.5 s with the defaults)
+ * + 1 s after the ACQUIRE; each later ACQUIRE waits the schedule + 2 s,
+ * + 4 s, ... up to + 32 s, as a kernel asks again for the next packet once
+ * its ACQUIRE hold-down is over.
  *
  * HANDOVER RECORD.  m6ike_agent_handover, as the agent fills it; the IKE
  * message counts (ike_msgs, ike_bytes, ike_msgs_x) come from the key
@@ -82,8 +83,10 @@
  * (status 0) when the SAs are ready at the CoA, or with
  * M6IKE_ERR_IKEV2_TIMEOUT at the retry above.
  *
- * ERRORS.  Codes -900..-929 belong to this unit (common.h), plus the
- * agent's M6IKE_ERR_AGENT_* configuration codes, which it shares.
+ * ERRORS.  Codes -170..-179 belong to this unit: a part of the agent's
+ * range -150..-199 (common.h; their text comes through the agent's
+ * m6ike_agent_strerror_), plus the agent's M6IKE_ERR_AGENT_* configuration
+ * codes, which it shares.
  */
 #ifndef M6IKE_MOBILITY_H
 #define M6IKE_MOBILITY_H
@@ -96,15 +99,15 @@
 extern "C" {
 #endif
 
-/* Error codes of this unit (-900..-929). */
+/* Error codes of this unit (-170..-179). */
 enum {
-  M6IKE_ERR_MOBILITY_PFKEY = -900,   /* read_pfkey: the bytes are not a
+  M6IKE_ERR_MOBILITY_PFKEY = -170,   /* read_pfkey: the bytes are not a
                                         valid PF_KEY message */
-  M6IKE_ERR_MOBILITY_REFUSED = -901, /* read_pfkey: an error reply (the
+  M6IKE_ERR_MOBILITY_REFUSED = -171, /* read_pfkey: an error reply (the
                                         kernel refused one of our messages;
                                         its errno is logged) */
-  M6IKE_ERR_MOBILITY_SEND = -902,    /* send_pfkey failed */
-  M6IKE_ERR_MOBILITY_IGNORED = -903  /* read_pfkey / read_mh: valid but
+  M6IKE_ERR_MOBILITY_SEND = -172,    /* send_pfkey failed */
+  M6IKE_ERR_MOBILITY_IGNORED = -173  /* read_pfkey / read_mh: valid but
                                         not for this node (e.g. an SA of
                                         another node, a BA at the HA) */
 };
