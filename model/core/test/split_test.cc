@@ -953,6 +953,46 @@ TEST(Keymgr, ErrorCodes) {
   m6ike_keymgr_del(k);
 }
 
+// LIMIT (cfg.max_mns) on both sides, RANDOM from a failing rand callback.
+TEST(Split, LimitAndRandomCodes) {
+  Sink s;
+  auto mcbs = MobCbs(&s);
+  auto kcbs = KmCbs(&s);
+  auto hc = Cfg(M6IKE_AGENT_HA, M6IKE_SCHEME_STATIC);
+  hc.max_mns = 1;
+  m6ike_mobility *m = nullptr;
+  m6ike_keymgr *k = nullptr;
+  ASSERT_EQ(0, m6ike_mobility_new(&m, &hc, &mcbs, nullptr));
+  ASSERT_EQ(0, m6ike_keymgr_new(&k, &hc, &kcbs, m6ike_crypto_null(), nullptr,
+                                nullptr));
+  ASSERT_EQ(0, m6ike_keymgr_start(k, 0));
+  m6ike_addr6 a = Addr("2001:db8:1::200"), b = Addr("2001:db8:1::201");
+  EXPECT_EQ(0, m6ike_mobility_add_mn(m, &a, 0));
+  EXPECT_EQ(M6IKE_ERR_LIMIT, m6ike_mobility_add_mn(m, &b, 0));
+  EXPECT_EQ(0, m6ike_keymgr_add_mn(k, &a, 0));
+  EXPECT_EQ(M6IKE_ERR_LIMIT, m6ike_keymgr_add_mn(k, &b, 0));
+  m6ike_keymgr_del(k);
+  m6ike_mobility_del(m);
+  mcbs.rand = [](uint8_t *, size_t, void *) { return 1; };
+  EXPECT_NE(0, m6ike_mobility_new(&m, &hc, &mcbs, nullptr));
+  EXPECT_EQ(nullptr, m);
+  hc.max_mns = 0;
+  // the HA's hash seed is the first draw after the MSRD's
+  int calls = 0;
+  struct R {
+    int *calls;
+  } r{&calls};
+  mcbs.user_data = &r;
+  mcbs.send_pfkey = [](const uint8_t *, size_t, int, void *) { return 0; };
+  mcbs.rand = [](uint8_t *d, size_t n, void *ud) {
+    auto *rr = static_cast<R *>(ud);
+    std::memset(d, 7, n);
+    return ++*rr->calls > 1 ? 1 : 0;
+  };
+  EXPECT_EQ(M6IKE_ERR_RANDOM, m6ike_mobility_new(&m, &hc, &mcbs, nullptr));
+  EXPECT_EQ(nullptr, m);
+}
+
 TEST(Keymgr, FailingMemSweep) {
   for (int role = 0; role < 2; role++) {
     bool ok = false;

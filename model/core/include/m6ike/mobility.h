@@ -184,11 +184,13 @@ int m6ike_mobility_new_in(m6ike_mobility **pm, const m6ike_agent_config *cfg,
 int m6ike_mobility_set_coa(m6ike_mobility *m, const m6ike_addr6 *coa,
                            m6ike_tstamp now);
 
-/* HA, static scheme: provisions hoa's policies (its SAs come from the
- * key manager's m6ike_keymgr_add_mn).  Other schemes: 0, nothing.  0,
- * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_AGENT_ROLE,
- * M6IKE_ERR_AGENT_ADDRESS, M6IKE_ERR_AGENT_STATE (already provisioned),
- * M6IKE_ERR_MOBILITY_SEND, M6IKE_ERR_LIMIT, M6IKE_ERR_NOMEM. */
+/* HA, static scheme: admits hoa (a binding-cache record; its policies
+ * follow from the ADD copies of the SAs the key manager's
+ * m6ike_keymgr_add_mn installs, whose SA2 carries the reqid).  Other
+ * schemes: 0, nothing.  0, M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_AGENT_ROLE, M6IKE_ERR_AGENT_ADDRESS, M6IKE_ERR_AGENT_STATE
+ * (already provisioned), M6IKE_ERR_LIMIT (cfg.max_mns records),
+ * M6IKE_ERR_NOMEM. */
 int m6ike_mobility_add_mn(m6ike_mobility *m, const m6ike_addr6 *hoa,
                           m6ike_tstamp now);
 
