@@ -446,7 +446,8 @@ static void ts_host(m6ike_ikev2_ts *t, const m6ike_addr6 *x, uint8_t proto) {
   m6ike_ikev2_ts_set6(t, x, x, proto, 0, 65535);
 }
 
-/* MN: what the engine negotiates (as agent_mn_init). */
+/* MN: what the engine negotiates (RFC 4877: the MH transport pair, then
+ * the tunnel pair). */
 static int mn_mobility(m6ike_keymgr *k) {
   const m6ike_addr6 *hoa = &k->cfg.hoa, *ha = &k->cfg.ha;
   m6ike_addr6 any;
@@ -488,7 +489,8 @@ static int mn_mobility(m6ike_keymgr *k) {
   return rc == M6IKE_ERR_IKEV2_BAD_CONFIG ? M6IKE_ERR_AGENT_CONFIG : rc;
 }
 
-/* HA: the responder's peer (as agent_ha_init). */
+/* HA: the responder's peer: any MN with the PSK, CHILD_SAs narrowed to
+ * the home prefix. */
 static int ha_peer(m6ike_keymgr *k) {
   const m6ike_addr6 *ha = &k->cfg.ha, *pfx = &k->cfg.home_prefix;
   uint8_t plen = k->cfg.home_plen;
