@@ -446,7 +446,8 @@ static void ts_host(m6ike_ikev2_ts *t, const m6ike_addr6 *x, uint8_t proto) {
   m6ike_ikev2_ts_set6(t, x, x, proto, 0, 65535);
 }
 
-/* MN: what the engine negotiates (as agent_mn_init). */
+/* MN: what the engine negotiates (RFC 4877: the MH transport pair, then
+ * the tunnel pair). */
 static int mn_mobility(m6ike_keymgr *k) {
   const m6ike_addr6 *hoa = &k->cfg.hoa, *ha = &k->cfg.ha;
   m6ike_addr6 any;
@@ -488,7 +489,8 @@ static int mn_mobility(m6ike_keymgr *k) {
   return rc == M6IKE_ERR_IKEV2_BAD_CONFIG ? M6IKE_ERR_AGENT_CONFIG : rc;
 }
 
-/* HA: the responder's peer (as agent_ha_init). */
+/* HA: the responder's peer: any MN with the PSK, CHILD_SAs narrowed to
+ * the home prefix. */
 static int ha_peer(m6ike_keymgr *k) {
   const m6ike_addr6 *ha = &k->cfg.ha, *pfx = &k->cfg.home_prefix;
   uint8_t plen = k->cfg.home_plen;
@@ -722,6 +724,49 @@ int m6ike_keymgr_add_mn(m6ike_keymgr *k, const m6ike_addr6 *hoa,
   return rc;
 }
 
+/* Static scheme: the mobility side moved the tunnel SAs with X_MIGRATE;
+ * the key manager writes the esp_sa lines for their new addresses (it can
+ * derive the keys again: agent.h STATIC). */
+static int static_migrated(m6ike_keymgr *k, const m6ike_pfkey_msg *msg) {
+  m6ike_pfkey_policy pol;
+  m6ike_pfkey_ipsecrequest rq;
+  m6ike_pfkey_address ad;
+  if (k->cbs.keylog == NULL || !k->cfg.keylog_esp ||
+      m6ike_pfkey_get_policy(msg, &pol) != 0 ||
+      pol.dir != M6IKE_IPSEC_DIR_OUTBOUND ||
+      m6ike_pfkey_policy_request(&pol, 1, &rq) != 0 || !rq.has_addrs ||
+      rq.src.family != M6IKE_PFKEY_AF_INET6 ||
+      m6ike_pfkey_get_address(msg, M6IKE_SADB_EXT_ADDRESS_DST, &ad) != 0) {
+    return 0;
+  }
+  int mn = k->cfg.role == M6IKE_AGENT_MN;
+  m6ike_addr6 hoa = k->cfg.hoa, coa;
+  if (!mn) {
+    memcpy(hoa.b, ad.sa.addr, 16);
+  }
+  memcpy(coa.b, mn ? rq.src.addr : rq.dst.addr, 16);
+  uint32_t spi[4];
+  uint8_t keys[4 * (36 + 64)];
+  size_t ek, ik;
+  const m6ike_ikev2_algs *alg = &k->pp.esp_algs[0];
+  const m6ike_addr6 *ha = &k->cfg.ha;
+  if (agent_static_keys_(k->crypto, alg, k->psk, k->cfg.psk_len, &hoa, spi,
+                         keys, &ek, &ik) < 0) {
+    return 0;
+  }
+  const uint8_t *kk = keys;
+#define KEYS(i) kk + (i) * (ek + ik), ek, kk + (i) * (ek + ik) + ek, ik
+  for (int j = 0; j < 2; j++) {
+    /* MN: its outbound (2) then inbound (3); HA: outbound (3), inbound (2) */
+    int i = mn ? 2 + j : 3 - j;
+    keylog_sa(k, spi[i], i == 2 ? &coa : ha, i == 2 ? ha : &coa, alg->encr,
+              alg->integ, KEYS(i));
+  }
+#undef KEYS
+  memset(keys, 0, sizeof(keys));
+  return 0;
+}
+
 /* ---- entry points ------------------------------------------------------------------ */
 
 int m6ike_keymgr_read_pfkey(m6ike_keymgr *k, const uint8_t *msg, size_t len,
@@ -751,7 +796,8 @@ int m6ike_keymgr_read_pfkey(m6ike_keymgr *k, const uint8_t *msg, size_t len,
   case M6IKE_SADB_ACQUIRE:
   case M6IKE_SADB_X_MIGRATE: {
     if (k->ike == NULL) {
-      return M6IKE_ERR_KEYMGR_IGNORED;
+      return m.hdr.type == M6IKE_SADB_X_MIGRATE ? static_migrated(k, &m)
+                                                : M6IKE_ERR_KEYMGR_IGNORED;
     }
     if (m.hdr.type == M6IKE_SADB_ACQUIRE) {
       k->st.acquires++;

@@ -398,7 +398,8 @@ static int ba_policy(m6ike_mobility *m, mob_rec *r) {
   return rc;
 }
 
-/* agent_ha.c policy_coa: the registered binding's CoA once there is one. */
+/* RFC 6275 §10.4.1: the tunnel follows the registered binding's CoA once
+ * there is one; before, the SA's address. */
 static const m6ike_addr6 *policy_coa(const mob_rec *r,
                                      const m6ike_addr6 *sa_remote) {
   return r->registered ? &r->coa : sa_remote;
@@ -537,7 +538,7 @@ static int ha_note(m6ike_mobility *m, const sa_note *n) {
     p->in_src = n->src;
     p->in_dst = n->dst;
     p->reqid = n->reqid;
-    /* agent_ha.c agent_ha_child_up: the MN's own policies */
+    /* the MN's own policies, created with its SAs */
     return tun ? tunnel_policies(m, r, policy_coa(r, &n->src))
                : ba_policy(m, r);
   }
@@ -1019,8 +1020,7 @@ static int msrd_write_ha(m6ike_mobility *m, mob_rec *r, const m6ike_mh_msg *bu,
   return m6ike_msrd_insert(m->writer, &p, now, &r->mpi);
 }
 
-/* What the scheme's mobility side does on the HA when a binding moves
- * (agent_ha.c ha_move). */
+/* What the scheme's mobility side does on the HA when a binding moves. */
 static void ha_move(m6ike_mobility *m, mob_rec *r, const m6ike_addr6 *coa) {
   const m6ike_addr6 *ha = &m->cfg.ha;
   if (r->tun.spi_in == 0 || m6ike_addr6_equal(&r->tun.in_src, coa)) {
@@ -1295,6 +1295,14 @@ int m6ike_mobility_new_in(m6ike_mobility **pm, const m6ike_agent_config *cfg,
 }
 
 m6ike_msrd *m6ike_mobility_msrd(m6ike_mobility *m) { return m ? m->db : NULL; }
+
+int mobility_coa_(const m6ike_mobility *m, m6ike_addr6 *coa) {
+  if (m == NULL || !m->have_coa) {
+    return 0;
+  }
+  *coa = m->coa;
+  return 1;
+}
 
 int m6ike_mobility_add_mn(m6ike_mobility *m, const m6ike_addr6 *hoa,
                           m6ike_tstamp now) {

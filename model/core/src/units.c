@@ -13,8 +13,6 @@ const char *m6ike_ipsec_strerror_(int code);
 const char *m6ike_ikev2_strerror_(int code);
 const char *m6ike_ikev2_msg_strerror_(int code);
 const char *m6ike_agent_strerror_(int code);
-const char *m6ike_mobility_strerror_(int code);
-const char *m6ike_keymgr_strerror_(int code);
 
 typedef const char *(*unit_strerror_fn)(int);
 typedef struct {
@@ -33,8 +31,6 @@ static const unit_range ranges[] = {
     {-650, -699, m6ike_ikev2_strerror_}, /* the IKEv2 engine */
     {-700, -799, m6ike_ipsec_strerror_},
     {-850, -899, m6ike_crypto_strerror_}, /* crypto backends */
-    {-900, -929, m6ike_mobility_strerror_}, /* the split's mobility side */
-    {-930, -959, m6ike_keymgr_strerror_}, /* the split's key manager */
 };
 
 const char *m6ike_unit_strerror(int code) {

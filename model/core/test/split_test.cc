@@ -94,7 +94,39 @@ struct Net {
   uint64_t seq = 0;
   m6ike_tstamp now = 0;
   m6ike_tstamp delay = 10 * kMs;
+  std::vector<std::string> trace; // agent_test's TraceLines format
+  static uint64_t Fnv(uint64_t h, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+      h ^= p[i];
+      h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+  }
   void Send(Host *from, const Frame &f) {
+    if (from->is_ha) {
+      // nobody listens at an old CoA (agent_test's by_coa)
+      m6ike_addr6 dst;
+      if (f.kind == 1) dst = f.path.remote;
+      else std::memcpy(dst.b, f.data.data() + 24, 16);
+      if (!mn->have_coa || !m6ike_addr6_equal(&dst, &mn->coa)) return;
+    }
+    uint64_t h = Fnv(UINT64_C(0xcbf29ce484222325), f.data.data(),
+                     f.data.size());
+    if (f.kind == 1) {
+      h = Fnv(h, f.path.local.b, 16);
+      h = Fnv(h, f.path.remote.b, 16);
+      uint8_t ports[4] = {static_cast<uint8_t>(f.path.local_port >> 8),
+                          static_cast<uint8_t>(f.path.local_port),
+                          static_cast<uint8_t>(f.path.remote_port >> 8),
+                          static_cast<uint8_t>(f.path.remote_port)};
+      h = Fnv(h, ports, 4);
+    }
+    char line[128];
+    std::snprintf(line, sizeof line, "%llu %s %s %zu %016llx",
+                  static_cast<unsigned long long>(now),
+                  from->is_ha ? "HA>MN" : "MN>HA", f.kind == 1 ? "ike" : "ip6",
+                  f.data.size(), static_cast<unsigned long long>(h));
+    trace.push_back(line);
     q.push_back({now + delay, seq++, !from->is_ha, f});
   }
   void Deliver(const Ev &e) {
@@ -532,6 +564,56 @@ TEST_P(SplitScheme, SameHandoverRecordsAsTheComposite) {
   }
 }
 
+Bytes AbPayload(const m6ike_addr6 &src, const m6ike_addr6 &dst, size_t n) {
+  Bytes p(40 + n, 0xab);
+  p[0] = 0x60;
+  p[1] = p[2] = p[3] = 0;
+  p[4] = static_cast<uint8_t>(n >> 8);
+  p[5] = static_cast<uint8_t>(n);
+  p[6] = 59;
+  p[7] = 64;
+  std::memcpy(&p[8], src.b, 16);
+  std::memcpy(&p[24], dst.b, 16);
+  return p;
+}
+
+// The split, as three "processes" per node, puts on the wire exactly the
+// frames of the composite agent's golden trace (agent_test
+// GoldenWireTrace, test/data/agent_golden/<scheme>.txt): same times, sizes
+// and bytes.
+TEST_P(SplitScheme, GoldenWireTraceOfTheComposite) {
+  const m6ike_addr6 coas[3] = {Addr("2001:db8:2::100"),
+                               Addr("2001:db8:3::100"),
+                               Addr("2001:db8:4::100")};
+  const m6ike_addr6 cn = Addr("2001:db8:9::9");
+  const m6ike_addr6 hoa = Addr("2001:db8:1::100");
+  auto n = MakeNet(true, GetParam());
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(0, n->SetCoa(coas[i]));
+    n->RunUntil(n->now + 4 * kSec);
+    EXPECT_EQ(0, n->ha->Tunnel(AbPayload(cn, hoa, 64 + i), n->now));
+    n->RunUntil(n->now + 500 * kMs);
+    EXPECT_EQ(0, n->mn->Tunnel(AbPayload(hoa, cn, 200 + i), n->now));
+    n->RunUntil(n->now + 500 * kMs);
+  }
+  EXPECT_EQ(3u, n->mn->delivered.size());
+  EXPECT_EQ(3u, n->ha->delivered.size());
+  std::string path = std::string(M6IKE_TEST_DATA_DIR) + "/agent_golden/" +
+                     m6ike_scheme_name(GetParam()) + ".txt";
+  FILE *f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(nullptr, f) << path;
+  std::vector<std::string> want;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, f)) {
+    std::string l(buf);
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+    if (!l.empty()) want.push_back(l);
+  }
+  std::fclose(f);
+  ASSERT_GE(want.size(), 12u);
+  EXPECT_EQ(want, n->trace);
+}
+
 INSTANTIATE_TEST_SUITE_P(Split, SplitScheme,
                          ::testing::Values(M6IKE_SCHEME_MSRD,
                                            M6IKE_SCHEME_RENEGOTIATE,
@@ -869,6 +951,46 @@ TEST(Keymgr, ErrorCodes) {
   EXPECT_EQ(M6IKE_ERR_AGENT_NOT_HANDLED, m6ike_keymgr_read_udp(k, &p, d, sizeof d, 0));
   EXPECT_EQ(nullptr, m6ike_keymgr_ikev2(k));
   m6ike_keymgr_del(k);
+}
+
+// LIMIT (cfg.max_mns) on both sides, RANDOM from a failing rand callback.
+TEST(Split, LimitAndRandomCodes) {
+  Sink s;
+  auto mcbs = MobCbs(&s);
+  auto kcbs = KmCbs(&s);
+  auto hc = Cfg(M6IKE_AGENT_HA, M6IKE_SCHEME_STATIC);
+  hc.max_mns = 1;
+  m6ike_mobility *m = nullptr;
+  m6ike_keymgr *k = nullptr;
+  ASSERT_EQ(0, m6ike_mobility_new(&m, &hc, &mcbs, nullptr));
+  ASSERT_EQ(0, m6ike_keymgr_new(&k, &hc, &kcbs, m6ike_crypto_null(), nullptr,
+                                nullptr));
+  ASSERT_EQ(0, m6ike_keymgr_start(k, 0));
+  m6ike_addr6 a = Addr("2001:db8:1::200"), b = Addr("2001:db8:1::201");
+  EXPECT_EQ(0, m6ike_mobility_add_mn(m, &a, 0));
+  EXPECT_EQ(M6IKE_ERR_LIMIT, m6ike_mobility_add_mn(m, &b, 0));
+  EXPECT_EQ(0, m6ike_keymgr_add_mn(k, &a, 0));
+  EXPECT_EQ(M6IKE_ERR_LIMIT, m6ike_keymgr_add_mn(k, &b, 0));
+  m6ike_keymgr_del(k);
+  m6ike_mobility_del(m);
+  mcbs.rand = [](uint8_t *, size_t, void *) { return 1; };
+  EXPECT_NE(0, m6ike_mobility_new(&m, &hc, &mcbs, nullptr));
+  EXPECT_EQ(nullptr, m);
+  hc.max_mns = 0;
+  // the HA's hash seed is the first draw after the MSRD's
+  int calls = 0;
+  struct R {
+    int *calls;
+  } r{&calls};
+  mcbs.user_data = &r;
+  mcbs.send_pfkey = [](const uint8_t *, size_t, int, void *) { return 0; };
+  mcbs.rand = [](uint8_t *d, size_t n, void *ud) {
+    auto *rr = static_cast<R *>(ud);
+    std::memset(d, 7, n);
+    return ++*rr->calls > 1 ? 1 : 0;
+  };
+  EXPECT_EQ(M6IKE_ERR_RANDOM, m6ike_mobility_new(&m, &hc, &mcbs, nullptr));
+  EXPECT_EQ(nullptr, m);
 }
 
 TEST(Keymgr, FailingMemSweep) {

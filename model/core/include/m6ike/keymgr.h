@@ -63,8 +63,10 @@
  * The host calls it whenever the MSRD may have changed (in-process: after
  * the mobility side's set_coa; across processes: on a timer or a doorbell).
  *
- * ERRORS.  Codes -930..-959 belong to this unit, plus the agent's
- * configuration codes (M6IKE_ERR_AGENT_*), which it shares.
+ * ERRORS.  Codes -180..-189 belong to this unit: a part of the agent's
+ * range -150..-199 (common.h; their text comes through the agent's
+ * m6ike_agent_strerror_), plus the agent's configuration codes
+ * (M6IKE_ERR_AGENT_*), which it shares.
  */
 #ifndef M6IKE_KEYMGR_H
 #define M6IKE_KEYMGR_H
@@ -79,16 +81,16 @@
 extern "C" {
 #endif
 
-/* Error codes of this unit (-930..-959). */
+/* Error codes of this unit (-180..-189). */
 enum {
-  M6IKE_ERR_KEYMGR_PFKEY = -930,    /* read_pfkey: not a valid PF_KEY
+  M6IKE_ERR_KEYMGR_PFKEY = -180,    /* read_pfkey: not a valid PF_KEY
                                        message */
-  M6IKE_ERR_KEYMGR_REFUSED = -931,  /* read_pfkey: an error reply to one of
+  M6IKE_ERR_KEYMGR_REFUSED = -181,  /* read_pfkey: an error reply to one of
                                        our messages (errno logged) */
-  M6IKE_ERR_KEYMGR_SEND = -932,     /* send_pfkey failed */
-  M6IKE_ERR_KEYMGR_IGNORED = -933,  /* read_pfkey: a message the key
+  M6IKE_ERR_KEYMGR_SEND = -182,     /* send_pfkey failed */
+  M6IKE_ERR_KEYMGR_IGNORED = -183,  /* read_pfkey: a message the key
                                        manager does not act on */
-  M6IKE_ERR_KEYMGR_NOT_STARTED = -934 /* start() has not been called */
+  M6IKE_ERR_KEYMGR_NOT_STARTED = -184 /* start() has not been called */
 };
 
 /* Error text for this unit's codes, NULL for codes it does not own. */

@@ -66,11 +66,12 @@
  *
  * FAILURES.  The key manager's failures are not reported over PF_KEY (a
  * kernel only sees that no SA came).  The MN asks again -- the scheme's
- * bootstrap ACQUIRE -- when the SAs at the CoA are still missing
- * cfg.ike_retrans_timeout * 63 (the engine's retransmissions exhausted:
- * 31.5 s with the defaults) + 1 s after the ACQUIRE, then 2 s, 4 s, ... up
- * to 32 s later, as a kernel does for the next packet once its ACQUIRE
- * hold-down is over.
+ * bootstrap ACQUIRE -- when the SAs at the CoA are still missing the
+ * engine's whole retransmission schedule (cfg.ike_retrans_timeout doubling
+ * to 32 s, cfg.ike_retrans_tries + 1 sends: 31.5 s with the defaults)
+ * + 1 s after the ACQUIRE; each later ACQUIRE waits the schedule + 2 s,
+ * + 4 s, ... up to + 32 s, as a kernel asks again for the next packet once
+ * its ACQUIRE hold-down is over.
  *
  * HANDOVER RECORD.  m6ike_agent_handover, as the agent fills it; the IKE
  * message counts (ike_msgs, ike_bytes, ike_msgs_x) come from the key
@@ -82,8 +83,10 @@
  * (status 0) when the SAs are ready at the CoA, or with
  * M6IKE_ERR_IKEV2_TIMEOUT at the retry above.
  *
- * ERRORS.  Codes -900..-929 belong to this unit (common.h), plus the
- * agent's M6IKE_ERR_AGENT_* configuration codes, which it shares.
+ * ERRORS.  Codes -170..-179 belong to this unit: a part of the agent's
+ * range -150..-199 (common.h; their text comes through the agent's
+ * m6ike_agent_strerror_), plus the agent's M6IKE_ERR_AGENT_* configuration
+ * codes, which it shares.
  */
 #ifndef M6IKE_MOBILITY_H
 #define M6IKE_MOBILITY_H
@@ -96,15 +99,15 @@
 extern "C" {
 #endif
 
-/* Error codes of this unit (-900..-929). */
+/* Error codes of this unit (-170..-179). */
 enum {
-  M6IKE_ERR_MOBILITY_PFKEY = -900,   /* read_pfkey: the bytes are not a
+  M6IKE_ERR_MOBILITY_PFKEY = -170,   /* read_pfkey: the bytes are not a
                                         valid PF_KEY message */
-  M6IKE_ERR_MOBILITY_REFUSED = -901, /* read_pfkey: an error reply (the
+  M6IKE_ERR_MOBILITY_REFUSED = -171, /* read_pfkey: an error reply (the
                                         kernel refused one of our messages;
                                         its errno is logged) */
-  M6IKE_ERR_MOBILITY_SEND = -902,    /* send_pfkey failed */
-  M6IKE_ERR_MOBILITY_IGNORED = -903  /* read_pfkey / read_mh: valid but
+  M6IKE_ERR_MOBILITY_SEND = -172,    /* send_pfkey failed */
+  M6IKE_ERR_MOBILITY_IGNORED = -173  /* read_pfkey / read_mh: valid but
                                         not for this node (e.g. an SA of
                                         another node, a BA at the HA) */
 };
@@ -181,11 +184,13 @@ int m6ike_mobility_new_in(m6ike_mobility **pm, const m6ike_agent_config *cfg,
 int m6ike_mobility_set_coa(m6ike_mobility *m, const m6ike_addr6 *coa,
                            m6ike_tstamp now);
 
-/* HA, static scheme: provisions hoa's policies (its SAs come from the
- * key manager's m6ike_keymgr_add_mn).  Other schemes: 0, nothing.  0,
- * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_AGENT_ROLE,
- * M6IKE_ERR_AGENT_ADDRESS, M6IKE_ERR_AGENT_STATE (already provisioned),
- * M6IKE_ERR_MOBILITY_SEND, M6IKE_ERR_LIMIT, M6IKE_ERR_NOMEM. */
+/* HA, static scheme: admits hoa (a binding-cache record; its policies
+ * follow from the ADD copies of the SAs the key manager's
+ * m6ike_keymgr_add_mn installs, whose SA2 carries the reqid).  Other
+ * schemes: 0, nothing.  0, M6IKE_ERR_INVALID_ARGUMENT,
+ * M6IKE_ERR_AGENT_ROLE, M6IKE_ERR_AGENT_ADDRESS, M6IKE_ERR_AGENT_STATE
+ * (already provisioned), M6IKE_ERR_LIMIT (cfg.max_mns records),
+ * M6IKE_ERR_NOMEM. */
 int m6ike_mobility_add_mn(m6ike_mobility *m, const m6ike_addr6 *hoa,
                           m6ike_tstamp now);
 
