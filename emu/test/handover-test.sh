@@ -114,7 +114,10 @@ if command -v tshark >/dev/null 2>&1; then
   n_ike="$("${T[@]}" -Y 'isakmp' 2>/dev/null | wc -l)"
   n_pay="$("${T[@]}" -Y 'esp && udp.dstport == 9000' 2>/dev/null | wc -l)"
   n_esp="$("${T[@]}" -Y 'esp' 2>/dev/null | wc -l)"
-  echo "tshark: BU+HAO $n_bu, BA+RH2 $n_ba, IKEv2 $n_ike, ESP $n_esp (decrypted CBR $n_pay)"
+  # IKE_AUTH decrypted with the IKE key log: the HoA in a traffic selector
+  n_ts="$("${T[@]}" -Y "isakmp.ts.start_ipv6 == $M6E_HOA" 2>/dev/null | wc -l)"
+  echo "tshark: BU+HAO $n_bu, BA+RH2 $n_ba, IKEv2 $n_ike (decrypted, HoA in TS: $n_ts), ESP $n_esp (decrypted CBR $n_pay)"
+  [[ $n_ts -ge 1 ]] || fail "IKE_AUTH not decrypted (no HoA traffic selector)"
   [[ $n_bu -ge 2 && $n_ba -ge 1 ]] || fail "BU/BA with HAO/RH2 not decoded in the capture"
   [[ $n_ike -ge 6 ]] || fail "IKEv2 not decoded"
   [[ $n_pay -ge 10 && $n_pay -ge $((n_esp - n_bu - n_ba - 10)) ]] || fail "ESP not decrypted ($n_pay of $n_esp)"
