@@ -122,7 +122,15 @@ static void usage(FILE *f) {
           "    decrypted into it (tunnel mode; add the route to "
           "--ts-remote yourself).\n"
           "  certificates: --cert FILE --key FILE --ca FILE (PEM) instead "
-          "of --psk-file.\n");
+          "of --psk-file.\n"
+          "key-manager mode (the three-daemon architecture, emu/README.md):\n"
+          "  " PROG " --pfkey PATH --msrd-shm NAME --role mn|ha --scheme S "
+          "--ha ADDR\n"
+          "       --home-prefix P/LEN (--psk TEXT | --psk-file F) [--hoa "
+          "ADDR] [--mn HOA]\n"
+          "       [--events FILE] [--keylog-ike FILE] [--keylog-esp FILE]\n"
+          "  " PROG " --msrd-shm NAME --selftest-write-msrd  (a reader "
+          "cannot write the MSRD)\n");
 }
 
 static void die_arg(const char *opt, const char *val, const char *why) {
