@@ -217,6 +217,12 @@ bootstrapped() { grep -q "HANDOVER index=0 .*complete=1" "$OUT/mn.events"; }
 say "emu: bootstrap (scheme ${S[scheme]}) ..."
 m6e_wait_for 30 bootstrapped || m6e_die "no bootstrap (see $OUT/mn.events)"
 grep -q "BA_RECEIVED .*status=0" "$OUT/mn.events" || m6e_die "bootstrap BA status not 0"
+if [[ "${S[arch]}" == three ]]; then
+  # The live MSRD, attached as the key manager attaches it: every way to
+  # write it is refused (run.log: REFUSED lines and the SELFTEST summary).
+  m6e_in mn "$IKED" --msrd-shm "/m6e-$M6E_RUN-mn-msrd" --selftest-write-msrd >>"$OUT/run.log" 2>&1 ||
+    m6e_die "the MN's MSRD was writable through the key manager's mapping"
+fi
 
 if [[ "${S[ba_loss]}" -gt 0 ]]; then
   # The BA leaves the HA as IPv6 | RH2 (next header 43) | ESP to the new

@@ -16,8 +16,9 @@
 # (mip6ike-ipsecd, mip6ike-mipd, mip6ike-iked; --set arch=three): the
 # same checks, the IKE figures from iked's counts (HANDOVER_IKE), and
 # also: BU/BA crossed the MH socket and PF_KEY carried the SAs (ipsecd's
-# STATS), the key manager never wrote the MSRD (it has no writer), and
-# the socket directories and shared memory are gone.
+# STATS), the live MSRD cannot be written through the key manager's
+# mapping (iked --selftest-write-msrd, run by the runner after the
+# bootstrap), and the socket directories and shared memory are gone.
 # With CASE three-ba-loss: both.
 # usage: handover-test.sh BUILD_DIR SCHEME [ba-loss|three|three-ba-loss]
 set -euo pipefail
@@ -139,6 +140,7 @@ if [[ "$CASE" == three* ]]; then
     grep -q ' EXIT' "$OUT/$n-ipsecd.events" || fail "$n: ipsecd did not exit cleanly"
   done
   grep -q "PFKEY ep=.* type=3 .*result=[0-9]" "$OUT/mn-ipsecd.events" || fail "MN: no SADB_ADD accepted from the key manager"
+  grep -q "SELFTEST msrd_write_refused=3 of 3" "$OUT/run.log" || fail "the live MSRD was not proven read-only for the key manager"
 fi
 
 # 3. Nothing left behind.
