@@ -1,14 +1,14 @@
 /*
  * mip6ike-noded: ONE process per node hosting one m6ike_agent (mobile node
- * or home agent) over real sockets.  THE STEPPING STONE of issue 5: the
- * final shape is three daemons per node (mip6ike-mipd, mip6ike-iked,
- * mip6ike-ipsecd) talking only through PF_KEY over a Unix socket and the
- * MSRD in shared memory; until the agent is split into those parts
- * (branch wip/split) this daemon runs the same core composite the ns-3
- * host runs, with the kernel-facing I/O that the three-daemon version will
- * reuse: emu/netio (TUN, UDP with source selection, netlink, the IPv6
- * upper-layer walk) and the receive/send paths below, which take only the
- * node's descriptors.
+ * or home agent) over real sockets: the single-process variant of the
+ * emulation (emu-run.sh --set arch=one).  The main paper's architecture
+ * is the three daemons per node (mip6ike-ipsecd, mip6ike-mipd,
+ * mip6ike-iked --pfkey; arch=three, the default) talking only through
+ * PF_KEY over a Unix socket and the MSRD in shared memory; this daemon
+ * runs the same core composite the ns-3 host runs, over the same
+ * kernel-facing I/O (emu/netio: TUN, packet/raw sockets, UDP with source
+ * selection, the netlink movement detection, the event lines), which is
+ * what makes the two comparable row by row.
  *
  * I/O (the kernel has no ESP and no Mobile IPv6):
  *  - in: an AF_PACKET socket hands every IPv6 packet the node receives,
