@@ -64,6 +64,15 @@
  * processes that order is a race, as it is between a real MIPv6 daemon and
  * its IKE daemon.
  *
+ * REFERENCE WIRING.  model/core/test/split_test.cc (SplitHost) runs an MN
+ * and an HA this way: per node an m6ike_ipsec with a m6ike_pfkey_bus
+ * (kernel = m6ike_ipsec_kernel_cbs, sa_notify = 1), one pfkey_wire STREAM
+ * connection per part (HELLO with the role, then the messages), the MN's
+ * MSRD made with m6ike_mobility_new_in in a region the key manager reads
+ * through m6ike_msrd_attach_reader; MH packets go to IPsec through
+ * send_ip6 and come back after m6ike_ipsec_input to read_mh.  It puts the
+ * composite agent's golden wire traces on the wire byte for byte.
+ *
  * FAILURES.  The key manager's failures are not reported over PF_KEY (a
  * kernel only sees that no SA came).  The MN asks again -- the scheme's
  * bootstrap ACQUIRE -- when the SAs at the CoA are still missing the
