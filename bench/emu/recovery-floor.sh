@@ -65,7 +65,7 @@ skip() {
   exit 0
 }
 [[ "$(id -u)" -eq 0 ]] || skip "needs root (network namespaces, veth, TUN)"
-for b in mip6ike-noded mip6ike-cbr; do
+for b in mip6ike-noded mip6ike-cbr mip6ike-ipsecd mip6ike-mipd mip6ike-iked; do
   [[ -x "$BUILD/emu/$b" ]] || skip "$BUILD/emu/$b not built"
 done
 

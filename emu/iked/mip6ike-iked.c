@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iked-keymgr.h"
 #include "m6ike/common.h"
 #include "m6ike/crypto.h"
 #include "m6ike/crypto_openssl.h"
@@ -121,7 +122,17 @@ static void usage(FILE *f) {
           "    decrypted into it (tunnel mode; add the route to "
           "--ts-remote yourself).\n"
           "  certificates: --cert FILE --key FILE --ca FILE (PEM) instead "
-          "of --psk-file.\n");
+          "of --psk-file.\n"
+          "key-manager mode (the three-daemon architecture, emu/README.md):\n"
+          "  " PROG " --pfkey PATH --msrd-shm NAME --role mn|ha --scheme S "
+          "--ha ADDR\n"
+          "       --home-prefix P/LEN (--psk TEXT | --psk-file F) [--hoa "
+          "ADDR] [--mn HOA]\n"
+          "       [--ike-proposal P] [--esp-proposal P] [--local-id ID|address]\n"
+          "       [--remote-id ID|address] [--events FILE] [--keylog-ike FILE]\n"
+          "       [--keylog-esp FILE]\n"
+          "  " PROG " --msrd-shm NAME --selftest-write-msrd  (a reader "
+          "cannot write the MSRD)\n");
 }
 
 static void die_arg(const char *opt, const char *val, const char *why) {
@@ -1324,6 +1335,13 @@ int main(int argc, char **argv) {
   m6ike_tstamp deadline;
   int rv;
 
+  /* The three-daemon architecture's key manager (iked-keymgr.c). */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--pfkey") ||
+        !strcmp(argv[i], "--selftest-write-msrd")) {
+      return m6e_iked_keymgr_main(argc, argv);
+    }
+  }
   memset(&d, 0, sizeof(d));
   parse_options(argc, argv, &d.opt);
   d.now = mono_now();

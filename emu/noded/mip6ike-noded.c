@@ -1,14 +1,14 @@
 /*
  * mip6ike-noded: ONE process per node hosting one m6ike_agent (mobile node
- * or home agent) over real sockets.  THE STEPPING STONE of issue 5: the
- * final shape is three daemons per node (mip6ike-mipd, mip6ike-iked,
- * mip6ike-ipsecd) talking only through PF_KEY over a Unix socket and the
- * MSRD in shared memory; until the agent is split into those parts
- * (branch wip/split) this daemon runs the same core composite the ns-3
- * host runs, with the kernel-facing I/O that the three-daemon version will
- * reuse: emu/netio (TUN, UDP with source selection, netlink, the IPv6
- * upper-layer walk) and the receive/send paths below, which take only the
- * node's descriptors.
+ * or home agent) over real sockets: the single-process variant of the
+ * emulation (emu-run.sh --set arch=one).  The main paper's architecture
+ * is the three daemons per node (mip6ike-ipsecd, mip6ike-mipd,
+ * mip6ike-iked --pfkey; arch=three, the default) talking only through
+ * PF_KEY over a Unix socket and the MSRD in shared memory; this daemon
+ * runs the same core composite the ns-3 host runs, over the same
+ * kernel-facing I/O (emu/netio: TUN, packet/raw sockets, UDP with source
+ * selection, the netlink movement detection, the event lines), which is
+ * what makes the two comparable row by row.
  *
  * I/O (the kernel has no ESP and no Mobile IPv6):
  *  - in: an AF_PACKET socket hands every IPv6 packet the node receives,
@@ -91,10 +91,7 @@ typedef struct node {
   int pkt_fd, raw_fd, udp_fd[2], tun_fd, nl_fd, sig_fd[2];
   int tun_ifindex;
   FILE *ev, *kl_ike, *kl_esp;
-  m6ike_addr6 coa;     /* MN: current CoA (unspecified = none) */
-  int have_coa;
-  m6ike_addr6 seen[8]; /* MN: tentative addresses already logged */
-  unsigned nseen;
+  m6e_movement md;     /* MN: movement detection (netio), current CoA */
   int printed_complete; /* MN: current record printed complete */
   m6ike_addr6 pending[16]; /* HA: HoAs to intercept (after the BA left) */
   unsigned npending;
@@ -120,22 +117,8 @@ static void on_signal(int sig) {
   errno = e;
 }
 
-static m6ike_tstamp now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (m6ike_tstamp)ts.tv_sec * 1000000000u + (m6ike_tstamp)ts.tv_nsec;
-}
-
-static void emit(node *n, m6ike_tstamp t, const char *fmt, ...) {
-  va_list ap;
-  fprintf(n->ev, "%llu.%09llu ", (unsigned long long)(t / 1000000000u),
-          (unsigned long long)(t % 1000000000u));
-  va_start(ap, fmt);
-  vfprintf(n->ev, fmt, ap);
-  va_end(ap);
-  fputc('\n', n->ev);
-  fflush(n->ev);
-}
+#define now_ns m6e_now_ns
+#define emit(n, t, ...) m6e_emit((n)->ev, (t), __VA_ARGS__)
 
 static const char *addr_s(const m6ike_addr6 *a, char *buf) {
   return m6ike_addr6_format(a, buf);
@@ -325,18 +308,11 @@ static int cb_rand(uint8_t *dest, size_t len, void *ud) {
 
 static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
   node *n = ud;
-  struct sockaddr_in6 to;
-  if (len < 40) {
-    return -1;
-  }
-  memset(&to, 0, sizeof(to));
-  to.sin6_family = AF_INET6;
-  memcpy(&to.sin6_addr, pkt + 24, 16);
-  if (sendto(n->raw_fd, pkt, len, 0, (struct sockaddr *)&to, sizeof(to)) !=
-      (ssize_t)len) {
+  if (m6e_send_ip6(n->raw_fd, pkt, len) != 0) {
     char b[M6IKE_ADDR6_STRLEN];
     emit(n, now_ns(), "HOST_ERROR send_ip6 dst=%s err=\"%s\"",
-         inet_ntop(AF_INET6, pkt + 24, b, sizeof(b)), strerror(errno));
+         len >= 40 ? inet_ntop(AF_INET6, pkt + 24, b, sizeof(b)) : "?",
+         strerror(errno));
     return -1;
   }
   return 0;
@@ -345,36 +321,8 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
 static int cb_send_udp(const m6ike_ikev2_path *p, const uint8_t *buf,
                        size_t len, void *ud) {
   node *n = ud;
-  struct sockaddr_in6 to;
-  struct iovec iov = {(void *)buf, len};
-  union {
-    char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    struct cmsghdr align;
-  } c;
-  struct msghdr mh;
-  struct cmsghdr *cm;
-  struct in6_pktinfo pi;
   int fd = p->local_port == 4500 ? n->udp_fd[1] : n->udp_fd[0];
-  memset(&to, 0, sizeof(to));
-  to.sin6_family = AF_INET6;
-  to.sin6_port = htons(p->remote_port);
-  memcpy(&to.sin6_addr, p->remote.b, 16);
-  memset(&mh, 0, sizeof(mh));
-  memset(&c, 0, sizeof(c));
-  mh.msg_name = &to;
-  mh.msg_namelen = sizeof(to);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = c.b;
-  mh.msg_controllen = sizeof(c.b);
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = IPPROTO_IPV6;
-  cm->cmsg_type = IPV6_PKTINFO;
-  cm->cmsg_len = CMSG_LEN(sizeof(pi));
-  memset(&pi, 0, sizeof(pi));
-  memcpy(&pi.ipi6_addr, p->local.b, 16);
-  memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-  if (sendmsg(fd, &mh, 0) != (ssize_t)len) {
+  if (m6e_udp_send(fd, p, buf, len) != 0) {
     char b[M6IKE_ADDR6_STRLEN];
     emit(n, now_ns(), "HOST_ERROR send_udp dst=%s err=\"%s\"",
          addr_s(&p->remote, b), strerror(errno));
@@ -388,62 +336,16 @@ static int cb_deliver(const uint8_t *pkt, size_t len, void *ud) {
   return write(n->tun_fd, pkt, len) == (ssize_t)len ? 0 : -1;
 }
 
-static const char *ev_name(m6ike_agent_event_kind k) {
-  switch (k) {
-  case M6IKE_AGENT_EV_COA_SET: return "COA_SET";
-  case M6IKE_AGENT_EV_BU_SENT: return "BU_SENT";
-  case M6IKE_AGENT_EV_BA_RECEIVED: return "BA_RECEIVED";
-  case M6IKE_AGENT_EV_BINDING_UPDATED: return "BINDING_UPDATED";
-  case M6IKE_AGENT_EV_IKE_STARTED: return "IKE_STARTED";
-  case M6IKE_AGENT_EV_IKE_COMPLETED: return "IKE_COMPLETED";
-  case M6IKE_AGENT_EV_SA_INSTALLED: return "SA_INSTALLED";
-  case M6IKE_AGENT_EV_SA_UPDATED: return "SA_UPDATED";
-  case M6IKE_AGENT_EV_SA_READY: return "SA_READY";
-  case M6IKE_AGENT_EV_DROP: return "DROP";
-  }
-  return "?";
-}
-
-static void print_ts(char *buf, size_t cap, m6ike_tstamp t) {
-  if (t == M6IKE_TSTAMP_UNSET) {
-    snprintf(buf, cap, "-");
-  } else {
-    snprintf(buf, cap, "%llu.%09llu", (unsigned long long)(t / 1000000000u),
-             (unsigned long long)(t % 1000000000u));
-  }
-}
-
 static void print_handover(node *n) {
   m6ike_agent_handover h;
-  char c[4][32], a[M6IKE_ADDR6_STRLEN], b[M6IKE_ADDR6_STRLEN];
-  if (n->o.role != M6IKE_AGENT_MN || m6ike_agent_get_handover(n->a, &h) != 0) {
-    return;
+  if (n->o.role == M6IKE_AGENT_MN && m6ike_agent_get_handover(n->a, &h) == 0) {
+    m6e_emit_handover(n->ev, &h);
   }
-  print_ts(c[0], sizeof(c[0]), h.coa_set);
-  print_ts(c[1], sizeof(c[1]), h.bu_sent);
-  print_ts(c[2], sizeof(c[2]), h.ba_received);
-  print_ts(c[3], sizeof(c[3]), h.sa_ready);
-  emit(n, now_ns(),
-       "HANDOVER index=%u scheme=%s old_coa=%s coa=%s coa_set=%s bu_sent=%s "
-       "ba_received=%s sa_ready=%s bu_count=%u ba_status=%d ike_msgs=%u "
-       "ike_bytes=%llu ike_sa_init=%u ike_auth=%u create_child_sa=%u "
-       "informational=%u complete=%d",
-       h.index, m6ike_scheme_name(h.scheme), addr_s(&h.old_coa, a),
-       addr_s(&h.coa, b), c[0], c[1], c[2], c[3], h.bu_count, h.ba_status,
-       h.ike_msgs, (unsigned long long)h.ike_bytes,
-       h.ike_msgs_x[M6IKE_IKEV2_X_IKE_SA_INIT],
-       h.ike_msgs_x[M6IKE_IKEV2_X_IKE_AUTH],
-       h.ike_msgs_x[M6IKE_IKEV2_X_CREATE_CHILD_SA],
-       h.ike_msgs_x[M6IKE_IKEV2_X_INFORMATIONAL], h.complete);
 }
 
 static void cb_event(const m6ike_agent_event *e, void *ud) {
   node *n = ud;
-  char h[M6IKE_ADDR6_STRLEN], c[M6IKE_ADDR6_STRLEN];
-  emit(n, e->time,
-       "%s mpi=%u hoa=%s coa=%s spi=0x%08x seq=%u status=%d", ev_name(e->kind),
-       e->mpi, addr_s(&e->hoa, h), addr_s(&e->coa, c), e->spi, e->seq,
-       e->status);
+  m6e_emit_agent_event(n->ev, e);
   if (e->kind == M6IKE_AGENT_EV_BA_RECEIVED) {
     n->registered = e->status < 128;
     n->unanswered = 0;
@@ -484,69 +386,32 @@ static int is_ours(node *n, const uint8_t *dst) {
   if (n->o.role == M6IKE_AGENT_HA) {
     return !memcmp(dst, n->o.ha.b, 16);
   }
-  return (n->have_coa && !memcmp(dst, n->coa.b, 16)) ||
+  return (n->md.have_coa && !memcmp(dst, n->md.coa.b, 16)) ||
          !memcmp(dst, n->o.hoa.b, 16);
 }
 
 static void on_packet(node *n) {
   uint8_t buf[65536];
-  struct sockaddr_ll from;
-  socklen_t fl = sizeof(from);
-  for (;;) {
-    ssize_t r = recvfrom(n->pkt_fd, buf, sizeof(buf), MSG_DONTWAIT,
-                         (struct sockaddr *)&from, &fl);
-    int up, rv;
-    if (r < 0) {
-      return;
-    }
-    if (from.sll_pkttype == PACKET_OUTGOING || r < 40 || (buf[0] >> 4) != 6 ||
-        (int)from.sll_ifindex == n->tun_ifindex) {
+  ssize_t r;
+  int ifindex, up;
+  while ((r = m6e_packet_recv(n->pkt_fd, buf, sizeof(buf), &ifindex)) >= 0) {
+    if (r < 40 || (buf[0] >> 4) != 6 || ifindex == n->tun_ifindex) {
       continue;
     }
     up = m6e_upper_proto(buf, (size_t)r);
     if ((up != 50 && up != 135) || !is_ours(n, buf + 24)) {
       continue;
     }
-    rv = m6ike_agent_read_ip6(n->a, buf, (size_t)r, now_ns());
-    (void)rv; /* drops are reported through EV_DROP */
+    /* drops are reported through EV_DROP */
+    (void)m6ike_agent_read_ip6(n->a, buf, (size_t)r, now_ns());
   }
 }
 
 static void on_udp(node *n, int fd, uint16_t port) {
   uint8_t buf[65536];
-  for (;;) {
-    struct sockaddr_in6 from;
-    struct iovec iov = {buf, sizeof(buf)};
-    union {
-      char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-      struct cmsghdr align;
-    } c;
-    struct msghdr mh;
-    struct cmsghdr *cm;
-    m6ike_ikev2_path p;
-    ssize_t r;
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof(from);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = c.b;
-    mh.msg_controllen = sizeof(c.b);
-    r = recvmsg(fd, &mh, MSG_DONTWAIT);
-    if (r < 0) {
-      return;
-    }
-    memset(&p, 0, sizeof(p));
-    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-      if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
-        struct in6_pktinfo pi;
-        memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-        memcpy(p.local.b, &pi.ipi6_addr, 16);
-      }
-    }
-    memcpy(p.remote.b, &from.sin6_addr, 16);
-    p.remote_port = ntohs(from.sin6_port);
-    p.local_port = port;
+  m6ike_ikev2_path p;
+  ssize_t r;
+  while ((r = m6e_udp_recv(fd, port, buf, sizeof(buf), &p)) >= 0) {
     if (port == 4500) {
       /* RFC 3948: IKE after a four-octet non-ESP marker. */
       if (r < 4 || memcmp(buf, "\0\0\0\0", 4) != 0) {
@@ -580,139 +445,15 @@ static void on_tun(node *n) {
   }
 }
 
-static int seen(node *n, const m6ike_addr6 *a, int add) {
-  unsigned i;
-  for (i = 0; i < n->nseen; i++) {
-    if (m6ike_addr6_equal(&n->seen[i], a)) {
-      return 1;
-    }
-  }
-  if (add) {
-    if (n->nseen == 8) {
-      memmove(n->seen, n->seen + 1, 7 * sizeof(n->seen[0]));
-      n->nseen = 7;
-    }
-    n->seen[n->nseen++] = *a;
-  }
-  return 0;
-}
-
-static void on_addr(node *n, const struct nlmsghdr *h) {
-  const struct ifaddrmsg *m = NLMSG_DATA(h);
-  const struct rtattr *rta;
-  int alen = (int)IFA_PAYLOAD(h);
-  uint32_t flags = m->ifa_flags;
-  m6ike_addr6 a;
-  int have = 0;
-  char s[M6IKE_ADDR6_STRLEN], ifn[IF_NAMESIZE] = "?";
-  m6ike_tstamp t = now_ns();
-  if (m->ifa_family != AF_INET6 || m->ifa_scope != RT_SCOPE_UNIVERSE ||
-      (int)m->ifa_index == n->tun_ifindex) {
-    return;
-  }
-  for (rta = IFA_RTA(m); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
-    if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == 16) {
-      memcpy(a.b, RTA_DATA(rta), 16);
-      have = 1;
-    } else if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == 4) {
-      memcpy(&flags, RTA_DATA(rta), 4);
-    }
-  }
-  if (!have || m6ike_addr6_equal(&a, &n->o.hoa)) {
-    return;
-  }
-  if_indextoname(m->ifa_index, ifn);
-  addr_s(&a, s);
-  if (h->nlmsg_type == RTM_DELADDR) {
-    emit(n, t, "ADDR_DEL dev=%s addr=%s", ifn, s);
-    if (n->have_coa && m6ike_addr6_equal(&a, &n->coa)) {
-      n->have_coa = 0;
-    }
-    return;
-  }
-  if (!seen(n, &a, 1)) {
-    emit(n, t, "ADDR_NEW dev=%s addr=%s tentative=%d", ifn, s,
-         (flags & IFA_F_TENTATIVE) != 0);
-  }
-  if ((flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED)) ||
-      (n->have_coa && m6ike_addr6_equal(&a, &n->coa))) {
-    return;
-  }
-  /* A usable new global address: the new care-of address. */
-  emit(n, t, "COA_READY dev=%s addr=%s", ifn, s);
+/* Movement detection (netio) found a usable new CoA. */
+static void on_coa_ready(const m6ike_addr6 *coa, void *ud) {
+  node *n = ud;
+  int rv;
   print_handover(n); /* the previous record, final */
-  n->coa = a;
-  n->have_coa = 1;
   n->printed_complete = 0;
-  {
-    int rv = m6ike_agent_set_coa(n->a, &a, now_ns());
-    if (rv != 0) {
-      emit(n, now_ns(), "HOST_ERROR set_coa rv=%d (%s)", rv,
-           m6ike_strerror(rv));
-    }
-  }
-}
-
-/* A route the kernel learnt from a Router Advertisement (the default
- * route or an on-link prefix, protocol "ra") on an access interface: the
- * MN's L3 movement detection (RFC 6059's idea: a new router / prefix),
- * logged as ROUTE_RA; the CoA itself comes with the address after DAD. */
-static void on_route(node *n, const struct nlmsghdr *h) {
-  const struct rtmsg *m = NLMSG_DATA(h);
-  const struct rtattr *rta;
-  int alen = (int)RTM_PAYLOAD(h), oif = 0;
-  m6ike_addr6 dst;
-  char s[M6IKE_ADDR6_STRLEN], ifn[IF_NAMESIZE] = "?";
-  if (m->rtm_family != AF_INET6 || m->rtm_protocol != RTPROT_RA ||
-      m->rtm_table != RT_TABLE_MAIN) {
-    return;
-  }
-  memset(&dst, 0, sizeof(dst));
-  for (rta = RTM_RTA(m); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
-    if (rta->rta_type == RTA_DST && RTA_PAYLOAD(rta) == 16) {
-      memcpy(dst.b, RTA_DATA(rta), 16);
-    } else if (rta->rta_type == RTA_OIF && RTA_PAYLOAD(rta) == 4) {
-      memcpy(&oif, RTA_DATA(rta), 4);
-    }
-  }
-  if (oif == n->tun_ifindex) {
-    return;
-  }
-  if_indextoname((unsigned)oif, ifn);
-  emit(n, now_ns(), "ROUTE_RA dev=%s dst=%s/%u", ifn, addr_s(&dst, s),
-       m->rtm_dst_len);
-}
-
-static void on_netlink(node *n) {
-  char buf[16384];
-  for (;;) {
-    ssize_t r = recv(n->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
-    struct nlmsghdr *h;
-    int len;
-    if (r <= 0) {
-      return;
-    }
-    len = (int)r;
-    for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len);
-         h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
-        if (n->o.role == M6IKE_AGENT_MN) {
-          on_addr(n, h);
-        }
-      } else if (h->nlmsg_type == RTM_NEWROUTE &&
-                 n->o.role == M6IKE_AGENT_MN) {
-        on_route(n, h);
-      } else if (h->nlmsg_type == RTM_NEWLINK) {
-        const struct ifinfomsg *ifi = NLMSG_DATA(h);
-        char ifn[IF_NAMESIZE] = "?";
-        if ((int)ifi->ifi_index != n->tun_ifindex && ifi->ifi_index != 1) {
-          if_indextoname((unsigned)ifi->ifi_index, ifn);
-          emit(n, now_ns(), "LINK dev=%s up=%d running=%d", ifn,
-               (ifi->ifi_flags & IFF_UP) != 0,
-               (ifi->ifi_flags & IFF_RUNNING) != 0);
-        }
-      }
-    }
+  rv = m6ike_agent_set_coa(n->a, coa, now_ns());
+  if (rv != 0) {
+    emit(n, now_ns(), "HOST_ERROR set_coa rv=%d (%s)", rv, m6ike_strerror(rv));
   }
 }
 
@@ -773,7 +514,7 @@ int main(int argc, char **argv) {
   m6ike_agent_config *cfgp = &n->cfg;
   m6ike_agent_callbacks *cbp = &n->cbs;
   struct sigaction sa;
-  int rv, one = 1;
+  int rv;
   char tb[M6IKE_ADDR6_STRLEN];
 
   parse(argc, argv, &n->o);
@@ -799,9 +540,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   n->tun_ifindex = (int)if_nametoindex(n->o.tun);
-  n->pkt_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                     htons(ETH_P_IPV6));
-  n->raw_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  n->md.ev = n->ev;
+  n->md.tun_ifindex = n->tun_ifindex;
+  n->md.mn = n->o.role == M6IKE_AGENT_MN;
+  n->md.hoa = n->o.hoa;
+  n->md.coa_ready = on_coa_ready;
+  n->md.user_data = n;
+  n->pkt_fd = m6e_open_packet();
+  n->raw_fd = m6e_open_raw();
   n->udp_fd[0] = m6e_open_udp(500);
   n->udp_fd[1] = m6e_open_udp(4500);
   n->nl_fd = m6e_open_netlink();
@@ -811,7 +557,6 @@ int main(int argc, char **argv) {
             strerror(errno));
     return 1;
   }
-  setsockopt(n->raw_fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
 
   rv = m6ike_crypto_openssl_new(&n->crypto, NULL);
   if (rv != 0) {
@@ -912,7 +657,7 @@ int main(int argc, char **argv) {
       on_tun(n);
     }
     if (p[4].revents & POLLIN) {
-      on_netlink(n);
+      m6e_movement_netlink(&n->md, n->nl_fd);
     }
     t = now_ns();
     exp = m6ike_agent_get_expiry(n->a);

@@ -25,6 +25,11 @@
 #   ra_min=0.05 ra_max=0.1   radvd's RA intervals (s)
 #   l2_gap=0.05        seconds between leaving AR1's link and joining AR2's
 #   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD)
+#   arch=three         three: the main paper's architecture,
+#                      mip6ike-ipsecd -> mip6ike-mipd -> mip6ike-iked per
+#                      node; one: one mip6ike-noded per node (the
+#                      single-process variant) (PF_KEY on /run/mip6ike-emu/<pid>/<node>/pfkey,
+#                      MH on .../mh, the MSRD in /dev/shm/m6e-<pid>-<node>-msrd)
 #   ba_loss=0          the first N Binding Acks of the handover are lost
 #                      (dropped at the HA's egress by nftables: the MN's
 #                      RFC 6275 retransmission shows in bu_count and in
@@ -105,7 +110,7 @@ declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
   [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
   [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn
-  [lifetime]=0 [reregister_after]=0 [ha_restart_at]=0 [ha_down]=0.5)
+  [lifetime]=0 [reregister_after]=0 [ha_restart_at]=0 [ha_down]=0.5 [arch]=three)
 OUT=""
 NOTES=()
 while [[ $# -gt 0 ]]; do
@@ -137,6 +142,17 @@ case "${S[scheme]}" in
 msrd | renegotiate | migrate | migrate-kmaddress | mobike | static) ;;
 *) usage_error "--set scheme=${S[scheme]}: unknown scheme" ;;
 esac
+case "${S[arch]}" in
+one | three) ;;
+*) usage_error "--set arch=${S[arch]}: must be one or three" ;;
+esac
+if [[ "${S[arch]}" == three ]]; then
+  # The HA-restart fault and its MN-side workaround are noded's options
+  # (the core's mobility side does not yet give up on a silent HA).
+  for k in lifetime reregister_after ha_restart_at; do
+    [[ "${S[$k]}" == 0 ]] || usage_error "--set $k=${S[$k]}: only with --set arch=one (the single-process node daemon)"
+  done
+fi
 for k in rate_kbps packet_size delay_ms rate_mbit loss access_delay_ms access_rate_mbit access_loss \
   handover_at duration seed ra_min ra_max l2_gap dad_transmits dad_retrans_ms ba_loss \
   lifetime reregister_after ha_restart_at ha_down; do
@@ -188,18 +204,23 @@ if [[ "$(id -u)" -ne 0 ]]; then
   echo "$PROG: needs root (network namespaces, veth, TUN); run it with sudo" >&2
   exit 1
 fi
-for b in mip6ike-noded mip6ike-cbr mip6ike-pcap; do
+bins=(mip6ike-cbr mip6ike-pcap)
+if [[ "${S[arch]}" == three ]]; then bins+=(mip6ike-ipsecd mip6ike-mipd mip6ike-iked); else bins+=(mip6ike-noded); fi
+for b in "${bins[@]}"; do
   [[ -x "$BUILD/emu/$b" ]] || { echo "$PROG: $BUILD/emu/$b not built" >&2; exit 1; }
 done
 mkdir -p "$OUT/traces" || usage_error "--out $OUT: cannot create the directory"
 OUT="$(cd "$OUT" && pwd)"
-rm -f "$OUT"/*.events "$OUT"/*.csv "$OUT"/traces/* "$OUT"/*ikev2_decryption_table "$OUT"/*esp_sa "$OUT"/run.log
+rm -f "$OUT"/*.events "$OUT"/*.csv "$OUT"/ike-by-handover "$OUT"/traces/* "$OUT"/*ikev2_decryption_table "$OUT"/*esp_sa "$OUT"/run.log
 
 m6e_init
 exec 3>&2 2>>"$OUT/run.log"
 say() { echo "$*" >&3; m6e_log "$*"; }
 
 NODED="$BUILD/emu/mip6ike-noded"
+IPSECD="$BUILD/emu/mip6ike-ipsecd"
+MIPD="$BUILD/emu/mip6ike-mipd"
+IKED="$BUILD/emu/mip6ike-iked"
 CBR="$BUILD/emu/mip6ike-cbr"
 PCAP="$BUILD/emu/mip6ike-pcap"
 PSK="mip6ike emulation key"
@@ -251,33 +272,71 @@ m6e_in ha "$PCAP" -i h0 -w "$OUT/traces/ha-h0.pcap" >>"$OUT/run.log" 2>&1 &
 m6e_in mn "$PCAP" -i any -w "$OUT/traces/mn-any.pcap" >>"$OUT/run.log" 2>&1 &
 m6e_in cn "$PCAP" -i c0 -w "$OUT/traces/cn-c0.pcap" >>"$OUT/run.log" 2>&1 &
 
-common=(--scheme "${S[scheme]}" --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/$M6E_HOME_PLEN"
-  --psk "$PSK" --tun mip6 --ike-proposal "${S[ike_proposal]}" --esp-proposal "${S[esp_proposal]}")
+common=(--scheme "${S[scheme]}" --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/$M6E_HOME_PLEN")
+# The IKE side's options: noded (arch=one) and iked (arch=three) take them.
+ike_opts=(--ike-proposal "${S[ike_proposal]}" --esp-proposal "${S[esp_proposal]}")
 if [[ "${S[ike_id]}" == address ]]; then
-  common+=(--local-id address --remote-id address)
+  ike_opts+=(--local-id address --remote-id address)
 fi
 # Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
 # MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
 # from the other end.
-ha_start() {
-  # Not m6e_in (a function: & would fork a subshell whose pid is not the
-  # daemon's); ip netns exec execs the daemon, so $! is its pid.
-  ip netns exec "$(m6e_ns ha)" "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
-    --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
-  HA_PID=$!
-}
-ha_start
-m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || {
-  grep -q 'proposal' "$OUT/run.log" && say "emu: the daemons refused a proposal: $(grep -m1 proposal "$OUT/run.log")"
-  m6e_die "HA daemon did not start"
-}
-m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
-mn_extra=()
-[[ "${S[lifetime]}" -gt 0 ]] && mn_extra+=(--lifetime "${S[lifetime]}")
-[[ "${S[reregister_after]}" -gt 0 ]] && mn_extra+=(--reregister-after "${S[reregister_after]}")
-m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" "${mn_extra[@]}" \
-  --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa" 2>>"$OUT/run.log" &
-m6e_wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || m6e_die "MN daemon did not start"
+if [[ "${S[arch]}" == one ]]; then
+  ha_start() {
+    # Not m6e_in (a function: & would fork a subshell whose pid is not the
+    # daemon's); ip netns exec execs the daemon, so $! is its pid.
+    ip netns exec "$(m6e_ns ha)" "$NODED" --role ha --home-if h0 --mn "$M6E_HOA" --events "$OUT/ha.events" "${common[@]}" \
+      --psk "$PSK" --tun mip6 "${ike_opts[@]}" --keylog-ike "$OUT/ha-ikev2_decryption_table" --keylog-esp "$OUT/ha-esp_sa" 2>>"$OUT/run.log" &
+    HA_PID=$!
+  }
+  ha_start
+  m6e_wait_for 5 grep -q READY "$OUT/ha.events" 2>/dev/null || {
+    grep -q 'proposal' "$OUT/run.log" && say "emu: the daemons refused a proposal: $(grep -m1 proposal "$OUT/run.log")"
+    m6e_die "HA daemon did not start"
+  }
+  m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
+  mn_extra=()
+  [[ "${S[lifetime]}" -gt 0 ]] && mn_extra+=(--lifetime "${S[lifetime]}")
+  [[ "${S[reregister_after]}" -gt 0 ]] && mn_extra+=(--reregister-after "${S[reregister_after]}")
+  m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" "${mn_extra[@]}" \
+    --psk "$PSK" --tun mip6 "${ike_opts[@]}" --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa" 2>>"$OUT/run.log" &
+  m6e_wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || m6e_die "MN daemon did not start"
+else
+  # The three daemons of a node, in the order each needs the previous
+  # one: ipsecd (TUN, PF_KEY and MH sockets), mipd (creates the MSRD,
+  # connects both sockets), iked (maps the MSRD read-only, connects to
+  # PF_KEY).  Event files: NODE.events (mipd: the summary's source),
+  # NODE-ipsecd.events, NODE-iked.events.
+  start_node() { # NODE KEYLOG_PREFIX ROLE_ARGS...
+    local n="$1" kp="$2" dir="$M6E_STATE/$1" shm="/m6e-$M6E_RUN-$1-msrd"
+    shift 2
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    m6e_in "$n" "$IPSECD" --socket "$dir/pfkey" --mh "$dir/mh" --tun mip6 --msrd "$shm" \
+      "${ipsecd_role[@]}" --events "$OUT/$n-ipsecd.events" 2>>"$OUT/run.log" &
+    m6e_wait_for 5 grep -q READY "$OUT/$n-ipsecd.events" 2>/dev/null || m6e_die "$n: ipsecd did not start"
+    m6e_in "$n" "$MIPD" "$@" "${common[@]}" --pfkey "$dir/pfkey" --mh "$dir/mh" --msrd-shm "$shm" \
+      --tun mip6 --events "$OUT/$n.events" 2>>"$OUT/run.log" &
+    m6e_wait_for 5 grep -q READY "$OUT/$n.events" 2>/dev/null || m6e_die "$n: mipd did not start"
+    local ikargs=() a skip=0
+    for a in "$@"; do # iked takes mipd's role arguments but the home link
+      if [[ $skip == 1 ]]; then skip=0; continue; fi
+      if [[ "$a" == --home-if ]]; then skip=1; continue; fi
+      ikargs+=("$a")
+    done
+    m6e_in "$n" "$IKED" "${ikargs[@]}" "${common[@]}" --pfkey "$dir/pfkey" --msrd-shm "$shm" --psk "$PSK" "${ike_opts[@]}" \
+      --events "$OUT/$n-iked.events" --keylog-ike "$OUT/${kp}ikev2_decryption_table" \
+      --keylog-esp "$OUT/${kp}esp_sa" 2>>"$OUT/run.log" &
+    m6e_wait_for 5 grep -q READY "$OUT/$n-iked.events" 2>/dev/null || m6e_die "$n: iked did not start"
+  }
+  ipsecd_role=(--role ha)
+  start_node ha ha- --role ha --home-if h0 --mn "$M6E_HOA"
+  # The MN's daemons before the routers advertise: the first CoA (and the
+  # ACQUIRE it causes) must find the key manager registered on the bus.
+  ipsecd_role=(--role mn --hoa "$M6E_HOA")
+  start_node mn "" --role mn --hoa "$M6E_HOA"
+  m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
+fi
 # Traffic from the HoA leaves through the tunnel (reverse tunnelling).
 ip -n "$(m6e_ns mn)" -6 rule add from "$M6E_HOA" lookup 100
 ip -n "$(m6e_ns mn)" -6 route add default dev mip6 table 100
@@ -286,6 +345,12 @@ bootstrapped() { grep -q "HANDOVER index=0 .*complete=1" "$OUT/mn.events"; }
 say "emu: bootstrap (scheme ${S[scheme]}) ..."
 m6e_wait_for 30 bootstrapped || m6e_die "no bootstrap (see $OUT/mn.events)"
 grep -q "BA_RECEIVED .*status=0" "$OUT/mn.events" || m6e_die "bootstrap BA status not 0"
+if [[ "${S[arch]}" == three ]]; then
+  # The live MSRD, attached as the key manager attaches it: every way to
+  # write it is refused (run.log: REFUSED lines and the SELFTEST summary).
+  m6e_in mn "$IKED" --msrd-shm "/m6e-$M6E_RUN-mn-msrd" --selftest-write-msrd >>"$OUT/run.log" 2>&1 ||
+    m6e_die "the MN's MSRD was writable through the key manager's mapping"
+fi
 
 if [[ "${S[ba_loss]}" -gt 0 ]]; then
   # The BA leaves the HA as IPv6 | RH2 (next header 43) | ESP to the new
@@ -337,17 +402,34 @@ if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
 fi
 wait "$tx" || true
 wait "$rx" || true
-# The daemons' final records.
-for n in mn ha; do
-  for p in $(ip netns pids "$(m6e_ns "$n")"); do
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q mip6ike-noded; then kill -TERM "$p"; fi
+# The daemons' final records: the mobility and key-management sides
+# first (mipd prints the last HANDOVER record), then the IPsec "kernel".
+stop_daemons() { # REGEX
+  local n p
+  for n in mn ha; do
+    for p in $(ip netns pids "$(m6e_ns "$n")"); do
+      if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -Eq "$1"; then kill -TERM "$p" 2>/dev/null || true; fi
+    done
   done
-done
+}
+stop_daemons 'mip6ike-(noded|mipd|iked)'
 m6e_wait_for 5 grep -q EXIT "$OUT/mn.events" || true
+if [[ "${S[arch]}" == three ]]; then
+  m6e_wait_for 5 grep -q EXIT "$OUT/mn-iked.events" || true
+  stop_daemons 'mip6ike-ipsecd'
+  m6e_wait_for 5 grep -q EXIT "$OUT/mn-ipsecd.events" || true
+fi
 sleep 0.7 # the capture's last block
 m6e_teardown
 trap - EXIT
 
+# Three daemons: the key manager's IKE counts are in iked's IKE_COUNTS
+# lines (mobility.h HANDOVER RECORD); each handover's share (from its
+# set_coa to the next) is appended to mn.events as HANDOVER_IKE lines,
+# which summary.awk prefers to the mobility side's zeros.
+if [[ "${S[arch]}" == three ]]; then
+  awk -f "$HERE/ike-windows.awk" "$OUT/mn.events" "$OUT/mn-iked.events" >>"$OUT/mn.events"
+fi
 awk -v t0="$T0" -v l2="$L2" -v scheme="${S[scheme]}" -v rate="${S[rate_kbps]}" \
   -v seed="${S[seed]}" -v pk="$OUT/packets.csv" -f "$HERE/summary.awk" \
   "$OUT/mn.events" >"$OUT/summary.csv"

@@ -17,6 +17,8 @@ BEGIN {
 ($2 == "ROUTE_RA" || $2 == "ADDR_NEW") && $1 > l2 && md == "" { md = $1 }
 $2 == "COA_READY" && $1 > l2 && cr == "" { cr = $1 }
 $2 == "HANDOVER" { idx = kv($0, "index"); rec[idx] = $0; if (idx + 0 > maxi) maxi = idx + 0 }
+# three daemons: the key manager's IKE figures (run/ike-windows.awk)
+$2 == "HANDOVER_IKE" { ikeidx = kv($0, "index"); ike[ikeidx] = $0 }
 END {
   # The first payload packet received through the new path: the first
   # after the new CoA became usable (before it, nothing can come through
@@ -35,6 +37,7 @@ END {
     recov = (resumed == "") ? "" : sprintf("%.4f", resumed - l2)
     printf "%s,emu,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", scheme, rate, seed, i,
       rel(l2), rel(md), rel(cr), rel(kv(r, "bu_sent")), rel(kv(r, "ba_received")),
-      rel(kv(r, "sa_ready")), rec_s, recov, kv(r, "ike_msgs"), kv(r, "ike_bytes")
+      rel(kv(r, "sa_ready")), rec_s, recov,
+      kv((i in ike) ? ike[i] : r, "ike_msgs"), kv((i in ike) ? ike[i] : r, "ike_bytes")
   }
 }

@@ -4,10 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int m6e_msrd_shm_create(m6e_msrd_shm *s, const char *name,
@@ -97,4 +100,80 @@ void m6e_msrd_shm_close(m6e_msrd_shm *s) {
     shm_unlink(s->name);
     s->writer = 0;
   }
+}
+
+int m6e_shm_region_create(m6e_msrd_shm *s, const char *name, size_t size) {
+  int fd, rv;
+  memset(s, 0, sizeof(*s));
+  if (!size || strlen(name) >= sizeof(s->name)) {
+    return -EINVAL;
+  }
+  snprintf(s->name, sizeof(s->name), "%s", name);
+  fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return -errno;
+  }
+  if (ftruncate(fd, (off_t)size) != 0) {
+    rv = -errno;
+    close(fd);
+    shm_unlink(name);
+    return rv;
+  }
+  s->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (s->base == MAP_FAILED) {
+    rv = -errno;
+    s->base = NULL;
+    shm_unlink(name);
+    return rv;
+  }
+  s->size = size;
+  s->writer = 1;
+  return 0;
+}
+
+int m6e_msrd_shm_try_write(const m6e_msrd_shm *s, FILE *report) {
+  int fd, refused = 0, st;
+  void *m;
+  pid_t pid;
+  if (mprotect(s->base, s->size, PROT_READ | PROT_WRITE) != 0) {
+    fprintf(report, "REFUSED mprotect: %s\n", strerror(errno));
+    refused++;
+  } else {
+    fprintf(report, "ALLOWED mprotect\n");
+    mprotect(s->base, s->size, PROT_READ);
+  }
+  fd = shm_open(s->name, O_RDONLY | O_CLOEXEC, 0);
+  m = fd >= 0 ? mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+              : MAP_FAILED;
+  if (m == MAP_FAILED) {
+    fprintf(report, "REFUSED mmap-write: %s\n", strerror(errno));
+    refused++;
+  } else {
+    fprintf(report, "ALLOWED mmap-write\n");
+    munmap(m, s->size);
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
+  fflush(report);
+  pid = fork();
+  if (pid == 0) {
+    /* no sanitizer or other handler may turn the fault into an exit 0 */
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    ((volatile unsigned char *)s->base)[s->size / 2] ^= 1;
+    _exit(0);
+  }
+  /* The child exits 0 only if its store went through. */
+  if (pid > 0 && waitpid(pid, &st, 0) == pid &&
+      !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    fprintf(report, "REFUSED store: %s\n",
+            WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "fault");
+    refused++;
+  } else {
+    fprintf(report, "ALLOWED store\n");
+  }
+  fflush(report);
+  return refused;
 }

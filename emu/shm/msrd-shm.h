@@ -13,6 +13,7 @@
 #define MIP6IKE_EMU_MSRD_SHM_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "m6ike/msrd.h"
 
@@ -34,6 +35,19 @@ int m6e_msrd_shm_create(m6e_msrd_shm *s, const char *name,
 
 /* Attaches read-only.  Returns 0, -errno, or an m6ike code (layout). */
 int m6e_msrd_shm_attach(m6e_msrd_shm *s, const char *name);
+
+/* Creates the segment NAME (O_EXCL, mode 0644) of size octets and maps
+ * it read-write, without building a database in it: for
+ * m6ike_mobility_new_in, which builds the MSRD itself.  s->db stays NULL.
+ * Returns 0 or -errno. */
+int m6e_shm_region_create(m6e_msrd_shm *s, const char *name, size_t size);
+
+/* A reader that tries to write the MSRD it attached: mprotect(PROT_WRITE)
+ * on its mapping, a writable mmap of a new read-only descriptor, and a
+ * store through the mapping (in a forked child, which must die of
+ * SIGSEGV).  Prints one "REFUSED how: why" (or "ALLOWED how") line per
+ * attempt to report; returns how many were refused (3 = all). */
+int m6e_msrd_shm_try_write(const m6e_msrd_shm *s, FILE *report);
 
 /* Unmaps (and, for the writer, unlinks the segment). */
 void m6e_msrd_shm_close(m6e_msrd_shm *s);

@@ -42,7 +42,7 @@ fail() {
 
 "$HERE/../run/emu-run.sh" "$BUILD" handover --set scheme="$SCHEME" --set rate_kbps=200 \
   --set handover_at=1 --set dad_transmits=0 --set duration=15 \
-  --set lifetime=1 --set reregister_after=2 --set ha_restart_at=5 "$@" --out "$OUT" &
+  --set arch=one --set lifetime=1 --set reregister_after=2 --set ha_restart_at=5 "$@" --out "$OUT" &
 run=$!
 wait "$run" || fail "emu-run.sh exited $?"
 

@@ -4,6 +4,14 @@
 # truncated and a garbage Mobility Header, an unprotected BU-like MH, ESP
 # with an unknown SPI, a truncated ESP header -- is dropped, counted and
 # logged; the daemon stays up and exits cleanly; nothing is left behind.
+# Then the same node as three daemons (when mip6ike-mipd is built):
+# mip6ike-ipsecd, mip6ike-mipd and mip6ike-iked on the HA; garbage IKE
+# (iked: DROP where=ike), garbage / truncated / unprotected Mobility
+# Headers (ipsecd hands plaintext MH no policy claims to mipd, which drops
+# it: RFC 4877; truncated ones ipsecd drops itself), ESP with unknown SPIs
+# (ipsecd), and pfkey-inject.py's malformed PF_KEY on ipsecd's socket;
+# every daemon counts (STATS), logs (DROP / REFUSED / result<0), stays up
+# and exits cleanly.
 # usage: inject-test.sh BUILD_DIR
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,6 +59,65 @@ get() { echo "$stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 [[ "$(get ike_dropped)" -ge 1 ]] || m6e_die "IKE garbage not counted"
 [[ "$(get drop_no_sa)" -ge 2 ]] || m6e_die "ESP with unknown SPIs not counted"
 if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/ha.err"; then m6e_die "sanitizer report"; fi
+
+if [[ -x "$BUILD/emu/mip6ike-mipd" && -x "$BUILD/emu/mip6ike-ipsecd" ]]; then
+  echo "--- three daemons"
+  dir="$M6E_STATE/ha" shm="/m6e-$M6E_RUN-ha-msrd"
+  mkdir -p "$dir"
+  com=(--scheme msrd --ha "$M6E_HA" --home-prefix "$M6E_HOME_PREFIX/64")
+  m6e_in ha "$BUILD/emu/mip6ike-ipsecd" --socket "$dir/pfkey" --mh "$dir/mh" --tun mip6 --role ha \
+    --msrd "$shm" --events "$OUT/ha-ipsecd.events" 2>"$OUT/ha3.err" &
+  m6e_wait_for 5 grep -qs READY "$OUT/ha-ipsecd.events" || m6e_die "ipsecd did not start"
+  m6e_in ha "$BUILD/emu/mip6ike-mipd" --role ha --home-if h0 "${com[@]}" --pfkey "$dir/pfkey" --mh "$dir/mh" \
+    --msrd-shm "$shm" --tun mip6 --events "$OUT/ha-mipd.events" 2>>"$OUT/ha3.err" &
+  m6e_wait_for 5 grep -qs READY "$OUT/ha-mipd.events" || m6e_die "mipd did not start: $(cat "$OUT/ha3.err")"
+  m6e_in ha "$BUILD/emu/mip6ike-iked" --role ha "${com[@]}" --pfkey "$dir/pfkey" --msrd-shm "$shm" --psk k \
+    --events "$OUT/ha-iked.events" 2>>"$OUT/ha3.err" &
+  m6e_wait_for 5 grep -qs READY "$OUT/ha-iked.events" || m6e_die "iked did not start: $(cat "$OUT/ha3.err")"
+  m6e_in cn python3 - "$M6E_HA" <<'PY'
+import socket, sys, os
+ha = sys.argv[1]
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for port in (500, 4500):
+    for payload in (b"", b"\x00" * 3, os.urandom(28), b"\xff" * 600, os.urandom(2000)):
+        u.sendto(payload, (ha, port))
+def raw(proto, payloads):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, proto)
+    for p in payloads:
+        s.sendto(p, (ha, 0))
+raw(135, [b"\x3b\x00\x05\x00\x00\x00", os.urandom(7), os.urandom(64),
+          bytes([59, 1, 5, 0, 0, 0, 0, 1, 0x80, 0, 0, 10])])
+raw(50, [b"\x00\x00", os.urandom(8), os.urandom(100), b"\x00\x00\x01\x00" + os.urandom(60)])
+print("injected (IKE, MH, ESP)")
+PY
+  python3 "$HERE/pfkey-inject.py" "$dir/pfkey" >"$OUT/pfkey-inject.out" || { cat "$OUT/pfkey-inject.out"; m6e_die "PF_KEY injection"; }
+  echo "injected (PF_KEY: $(grep -c '^ok' "$OUT/pfkey-inject.out") cases)"
+  sleep 0.5
+  # the daemons by name among the namespace's processes (m6e_in runs in a
+  # subshell: $! is not the daemon)
+  daemon_pid() { local p; for p in $(ip netns pids "$(m6e_ns ha)"); do
+    [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "mip6ike-$1" ]] && echo "$p"; done; }
+  for d in ipsecd mipd iked; do
+    [[ -n "$(daemon_pid $d)" ]] || m6e_die "$d died: $(cat "$OUT/ha3.err")"
+  done
+  for d in iked mipd ipsecd; do
+    kill -TERM "$(daemon_pid $d)" 2>/dev/null || true
+    m6e_wait_for 5 grep -q ' EXIT' "$OUT/ha-$d.events" || m6e_die "$d did not exit cleanly"
+  done
+  g3() { grep ' STATS ' "$OUT/ha-$1.events" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+  for d in ipsecd mipd iked; do echo "$d: $(grep ' STATS ' "$OUT/ha-$d.events" | cut -d' ' -f3-)"; done
+  [[ "$(g3 iked ike_dropped)" -ge 5 ]] || m6e_die "iked: IKE garbage not counted"
+  [[ "$(grep -c 'DROP where=ike' "$OUT/ha-iked.events")" -ge 5 ]] || m6e_die "iked: IKE garbage not logged"
+  [[ "$(g3 mipd drop_unprotected)" -ge 2 ]] || m6e_die "mipd: unprotected MH not counted"
+  [[ "$(grep -c 'DROP where=mh_in' "$OUT/ha-mipd.events")" -ge 2 ]] || m6e_die "mipd: unprotected MH not logged"
+  [[ "$(g3 ipsecd drop_no_sa)" -ge 2 ]] || m6e_die "ipsecd: ESP with unknown SPIs not counted"
+  [[ "$(g3 ipsecd pfkey_refused)" -ge 58 && "$(g3 ipsecd pfkey_framing)" -ge 9 ]] || m6e_die "ipsecd: PF_KEY refusals not counted"
+  [[ "$(grep -c 'DROP where=esp_in' "$OUT/ha-ipsecd.events")" -ge 2 ]] || m6e_die "ipsecd: ESP drops not logged"
+  if grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$OUT/ha3.err"; then m6e_die "sanitizer report"; fi
+  [[ ! -e "/dev/shm$shm" && ! -e "$dir/pfkey" && ! -e "$dir/mh" ]] || m6e_die "daemons left their shm or sockets"
+else
+  echo "three-daemon part skipped: $BUILD/emu/mip6ike-mipd not built (the core's m6ike_mobility)"
+fi
 run="$M6E_RUN"
 m6e_teardown
 trap - EXIT

@@ -3,20 +3,24 @@
 # the middle of an experiment -- daemons, radvd, captures and the flow
 # running -- ends it with status 130 and leaves nothing behind
 # (namespaces, state directory, shared memory, processes).
-# usage: interrupt-test.sh BUILD_DIR
+# With ARCH three, the same with the three daemons per node: also their
+# sockets (/run/mip6ike-emu/<pid>/) and shm segments must be gone.
+# usage: interrupt-test.sh BUILD_DIR [three]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BUILD="$1"
+BUILD="$1" ARCH="${2:-one}" # the test's default: the single-process variant
 # shellcheck source=../topo/topo.sh
 source "$HERE/../topo/topo.sh"
 m6e_require || exit $?
-for b in mip6ike-noded mip6ike-cbr mip6ike-pcap; do
+bins=(mip6ike-noded mip6ike-cbr mip6ike-pcap)
+[[ "$ARCH" == three ]] && bins=(mip6ike-ipsecd mip6ike-mipd mip6ike-iked mip6ike-cbr mip6ike-pcap)
+for b in "${bins[@]}"; do
   [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
 done
 OUT="$(mktemp -d /tmp/m6e-int.XXXXXX)"
 trap 'rm -rf "$OUT"' EXIT
 set -m # the runner in its own process group, SIGINT not ignored
-"$HERE/../run/emu-run.sh" "$BUILD" handover --set duration=20 --out "$OUT" >/dev/null 2>&1 &
+"$HERE/../run/emu-run.sh" "$BUILD" handover --set duration=20 --set arch="$ARCH" --out "$OUT" >/dev/null 2>&1 &
 run=$!
 set +m
 m6e_wait_for 30 grep -qs "emu: L2 handover" "$OUT/run.log" || { kill -KILL -- -"$run"; echo "FAIL: no handover"; exit 1; }

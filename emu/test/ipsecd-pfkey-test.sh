@@ -5,7 +5,10 @@
 #   MOBILITY:    HELLO, SADB_REGISTER(ESP)  -> refused: errno set (only a
 #                key manager registers)
 #   no HELLO:    a sadb_msg first           -> the connection is closed
-#   the socket is mode 0600 and removed when the daemon stops.
+#   the socket is mode 0600 and removed when the daemon stops;
+#   then pfkey-inject.py's malformed messages: refused (error reply or
+#   connection closed), counted in STATS, logged, the daemon still serves
+#   a REGISTER and exits cleanly.
 set -euo pipefail
 D="$1"
 TMP="$(mktemp -d /tmp/m6e-ipsecd.XXXXXX)"
@@ -47,8 +50,21 @@ bad.send(register(3))
 assert bad.recv(65536) == b"", "a peer without HELLO must be disconnected"
 print("no HELLO: disconnected")
 PY
+# Malformed PF_KEY from every angle (framing, HELLO, decode, role,
+# sender errno, random headers): each answered as a kernel would, counted
+# and logged; the daemon keeps serving.
+python3 "$(dirname "$0")/pfkey-inject.py" "$TMP/pfkey" || { echo "FAIL: injection"; exit 1; }
+kill -0 "$pid" || { echo "FAIL: ipsecd died"; exit 1; }
 kill -TERM "$pid"
 wait "$pid"
+stats="$(grep ' STATS ' "$TMP/events")"
+get() { echo "$stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+echo "ipsecd: pfkey_refused=$(get pfkey_refused) pfkey_framing=$(get pfkey_framing) bus_refused_decode=$(get bus_refused_decode)"
+[[ "$(get pfkey_framing)" -ge 9 ]] || { echo "FAIL: framing errors not counted"; exit 1; }
+[[ "$(get pfkey_refused)" -ge 58 ]] || { echo "FAIL: refused messages not counted"; exit 1; }
+[[ "$(grep -c 'REFUSED' "$TMP/events")" -ge 9 && "$(grep -c 'result=-' "$TMP/events")" -ge 58 ]] ||
+  { echo "FAIL: refusals not logged"; exit 1; }
+grep -q ' EXIT' "$TMP/events" || { echo "FAIL: no clean exit"; exit 1; }
 [[ ! -e "$TMP/pfkey" ]] || { echo "FAIL: socket left behind"; exit 1; }
 grep -q "CONNECT ep=1 role=key_manager" "$TMP/events" || { echo "FAIL: no CONNECT logged"; exit 1; }
 grep -q "REFUSED" "$TMP/events" || { echo "FAIL: the bad peer was not logged"; exit 1; }

@@ -50,6 +50,19 @@ static void check(const uint8_t *data, size_t size, unsigned flags) {
   if (h1 != h2 || (h1 == 0 && r1.mpi != r2.mpi)) {
     abort();
   }
+  /* the private SA-selector (97) and SA-move (98) extensions */
+  m6ike_pfkey_sa_sel s1, s2;
+  h1 = m6ike_pfkey_get_sa_sel(&m1, &s1);
+  h2 = m6ike_pfkey_get_sa_sel(&m2, &s2);
+  if (h1 != h2 || (h1 == 0 && memcmp(&s1, &s2, sizeof(s1)) != 0)) {
+    abort();
+  }
+  m6ike_pfkey_sa_move v1, v2;
+  h1 = m6ike_pfkey_get_sa_move(&m1, &v1);
+  h2 = m6ike_pfkey_get_sa_move(&m2, &v2);
+  if (h1 != h2 || (h1 == 0 && memcmp(&v1, &v2, sizeof(v1)) != 0)) {
+    abort();
+  }
   int n2 = m6ike_pfkey_rebuild(&m2, out2, sizeof(out2));
   if (n2 != n1 || memcmp(out1, out2, (size_t)n1) != 0) {
     abort();

@@ -1,11 +1,16 @@
-/* agent: the composite MIPv6 node (m6ike/agent.h): creation and wiring,
- * the data path shared by both roles, the key manager's callbacks, and
- * the helpers agent_mn.c and agent_ha.c use. */
+/* agent: the composite MIPv6 node (m6ike/agent.h): m6ike_mobility (the
+ * mobility side), m6ike_keymgr (the key manager) and m6ike_ipsec (the
+ * "kernel") on one m6ike_pfkey_bus, talking only through PF_KEY messages
+ * and the MSRD, as the three processes of the Linux runtime do; plus the
+ * data path (ESP in and out, the tunnel) and the helpers mobility.c and
+ * keymgr.c share with it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent_int.h"
+#include "m6ike/keymgr.h"
+#include "m6ike/mobility.h"
 #include "m6ike/proposal.h"
 #include "mem.h"
 
@@ -42,6 +47,13 @@ const char *m6ike_agent_strerror_(int code) {
   case M6IKE_ERR_AGENT_STATE:
     return "agent: not possible in the current state";
   default:
+    /* the parts' sub-ranges */
+    if (code <= -170 && code >= -179) {
+      return m6ike_mobility_strerror_(code);
+    }
+    if (code <= -180 && code >= -189) {
+      return m6ike_keymgr_strerror_(code);
+    }
     return NULL;
   }
 }
@@ -151,32 +163,10 @@ size_t m6ike_agent_memory_usage(const m6ike_agent *a) {
   return a ? a->mem_bytes + sizeof(*a) : 0;
 }
 
-/* ---- small helpers ----------------------------------------------------------- */
 
-void agent_event(m6ike_agent *a, m6ike_agent_event_kind kind, uint32_t mpi,
-                 const m6ike_addr6 *hoa, const m6ike_addr6 *coa, uint32_t spi,
-                 uint16_t seq, int status) {
-  if (a->cbs.event == NULL) {
-    return;
-  }
-  m6ike_agent_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = kind;
-  ev.time = a->now;
-  ev.mpi = mpi;
-  if (hoa) {
-    ev.hoa = *hoa;
-  }
-  if (coa) {
-    ev.coa = *coa;
-  }
-  ev.spi = spi;
-  ev.seq = seq;
-  ev.status = status;
-  a->cbs.event(&ev, a->cbs.user_data);
-}
+/* ---- the composition --------------------------------------------------------- */
 
-void agent_logf(m6ike_agent *a, int level, const char *fmt, ...) {
+static void agent_logf(m6ike_agent *a, int level, const char *fmt, ...) {
   if (a->cbs.log == NULL) {
     return;
   }
@@ -188,16 +178,23 @@ void agent_logf(m6ike_agent *a, int level, const char *fmt, ...) {
   a->cbs.log(level, buf, a->cbs.user_data);
 }
 
-int agent_send_ip6(m6ike_agent *a, const uint8_t *pkt, size_t len) {
-  if (a->cbs.send_ip6 == NULL ||
-      a->cbs.send_ip6(pkt, len, a->cbs.user_data) != 0) {
-    a->st.drop_send++;
-    return M6IKE_ERR_AGENT_SEND;
+static void agent_event(m6ike_agent *a, m6ike_agent_event_kind kind,
+                        const m6ike_addr6 *hoa, int status) {
+  if (a->cbs.event == NULL) {
+    return;
   }
-  return 0;
+  m6ike_agent_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = kind;
+  ev.time = a->now;
+  if (hoa) {
+    ev.hoa = *hoa;
+  }
+  ev.status = status;
+  a->cbs.event(&ev, a->cbs.user_data);
 }
 
-void agent_drop(m6ike_agent *a, int reason, const m6ike_addr6 *hoa) {
+static void agent_drop(m6ike_agent *a, int reason, const m6ike_addr6 *hoa) {
   if (reason == M6IKE_ERR_AGENT_MALFORMED ||
       (reason <= -200 && reason > -400)) {
     a->st.drop_malformed++;
@@ -211,319 +208,132 @@ void agent_drop(m6ike_agent *a, int reason, const m6ike_addr6 *hoa) {
   } else if (reason == M6IKE_ERR_AGENT_NO_BINDING) {
     a->st.drop_no_binding++;
   }
-  agent_event(a, M6IKE_AGENT_EV_DROP, 0, hoa, NULL, 0, 0, reason);
+  agent_event(a, M6IKE_AGENT_EV_DROP, hoa, reason);
 }
 
-int agent_ike_flush(m6ike_agent *a, m6ike_tstamp now) {
-  uint8_t buf[AGENT_IKE_BUF];
-  m6ike_ikev2_path path;
-  int rc = 0;
-  if (a->ike == NULL) {
-    return 0;
+static int agent_send_ip6(m6ike_agent *a, const uint8_t *pkt, size_t len) {
+  if (a->cbs.send_ip6 == NULL ||
+      a->cbs.send_ip6(pkt, len, a->cbs.user_data) != 0) {
+    a->st.drop_send++;
+    return M6IKE_ERR_AGENT_SEND;
   }
-  for (;;) {
-    int n = m6ike_ikev2_write_pkt(a->ike, &path, buf, sizeof(buf), now);
-    if (n <= 0) {
-      break;
-    }
-    if (a->cbs.send_udp == NULL ||
-        a->cbs.send_udp(&path, buf, (size_t)n, a->cbs.user_data) != 0) {
-      a->st.drop_send++;
-      rc = M6IKE_ERR_AGENT_SEND;
-    }
-  }
-  return rc;
-}
-
-void agent_keylog_sa(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *dst) {
-  char line[512];
-  if (a->cbs.keylog == NULL || !a->cfg.keylog_esp) {
-    return;
-  }
-  int n = m6ike_ipsec_sa_format_wireshark(a->ipsec, spi, dst, line,
-                                          sizeof(line));
-  if (n <= 0 || (size_t)n >= sizeof(line)) {
-    return;
-  }
-  if (line[n - 1] == '\n') {
-    line[n - 1] = '\0';
-  }
-  a->cbs.keylog(1, line, a->cbs.user_data);
-}
-
-int agent_sa_add(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *src,
-                 const m6ike_addr6 *dst, uint8_t mode, uint32_t reqid,
-                 uint16_t encr, uint16_t integ, const uint8_t *ek, size_t eklen,
-                 const uint8_t *ik, size_t iklen, int esn, int in,
-                 const m6ike_addr6 *hoa) {
-  m6ike_ipsec_sa_params p;
-  memset(&p, 0, sizeof(p));
-  if (in && hoa != NULL) {
-    /* what may come out of an inbound SA: the Mobility Header between
-     * this HoA and the HA (transport), or the HoA's own traffic (tunnel):
-     * an MN cannot use its SAs to speak for another MN's HoA */
-    int ha = a->cfg.role == M6IKE_AGENT_HA;
-    m6ike_ipsec_selector_any(&p.sel);
-    p.has_sel = 1;
-    if (mode == M6IKE_IPSEC_MODE_TRANSPORT) {
-      m6ike_ipsec_selector_host(&p.sel, ha ? hoa : &a->cfg.ha,
-                                ha ? &a->cfg.ha : hoa, M6IKE_IPPROTO_MH);
-    } else if (ha) {
-      p.sel.src = *hoa;
-      p.sel.src_plen = 128;
-    } else {
-      p.sel.dst = *hoa;
-      p.sel.dst_plen = 128;
-    }
-  }
-  p.spi = spi;
-  p.src = *src;
-  p.dst = *dst;
-  p.mode = mode;
-  p.reqid = reqid;
-  p.enc_alg = encr;
-  p.auth_alg = integ;
-  p.enc_key = ek;
-  p.enc_key_len = eklen;
-  p.auth_key = ik;
-  p.auth_key_len = iklen;
-  p.esn = esn;
-  int rc = m6ike_ipsec_sa_add(a->ipsec, &p, a->now);
-  if (rc < 0) {
-    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "installing SA %08x: %s",
-               (unsigned)spi, m6ike_strerror(rc));
-    return rc;
-  }
-  a->st.sa_installed++;
-  agent_keylog_sa(a, spi, dst);
-  agent_event(a, M6IKE_AGENT_EV_SA_INSTALLED, 0, NULL, in ? src : dst, spi, 0,
-              0);
   return 0;
 }
 
-int agent_sa_move(m6ike_agent *a, uint32_t spi, const m6ike_addr6 *old_dst,
-                  const m6ike_addr6 *src, const m6ike_addr6 *dst,
-                  const m6ike_addr6 *hoa) {
-  m6ike_ipsec_sa_info info;
-  int rc = 0;
-  if (m6ike_ipsec_sa_get(a->ipsec, spi, dst, &info) == 0 &&
-      m6ike_addr6_equal(&info.src, src)) {
-    /* already there: moved by X_MIGRATE inside the ipsec unit */
-  } else {
-    rc = m6ike_ipsec_sa_update_addresses_at(a->ipsec, spi, old_dst, src, dst);
-    if (rc < 0) {
-      return rc;
+/* Delivers what the bus queued for the two endpoints to their owners until
+ * nothing moves (the kernel already handled every message when it was
+ * sent: the callbacks below send synchronously), then gives the mobility
+ * side the key manager's IKE counts for its handover record. */
+static void pump(m6ike_agent *a) {
+  uint8_t buf[AGENT_PFKEY_BUF];
+  if (a->pumping) {
+    return;
+  }
+  a->pumping = 1;
+  for (int moved = 1; moved;) {
+    int n;
+    moved = 0;
+    while ((n = m6ike_pfkey_bus_recv(a->bus, a->ep_mob, buf, sizeof(buf))) >
+           0) {
+      (void)m6ike_mobility_read_pfkey(a->mob, buf, (size_t)n, a->now);
+      moved = 1;
+    }
+    while ((n = m6ike_pfkey_bus_recv(a->bus, a->ep_km, buf, sizeof(buf))) >
+           0) {
+      (void)m6ike_keymgr_read_pfkey(a->km, buf, (size_t)n, a->now);
+      moved = 1;
     }
   }
-  a->st.sa_updated++;
-  agent_keylog_sa(a, spi, dst);
-  agent_event(a, M6IKE_AGENT_EV_SA_UPDATED, 0, hoa, NULL, spi, 0, 0);
-  return 0;
+  uint64_t x[M6IKE_IKEV2_X_COUNT], bytes;
+  m6ike_keymgr_ike_counts(a->km, x, &bytes);
+  m6ike_mobility_set_ike_counts(a->mob, x, bytes);
+  a->pumping = 0;
 }
 
-/* The mobility side's policy management: X_SPDADD / X_SPDUPDATE on its
- * own PF_KEY endpoint (pfkey_bus.h lets the MOBILITY role manage policies,
- * never keys), handled by the ipsec unit as the kernel; *id (may be NULL)
- * = the policy id from the kernel's reply.  Returns 0, M6IKE_ERR_NOMEM
- * (the kernel's ENOMEM/ENOBUFS), or the bus's refusal code. */
-int agent_spd(m6ike_agent *a, uint8_t type, const m6ike_ipsec_policy *p,
-              uint32_t *id) {
-  uint8_t msg[512];
-  int n = m6ike_ipsec_policy_pfkey(p, type, 0, 0, msg, sizeof(msg));
+/* mobility -> IPsec -> host */
+static int mob_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
+  m6ike_agent *a = ud;
+  uint8_t out[256 + M6IKE_IPSEC_MAX_OVERHEAD];
+  int n = m6ike_ipsec_output(a->ipsec, pkt, len, out, sizeof(out), a->now);
   if (n < 0) {
-    return n;
+    return n; /* IPsec's drop */
   }
-  int rc = m6ike_pfkey_bus_send(a->bus, a->ep_mob, msg, (size_t)n, a->now);
-  uint8_t buf[512];
-  uint32_t got = 0;
-  int err = 0;
-  while (m6ike_pfkey_bus_pending(a->bus, a->ep_mob) > 0) {
-    int m = m6ike_pfkey_bus_recv(a->bus, a->ep_mob, buf, sizeof(buf));
-    if (m <= 0) {
-      break;
-    }
-    if (m == 16 && buf[2] != 0) {
-      err = buf[2]; /* an error reply: errno */
-      continue;
-    }
-    m6ike_pfkey_msg r;
-    m6ike_pfkey_policy pol;
-    if (m6ike_pfkey_decode(&r, buf, (size_t)m, M6IKE_PFKEY_DEC_LENIENT) > 0 &&
-        r.hdr.type == type && m6ike_pfkey_get_policy(&r, &pol) == 0) {
-      got = pol.id;
-    }
-  }
+  return agent_send_ip6(a, out, (size_t)n) < 0 ? 1 : 0;
+}
+
+/* mobility -> its endpoint (the kernel's own ACQUIRE: from the bus) */
+static int mob_send_pfkey(const uint8_t *msg, size_t len, int as_kernel,
+                          void *ud) {
+  m6ike_agent *a = ud;
+  int rc = as_kernel ? m6ike_pfkey_bus_acquire(a->bus, msg, len, a->now)
+                     : m6ike_pfkey_bus_send(a->bus, a->ep_mob, msg, len,
+                                            a->now);
   if (rc < 0) {
-    if (rc == M6IKE_ERR_NOMEM || err == 12 || err == M6IKE_PFKEY_ENOBUFS) {
-      return M6IKE_ERR_NOMEM;
-    }
-    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "X_SPD message refused: %s (errno %d)",
-               m6ike_strerror(rc), err);
-    return rc;
-  }
-  if (id) {
-    *id = got;
+    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "PF_KEY %s refused: %s",
+               m6ike_pfkey_msg_type_name(msg[1]), m6ike_strerror(rc));
+    /* a refusal is the kernel's answer, not a failure to send it; a
+     * failed allocation is */
+    return rc == M6IKE_ERR_NOMEM ? 1 : 0;
   }
   return 0;
 }
 
-int agent_policy(m6ike_agent *a, uint8_t dir, const m6ike_addr6 *src,
-                 uint8_t splen, const m6ike_addr6 *dst, uint8_t dplen,
-                 uint8_t proto, int mh_type, uint8_t mode, uint32_t reqid,
-                 const m6ike_addr6 *tsrc, const m6ike_addr6 *tdst,
-                 uint32_t prio, uint32_t *id) {
-  m6ike_ipsec_policy p;
-  memset(&p, 0, sizeof(p));
-  p.priority = prio;
-  p.dir = dir;
-  p.action = M6IKE_IPSEC_ACTION_PROTECT;
-  m6ike_ipsec_selector_any(&p.sel);
-  p.sel.src = *src;
-  p.sel.src_plen = splen;
-  p.sel.dst = *dst;
-  p.sel.dst_plen = dplen;
-  p.sel.proto = proto;
-  if (mh_type >= 0) {
-    p.sel.mh_type_lo = p.sel.mh_type_hi = (uint8_t)mh_type;
-  }
-  p.mode = mode;
-  p.level = M6IKE_IPSEC_LEVEL_REQUIRE;
-  p.reqid = reqid;
-  if (mode == M6IKE_IPSEC_MODE_TUNNEL) {
-    p.tun_src = *tsrc;
-    p.tun_dst = *tdst;
-  }
-  return agent_spd(a, M6IKE_SADB_X_SPDUPDATE, &p, id);
-}
-
-/* Sends on the mobility endpoint and discards whatever comes back to it
- * (error replies); the key manager then reads its own endpoint. */
-int agent_pfkey_send(m6ike_agent *a, const uint8_t *msg, size_t len) {
-  uint8_t buf[512];
-  int rc = m6ike_pfkey_bus_send(a->bus, a->ep_mob, msg, len, a->now);
-  while (m6ike_pfkey_bus_pending(a->bus, a->ep_mob) > 0) {
-    if (m6ike_pfkey_bus_recv(a->bus, a->ep_mob, buf, sizeof(buf)) <= 0) {
-      break;
-    }
-  }
+static int km_send_pfkey(const uint8_t *msg, size_t len, void *ud) {
+  m6ike_agent *a = ud;
+  int rc = m6ike_pfkey_bus_send(a->bus, a->ep_km, msg, len, a->now);
   if (rc < 0) {
-    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "PF_KEY message refused: %s",
-               m6ike_strerror(rc));
-    return rc;
-  }
-  if (a->ike != NULL) {
-    int n = m6ike_ikev2_process_pfkey(a->ike, a->now);
-    if (n < 0) {
-      agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "key manager: %s",
-                 m6ike_strerror(n));
-    }
+    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "PF_KEY %s refused: %s",
+               m6ike_pfkey_msg_type_name(msg[1]), m6ike_strerror(rc));
+    return rc == M6IKE_ERR_NOMEM ? 1 : 0;
   }
   return 0;
 }
 
-/* SADB_ACQUIRE for the tunnel template (src -> dst): with mpi != 0 from the
- * mobility side with the Reference extension (the paper), else as the
- * kernel (m6ike_pfkey_bus_acquire) without it, as a stock system does. */
-int agent_send_acquire(m6ike_agent *a, const m6ike_addr6 *src,
-                       const m6ike_addr6 *dst, uint32_t mpi) {
-  uint8_t buf[512];
-  m6ike_pfkey_builder b;
-  m6ike_pfkey_sockaddr ss = m6ike_pfkey_sockaddr6(src, 0);
-  m6ike_pfkey_sockaddr ds = m6ike_pfkey_sockaddr6(dst, 0);
-  m6ike_pfkey_comb comb;
-  memset(&comb, 0, sizeof(comb));
-  comb.encrypt = M6IKE_SADB_X_EALG_AES_GCM_ICV16;
-  comb.encrypt_minbits = 128;
-  comb.encrypt_maxbits = 256;
-  m6ike_pfkey_builder_begin(&b, buf, sizeof(buf), M6IKE_SADB_ACQUIRE,
-                            M6IKE_SADB_SATYPE_ESP, ++a->pfkey_seq, 0);
-  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_SRC, 255, 128, &ss);
-  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_DST, 255, 128, &ds);
-  m6ike_pfkey_add_proposal(&b, 64, &comb, 1);
-  if (mpi != 0) {
-    m6ike_pfkey_add_reference(&b, mpi);
-  }
-  int len = m6ike_pfkey_builder_finish(&b);
-  if (len < 0) {
-    return len;
-  }
-  if (mpi != 0) {
-    /* the paper's mobility side, with the MPI */
-    return agent_pfkey_send(a, buf, (size_t)len);
-  }
-  /* a stock kernel's ACQUIRE for the tunnel policy's template (it knows
-   * no MPI) */
-  int rc = m6ike_pfkey_bus_acquire(a->bus, buf, (size_t)len, a->now);
-  if (rc < 0) {
-    agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "kernel ACQUIRE refused: %s",
-               m6ike_strerror(rc));
-    return rc;
-  }
-  if (a->ike != NULL) {
-    int n = m6ike_ikev2_process_pfkey(a->ike, a->now);
-    if (n < 0) {
-      agent_logf(a, M6IKE_IKEV2_LOG_ERROR, "key manager: %s",
-                 m6ike_strerror(n));
-    }
+static int km_send_udp(const m6ike_ikev2_path *path, const uint8_t *buf,
+                       size_t len, void *ud) {
+  m6ike_agent *a = ud;
+  if (a->cbs.send_udp == NULL ||
+      a->cbs.send_udp(path, buf, len, a->cbs.user_data) != 0) {
+    a->st.drop_send++;
+    return 1;
   }
   return 0;
 }
 
-/* SADB_X_MIGRATE for the policy (ssel/splen -> dsel/dplen, dir): the tunnel
- * endpoints (old_local, old_remote) -> (new_local, new_remote) in both
- * directions, and KMADDRESS (new_local, new_remote) if asked. */
-int agent_send_migrate(m6ike_agent *a, uint8_t dir,
-                       const m6ike_addr6 *ssel, uint8_t splen,
-                       const m6ike_addr6 *dsel, uint8_t dplen, uint32_t reqid,
-                       const m6ike_addr6 *old_local,
-                       const m6ike_addr6 *old_remote,
-                       const m6ike_addr6 *new_local,
-                       const m6ike_addr6 *new_remote, int kmaddress) {
-  uint8_t buf[1024];
-  m6ike_pfkey_builder b;
-  m6ike_pfkey_sockaddr s = m6ike_pfkey_sockaddr6(ssel, 0);
-  m6ike_pfkey_sockaddr d = m6ike_pfkey_sockaddr6(dsel, 0);
-  m6ike_pfkey_sockaddr ol = m6ike_pfkey_sockaddr6(old_local, 0);
-  m6ike_pfkey_sockaddr orr = m6ike_pfkey_sockaddr6(old_remote, 0);
-  m6ike_pfkey_sockaddr nl = m6ike_pfkey_sockaddr6(new_local, 0);
-  m6ike_pfkey_sockaddr nr = m6ike_pfkey_sockaddr6(new_remote, 0);
-  m6ike_pfkey_builder_begin(&b, buf, sizeof(buf), M6IKE_SADB_X_MIGRATE, 0,
-                            ++a->pfkey_seq, 0);
-  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_SRC, 255, splen, &s);
-  m6ike_pfkey_add_address(&b, M6IKE_SADB_EXT_ADDRESS_DST, 255, dplen, &d);
-  m6ike_pfkey_add_policy(&b, M6IKE_IPSEC_POLICY_IPSEC, dir, 0, 0);
-  /* outbound SAs: local -> remote; inbound SAs: remote -> local */
-  m6ike_pfkey_add_ipsecrequest(&b, M6IKE_IPPROTO_ESP, M6IKE_IPSEC_MODE_TUNNEL,
-                               M6IKE_IPSEC_LEVEL_REQUIRE, reqid, &ol, &orr);
-  m6ike_pfkey_add_ipsecrequest(&b, M6IKE_IPPROTO_ESP, M6IKE_IPSEC_MODE_TUNNEL,
-                               M6IKE_IPSEC_LEVEL_REQUIRE, reqid, &nl, &nr);
-  m6ike_pfkey_add_ipsecrequest(&b, M6IKE_IPPROTO_ESP, M6IKE_IPSEC_MODE_TUNNEL,
-                               M6IKE_IPSEC_LEVEL_REQUIRE, reqid, &orr, &ol);
-  m6ike_pfkey_add_ipsecrequest(&b, M6IKE_IPPROTO_ESP, M6IKE_IPSEC_MODE_TUNNEL,
-                               M6IKE_IPSEC_LEVEL_REQUIRE, reqid, &nr, &nl);
-  if (kmaddress) {
-    m6ike_pfkey_sockaddr kl = m6ike_pfkey_sockaddr6(new_local, 500);
-    m6ike_pfkey_sockaddr kr = m6ike_pfkey_sockaddr6(new_remote, 500);
-    m6ike_pfkey_add_kmaddress(&b, &kl, &kr);
+static void fwd_event(const m6ike_agent_event *ev, void *ud) {
+  m6ike_agent *a = ud;
+  if (a->cbs.event != NULL) {
+    a->cbs.event(ev, a->cbs.user_data);
   }
-  int len = m6ike_pfkey_builder_finish(&b);
-  if (len < 0) {
-    return len;
-  }
-  return agent_pfkey_send(a, buf, (size_t)len);
 }
 
-/* The static scheme's keys (agent.h): prf+(PSK, "mip6ike static keys" |
- * HoA) -> 4 SPIs, then (encryption key, integrity key) for the transport
- * SA MN->HA, HA->MN, the tunnel SA MN->HA, HA->MN.  keys gets 4 * (ek +
- * ik) octets (at most 4 * (36 + 64)). */
-int agent_static_keys(m6ike_agent *a, const m6ike_addr6 *hoa,
-                      uint32_t spi[4], uint8_t *keys, size_t *ek_len,
-                      size_t *ik_len) {
+static void fwd_log(int level, const char *msg, void *ud) {
+  m6ike_agent *a = ud;
+  if (a->cbs.log != NULL) {
+    a->cbs.log(level, msg, a->cbs.user_data);
+  }
+}
+
+static void fwd_keylog(int kind, const char *line, void *ud) {
+  m6ike_agent *a = ud;
+  if (a->cbs.keylog != NULL) {
+    a->cbs.keylog(kind, line, a->cbs.user_data);
+  }
+}
+
+int agent_rand(uint8_t *dest, size_t len, void *ud) {
+  m6ike_agent *a = ud;
+  return a->cbs.rand(dest, len, a->cbs.user_data);
+}
+
+int agent_static_keys_(const m6ike_crypto *crypto,
+                       const m6ike_ikev2_algs *alg, const uint8_t *psk,
+                       size_t psk_len, const m6ike_addr6 *hoa,
+                       uint32_t spi[4], uint8_t *keys, size_t *ek_len,
+                       size_t *ik_len) {
   static const char label[] = "mip6ike static keys";
   uint8_t seed[sizeof(label) - 1 + 16];
   uint8_t out[16 + 4 * (36 + 64)];
-  const m6ike_ikev2_algs *alg = &a->esp_algs[0];
   int ek = m6ike_crypto_encr_key_len(alg->encr, alg->encr_keylen);
   int ik = alg->integ ? m6ike_crypto_integ_key_len(alg->integ) : 0;
   if (ek < 0 || ik < 0 || ek > 36 || ik > 64) {
@@ -532,8 +342,8 @@ int agent_static_keys(m6ike_agent *a, const m6ike_addr6 *hoa,
   memcpy(seed, label, sizeof(label) - 1);
   memcpy(seed + sizeof(label) - 1, hoa->b, 16);
   size_t total = 16 + 4 * (size_t)(ek + ik);
-  int rc = m6ike_prf_plus(a->crypto, M6IKE_PRF_HMAC_SHA2_256, a->psk,
-                          a->cfg.psk_len, seed, sizeof(seed), out, total);
+  int rc = m6ike_prf_plus(crypto, M6IKE_PRF_HMAC_SHA2_256, psk, psk_len, seed,
+                          sizeof(seed), out, total);
   if (rc < 0) {
     return rc;
   }
@@ -573,95 +383,6 @@ int agent_ip6_effective(const uint8_t *pkt, size_t len, m6ike_addr6 *src,
     }
   }
   return 0;
-}
-
-/* ---- the key manager's callbacks ------------------------------------------ */
-
-static void cb_log(int level, uint32_t sa_id, const char *msg, void *ud) {
-  m6ike_agent *a = ud;
-  agent_logf(a, level, "ike[%u]: %s", (unsigned)sa_id, msg);
-}
-
-static void cb_ike_up(const m6ike_ikev2_ike_info *info, void *ud) {
-  m6ike_agent *a = ud;
-  if (a->cfg.role == M6IKE_AGENT_MN && info->initiator) {
-    a->ike_sa = info->sa_id;
-  }
-}
-
-static void cb_ike_down(uint32_t sa_id, int reason, void *ud) {
-  m6ike_agent *a = ud;
-  if (a->cfg.role == M6IKE_AGENT_MN && a->ike_sa == sa_id) {
-    a->ike_sa = 0;
-  }
-  agent_logf(a, M6IKE_IKEV2_LOG_INFO, "IKE SA %u down: %s", (unsigned)sa_id,
-             reason ? m6ike_strerror(reason) : "deleted");
-}
-
-static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
-  m6ike_agent *a = ud;
-  if (a->cfg.role == M6IKE_AGENT_HA) {
-    return agent_ha_child_up(a, c);
-  }
-  int rc = agent_sa_add(a, c->spi_in, &c->remote, &c->local,
-                        c->mode == M6IKE_IKEV2_MODE_TUNNEL
-                            ? M6IKE_IPSEC_MODE_TUNNEL
-                            : M6IKE_IPSEC_MODE_TRANSPORT,
-                        c->reqid, c->alg.encr, c->alg.integ, c->enc_in,
-                        c->enc_len, c->integ_in, c->integ_len, c->alg.esn, 1,
-                        &a->cfg.hoa);
-  if (rc == 0) {
-    rc = agent_sa_add(a, c->spi_out, &c->local, &c->remote,
-                      c->mode == M6IKE_IKEV2_MODE_TUNNEL
-                          ? M6IKE_IPSEC_MODE_TUNNEL
-                          : M6IKE_IPSEC_MODE_TRANSPORT,
-                      c->reqid, c->alg.encr, c->alg.integ, c->enc_out,
-                      c->enc_len, c->integ_out, c->integ_len, c->alg.esn, 0,
-                      NULL);
-    if (rc < 0) {
-      m6ike_ipsec_sa_delete(a->ipsec, c->spi_in, &c->local);
-    }
-  }
-  if (rc < 0) {
-    return -1; /* the engine deletes the CHILD_SA */
-  }
-  agent_mn_child_up(a, c);
-  return 0;
-}
-
-static void cb_child_down(const m6ike_ikev2_child_info *c, int reason,
-                          void *ud) {
-  m6ike_agent *a = ud;
-  (void)reason;
-  if (m6ike_ipsec_sa_delete(a->ipsec, c->spi_in, &c->local) == 0) {
-    a->st.sa_deleted++;
-  }
-  if (a->cfg.role == M6IKE_AGENT_HA) {
-    agent_ha_child_down(a, c);
-    return;
-  }
-  if (m6ike_ipsec_sa_delete(a->ipsec, c->spi_out, &c->remote) == 0) {
-    a->st.sa_deleted++;
-  }
-  agent_mn_child_down(a, c);
-}
-
-static int cb_child_update(const m6ike_ikev2_child_info *c, void *ud) {
-  m6ike_agent *a = ud;
-  if (a->cfg.role == M6IKE_AGENT_HA) {
-    agent_ha_child_update(a, c);
-  } else {
-    agent_mn_child_update(a, c);
-  }
-  return 0;
-}
-
-static void cb_keylog(uint32_t sa_id, const char *line, void *ud) {
-  m6ike_agent *a = ud;
-  (void)sa_id;
-  if (a->cbs.keylog != NULL) {
-    a->cbs.keylog(0, line, a->cbs.user_data);
-  }
 }
 
 /* ---- creation -------------------------------------------------------------- */
@@ -726,7 +447,7 @@ static int parse_props(m6ike_ikev2_algs *out, size_t *n,
   return 0;
 }
 
-static int check_config(m6ike_agent *a, const m6ike_agent_config *cfg) {
+int agent_config_check(const m6ike_agent_config *cfg, agent_parsed *a) {
   int rc;
   if (cfg->role != M6IKE_AGENT_MN && cfg->role != M6IKE_AGENT_HA) {
     return M6IKE_ERR_AGENT_ROLE;
@@ -783,48 +504,41 @@ static int check_config(m6ike_agent *a, const m6ike_agent_config *cfg) {
   return 0;
 }
 
+
 void m6ike_agent_del(m6ike_agent *a) {
   if (a == NULL) {
     return;
   }
-  m6ike_ikev2_del(a->ike);
-  m6ike_bul_del(a->bul);
-  m6ike_bcache_del(a->bc);
-  agent_ha_free(a);
+  m6ike_keymgr_del(a->km);
+  m6ike_msrd_reader_del(a->reader);
+  m6ike_mobility_del(a->mob);
   m6ike_pfkey_bus_del(a->bus);
   m6ike_ipsec_del(a->ipsec);
-  m6ike_msrd_del(a->db);
-  const m6ike_mem *mem = a->base_mem;
-  memset(a->psk, 0, sizeof(a->psk));
-  m6ike_free(mem, a);
+  m6ike_free(a->base_mem, a);
 }
 
-/* The units' rand callbacks get their own user_data (the agent): forward
- * to the host's. */
-int agent_rand(uint8_t *dest, size_t len, void *ud) {
-  m6ike_agent *a = ud;
-  return a->cbs.rand(dest, len, a->cbs.user_data);
-}
-
-static int build_core(m6ike_agent *a) {
+static int build(m6ike_agent *a, const m6ike_agent_config *cfg) {
   int rc;
-  int mn = a->cfg.role == M6IKE_AGENT_MN;
-  /* the "kernel": SPD, SAD, ESP.  No bus for ACQUIREs: see agent.h (the
-   * agent issues the kernel's tunnel-template ACQUIRE itself). */
+  int mn = cfg->role == M6IKE_AGENT_MN;
+  /* the "kernel": SPD, SAD, ESP.  No bus for its own ACQUIREs: the
+   * mobility side issues the kernel's tunnel-template ACQUIRE (see
+   * mobility.h send_pfkey). */
   m6ike_ipsec_config ic;
   memset(&ic, 0, sizeof(ic));
   ic.crypto = a->crypto;
   ic.rand = agent_rand;
   ic.rand_user_data = a;
-  ic.replay_window = a->cfg.replay_window;
-  ic.hop_limit = a->cfg.hop_limit;
+  ic.replay_window = cfg->replay_window;
+  ic.hop_limit = cfg->hop_limit;
   if ((rc = m6ike_ipsec_new(&a->ipsec, &ic, &a->mem)) < 0) {
     return rc;
   }
-  /* the PF_KEY bus: kernel = the ipsec object */
+  /* the PF_KEY bus: kernel = the ipsec object; SA copies to the mobility
+   * side (sa_notify) */
   m6ike_pfkey_bus_config bc;
   memset(&bc, 0, sizeof(bc));
   bc.queue_limit = mn ? 8 : 64;
+  bc.sa_notify = 1;
   m6ike_ipsec_kernel_cbs(a->ipsec, &bc.kernel);
   if ((rc = m6ike_pfkey_bus_new(&a->bus, &bc, &a->mem)) < 0 ||
       (rc = m6ike_pfkey_bus_open(a->bus, M6IKE_PFKEY_ROLE_KEY_MANAGER, 0,
@@ -833,70 +547,39 @@ static int build_core(m6ike_agent *a) {
                                  NULL, &a->ep_mob)) < 0) {
     return rc;
   }
-  /* the MSRD, written only by the mobility side */
-  m6ike_msrd_config mc;
-  m6ike_msrd_config_default(&mc, mn ? M6IKE_MSRD_ROLE_MN
-                                    : M6IKE_MSRD_ROLE_HA);
+  /* the mobility side, sole writer of the MSRD */
+  m6ike_mobility_callbacks mc;
+  memset(&mc, 0, sizeof(mc));
+  mc.user_data = a;
   mc.rand = agent_rand;
-  mc.rand_user_data = a;
-  if (!mn) {
-    mc.initial_capacity = a->cfg.expected_mns;
-    mc.max_entries = a->cfg.max_mns;
-  }
-  if ((rc = m6ike_msrd_new(&a->db, &a->writer, &mc, &a->mem)) < 0 ||
-      (rc = m6ike_msrd_reader_new(a->db, &a->reader)) < 0) {
+  mc.send_ip6 = mob_send_ip6;
+  mc.send_pfkey = mob_send_pfkey;
+  mc.event = fwd_event;
+  mc.log = fwd_log;
+  if ((rc = m6ike_mobility_new(&a->mob, cfg, &mc, &a->mem)) < 0) {
     return rc;
   }
-  if (a->cfg.scheme == M6IKE_SCHEME_STATIC) {
-    return 0;
-  }
-  /* the key manager */
-  m6ike_ikev2_config ec;
-  m6ike_ikev2_config_default(&ec);
-  if (a->cfg.ike_retrans_timeout) {
-    ec.retrans_timeout = a->cfg.ike_retrans_timeout;
-  }
-  if (a->cfg.ike_retrans_tries) {
-    ec.retrans_tries = a->cfg.ike_retrans_tries;
-  }
-  if (mn) {
-    /* a small node: PSK messages are a few hundred octets */
-    ec.max_ike_sas = 8;
-    ec.out_queue_limit = 16;
-    ec.max_msg = 2048;
-    ec.max_msg_in = 2048;
-    ec.hash_bits = 4;
-  } else {
-    if (a->cfg.max_mns) {
-      ec.max_ike_sas = a->cfg.max_mns * 2;
-    }
-    unsigned bits = 10;
-    while (bits < 16 && ((size_t)1 << bits) < a->cfg.expected_mns) {
-      bits++;
-    }
-    ec.hash_bits = bits;
-  }
-  m6ike_ikev2_callbacks cb;
-  memset(&cb, 0, sizeof(cb));
-  cb.user_data = a;
-  cb.rand = agent_rand;
-  cb.log = cb_log;
-  cb.ike_sa_up = cb_ike_up;
-  cb.ike_sa_down = cb_ike_down;
-  cb.child_sa_up = cb_child_up;
-  cb.child_sa_down = cb_child_down;
-  cb.child_sa_update = cb_child_update;
-  cb.keylog = cb_keylog;
-  if ((rc = m6ike_ikev2_new(&a->ike, &ec, &cb, a->crypto, &a->mem)) < 0) {
-    return rc == M6IKE_ERR_IKEV2_BAD_CONFIG ? M6IKE_ERR_AGENT_CONFIG : rc;
-  }
-  if ((rc = m6ike_ikev2_attach_pfkey(a->ike, a->bus, a->ep_km, a->reader)) <
-      0) {
+  pump(a);
+  /* the key manager, reading the MSRD */
+  if ((rc = m6ike_msrd_reader_new(m6ike_mobility_msrd(a->mob),
+                                  &a->reader)) < 0) {
     return rc;
   }
-  /* the REGISTER reply */
-  rc = m6ike_ikev2_process_pfkey(a->ike, 0);
-  return rc < 0 ? rc : 0;
+  m6ike_keymgr_callbacks kc;
+  memset(&kc, 0, sizeof(kc));
+  kc.user_data = a;
+  kc.rand = agent_rand;
+  kc.send_pfkey = km_send_pfkey;
+  kc.send_udp = km_send_udp;
+  kc.log = fwd_log;
+  kc.keylog = fwd_keylog;
+  if ((rc = m6ike_keymgr_new(&a->km, cfg, &kc, a->crypto, a->reader,
+                             &a->mem)) < 0 ||
+      (rc = m6ike_keymgr_start(a->km, 0)) < 0) {
+    return rc == M6IKE_ERR_KEYMGR_SEND ? M6IKE_ERR_NOMEM : rc;
+  }
+  pump(a);
+  return 0;
 }
 
 int m6ike_agent_new(m6ike_agent **pa, const m6ike_agent_config *cfg,
@@ -907,6 +590,12 @@ int m6ike_agent_new(m6ike_agent **pa, const m6ike_agent_config *cfg,
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   *pa = NULL;
+  agent_parsed pp;
+  int rc = agent_config_check(cfg, &pp);
+  memset(&pp, 0, sizeof(pp));
+  if (rc < 0) {
+    return rc;
+  }
   mem = m6ike_mem_or_default(mem);
   m6ike_agent *a = m6ike_calloc(mem, 1, sizeof(*a));
   if (a == NULL) {
@@ -919,24 +608,12 @@ int m6ike_agent_new(m6ike_agent **pa, const m6ike_agent_config *cfg,
   a->mem.calloc = am_calloc;
   a->mem.realloc = am_realloc;
   a->cfg = *cfg;
+  a->cfg.psk = NULL; /* the parts keep what they need */
+  a->cfg.ike_proposal = a->cfg.esp_proposal = NULL;
+  a->cfg.local_id = a->cfg.remote_id = NULL;
   a->cbs = *cbs;
   a->crypto = crypto;
-  a->ba_status_last = -1;
-  int rc = check_config(a, cfg);
-  if (rc < 0) {
-    m6ike_free(mem, a);
-    return rc;
-  }
-  memcpy(a->psk, cfg->psk, cfg->psk_len);
-  a->cfg.psk = a->psk;
-  a->cfg.ike_proposal = NULL; /* parsed; the caller's strings are not kept */
-  a->cfg.esp_proposal = NULL;
-  a->cfg.local_id = NULL;
-  a->cfg.remote_id = NULL;
-  rc = build_core(a);
-  if (rc == 0) {
-    rc = cfg->role == M6IKE_AGENT_MN ? agent_mn_init(a) : agent_ha_init(a);
-  }
+  rc = build(a, cfg);
   if (rc < 0) {
     m6ike_agent_del(a);
     return rc;
@@ -947,16 +624,42 @@ int m6ike_agent_new(m6ike_agent **pa, const m6ike_agent_config *cfg,
 
 /* ---- entry points ------------------------------------------------------------ */
 
-static int finish(m6ike_agent *a, int rc, m6ike_tstamp now) {
-  int frc = agent_ike_flush(a, now);
-  if (a->cfg.role == M6IKE_AGENT_MN) {
-    int mrc = agent_mn_progress(a, now);
-    if (rc == 0 && mrc < 0) {
-      rc = mrc;
-    }
+int m6ike_agent_set_coa(m6ike_agent *a, const m6ike_addr6 *coa,
+                        m6ike_tstamp now) {
+  if (a == NULL || coa == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if (rc == 0 && frc < 0) {
-    rc = frc;
+  a->now = now;
+  pump(a); /* the IKE counts at the move */
+  int rc = m6ike_mobility_set_coa(a->mob, coa, now);
+  pump(a);
+  int krc = m6ike_keymgr_poll_msrd(a->km, now);
+  pump(a);
+  if (rc == M6IKE_ERR_MOBILITY_SEND) {
+    rc = M6IKE_ERR_NOMEM; /* only a failed allocation refuses a send here */
+  }
+  if (rc == 0 && krc == M6IKE_ERR_AGENT_SEND) {
+    rc = krc;
+  }
+  return rc;
+}
+
+int m6ike_agent_add_mn(m6ike_agent *a, const m6ike_addr6 *hoa,
+                       m6ike_tstamp now) {
+  if (a == NULL || hoa == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (a->cfg.role != M6IKE_AGENT_HA) {
+    return M6IKE_ERR_AGENT_ROLE;
+  }
+  a->now = now;
+  int rc = m6ike_keymgr_add_mn(a->km, hoa, now);
+  if (rc == 0) {
+    rc = m6ike_mobility_add_mn(a->mob, hoa, now);
+  }
+  pump(a);
+  if (rc == M6IKE_ERR_KEYMGR_SEND || rc == M6IKE_ERR_MOBILITY_SEND) {
+    rc = M6IKE_ERR_NOMEM;
   }
   return rc;
 }
@@ -979,8 +682,7 @@ int m6ike_agent_read_ip6(m6ike_agent *a, const uint8_t *pkt, size_t len,
   if (proto == M6IKE_IPPROTO_MH) {
     /* RFC 4877 §4.3: BU/BA must come under ESP */
     a->st.drop_unprotected++;
-    agent_event(a, M6IKE_AGENT_EV_DROP, 0, &src, NULL, 0, 0,
-                M6IKE_ERR_IPSEC_POLICY);
+    agent_event(a, M6IKE_AGENT_EV_DROP, &src, M6IKE_ERR_IPSEC_POLICY);
     return M6IKE_ERR_IPSEC_POLICY;
   }
   if (proto != M6IKE_IPPROTO_ESP) {
@@ -995,7 +697,8 @@ int m6ike_agent_read_ip6(m6ike_agent *a, const uint8_t *pkt, size_t len,
   int n = m6ike_ipsec_input(a->ipsec, pkt, len, out, sizeof(out), now);
   if (n < 0) {
     agent_drop(a, n, NULL);
-    return finish(a, n, now);
+    pump(a);
+    return n;
   }
   a->st.esp_in++;
   if (tunnel) {
@@ -1005,14 +708,15 @@ int m6ike_agent_read_ip6(m6ike_agent *a, const uint8_t *pkt, size_t len,
       a->st.drop_send++;
       return M6IKE_ERR_AGENT_SEND;
     }
-    return finish(a, 0, now);
+    pump(a);
+    return 0;
   }
-  if (a->cfg.role == M6IKE_AGENT_MN) {
-    rc = agent_mn_on_mh(a, out, (size_t)n, now);
-  } else {
-    rc = agent_ha_on_mh(a, out, (size_t)n, now);
+  rc = m6ike_mobility_read_mh(a->mob, out, (size_t)n, now);
+  if (rc == M6IKE_ERR_MOBILITY_IGNORED) {
+    rc = M6IKE_ERR_AGENT_NOT_HANDLED;
   }
-  return finish(a, rc, now);
+  pump(a);
+  return rc;
 }
 
 int m6ike_agent_read_udp(m6ike_agent *a, const m6ike_ikev2_path *path,
@@ -1021,21 +725,22 @@ int m6ike_agent_read_udp(m6ike_agent *a, const m6ike_ikev2_path *path,
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   a->now = now;
-  if (a->ike == NULL) {
-    agent_drop(a, M6IKE_ERR_AGENT_NOT_HANDLED, NULL);
-    return M6IKE_ERR_AGENT_NOT_HANDLED;
+  int rc = m6ike_keymgr_read_udp(a->km, path, buf, len, now);
+  if (rc == M6IKE_ERR_AGENT_NOT_HANDLED) {
+    agent_drop(a, rc, NULL);
+    return rc;
   }
-  int rc = m6ike_ikev2_read_pkt(a->ike, path, buf, len, now);
-  if (rc < 0) {
+  if (rc < 0 && rc != M6IKE_ERR_AGENT_SEND) {
     a->st.ike_dropped++;
   }
-  return finish(a, rc, now);
+  pump(a);
+  return rc;
 }
 
 int m6ike_agent_write_tunnel(m6ike_agent *a, const uint8_t *pkt, size_t len,
                              m6ike_tstamp now) {
   uint8_t out[AGENT_BUF];
-  m6ike_addr6 src, dst;
+  m6ike_addr6 src, dst, coa;
   uint8_t proto;
   if (a == NULL || (pkt == NULL && len > 0)) {
     return M6IKE_ERR_INVALID_ARGUMENT;
@@ -1047,17 +752,15 @@ int m6ike_agent_write_tunnel(m6ike_agent *a, const uint8_t *pkt, size_t len,
     return M6IKE_ERR_AGENT_MALFORMED;
   }
   if (a->cfg.role == M6IKE_AGENT_MN) {
-    if (!a->have_coa || m6ike_addr6_equal(&a->coa, &a->cfg.hoa) ||
+    if (mobility_coa_(a->mob, &coa) == 0 ||
+        m6ike_addr6_equal(&coa, &a->cfg.hoa) ||
         !m6ike_addr6_equal(&src, &a->cfg.hoa)) {
       agent_drop(a, M6IKE_ERR_AGENT_NO_BINDING, &src);
       return M6IKE_ERR_AGENT_NO_BINDING;
     }
-  } else {
-    const agent_mn_rec *r = agent_ha_find(a, &dst);
-    if (r == NULL || !r->registered) {
-      agent_drop(a, M6IKE_ERR_AGENT_NO_BINDING, &dst);
-      return M6IKE_ERR_AGENT_NO_BINDING;
-    }
+  } else if (!m6ike_mobility_lookup(a->mob, &dst, NULL)) {
+    agent_drop(a, M6IKE_ERR_AGENT_NO_BINDING, &dst);
+    return M6IKE_ERR_AGENT_NO_BINDING;
   }
   int n = m6ike_ipsec_output(a->ipsec, pkt, len, out, sizeof(out), now);
   if (n < 0) {
@@ -1071,32 +774,7 @@ int m6ike_agent_write_tunnel(m6ike_agent *a, const uint8_t *pkt, size_t len,
 
 int m6ike_agent_lookup(const m6ike_agent *a, const m6ike_addr6 *hoa,
                        m6ike_addr6 *coa) {
-  if (a == NULL || hoa == NULL) {
-    return 0;
-  }
-  if (a->cfg.role == M6IKE_AGENT_MN) {
-    if (!m6ike_addr6_equal(hoa, &a->cfg.hoa) || !a->have_coa ||
-        m6ike_addr6_equal(&a->coa, &a->cfg.hoa) ||
-        m6ike_bul_get_state(a->bul) != M6IKE_BUL_REGISTERED) {
-      return 0;
-    }
-    if (coa) {
-      *coa = a->coa;
-    }
-    return 1;
-  }
-  const agent_mn_rec *r = agent_ha_find(a, hoa);
-  if (r == NULL || !r->registered) {
-    return 0;
-  }
-  if (coa) {
-    *coa = r->coa;
-  }
-  return 1;
-}
-
-static m6ike_tstamp tmin(m6ike_tstamp x, m6ike_tstamp y) {
-  return x < y ? x : y;
+  return a ? m6ike_mobility_lookup(a->mob, hoa, coa) : 0;
 }
 
 m6ike_tstamp m6ike_agent_get_expiry(const m6ike_agent *a) {
@@ -1104,18 +782,11 @@ m6ike_tstamp m6ike_agent_get_expiry(const m6ike_agent *a) {
     return M6IKE_TSTAMP_UNSET;
   }
   /* The ipsec object's timers (SA lifetimes, larval SAs) are not used:
-   * the agent installs no lifetimes and no larval SAs, and the ipsec unit
-   * finds its deadline by walking every SA (O(SAs) per call on an HA). */
-  m6ike_tstamp t = m6ike_msrd_get_expiry(a->db);
-  if (a->ike) {
-    t = tmin(t, m6ike_ikev2_get_expiry(a->ike));
-  }
-  if (a->cfg.role == M6IKE_AGENT_MN) {
-    t = tmin(t, agent_mn_expiry(a));
-  } else {
-    t = tmin(t, m6ike_bcache_get_expiry(a->bc));
-  }
-  return t;
+   * no lifetimes, no larval SAs are installed, and the ipsec unit finds
+   * its deadline by walking every SA. */
+  m6ike_tstamp t = m6ike_mobility_get_expiry(a->mob);
+  m6ike_tstamp u = m6ike_keymgr_get_expiry(a->km);
+  return u < t ? u : t;
 }
 
 int m6ike_agent_handle_expiry(m6ike_agent *a, m6ike_tstamp now) {
@@ -1123,33 +794,55 @@ int m6ike_agent_handle_expiry(m6ike_agent *a, m6ike_tstamp now) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
   a->now = now;
-  if (a->ike) {
-    m6ike_ikev2_handle_expiry(a->ike, now);
+  int krc = m6ike_keymgr_handle_expiry(a->km, now);
+  pump(a);
+  int rc = m6ike_mobility_handle_expiry(a->mob, now);
+  pump(a);
+  if (rc == M6IKE_ERR_MOBILITY_SEND) {
+    rc = M6IKE_ERR_NOMEM;
   }
-  if (a->cfg.role == M6IKE_AGENT_HA) {
-    m6ike_bcache_handle_expiry(a->bc, now);
+  return rc < 0 ? rc : krc == M6IKE_ERR_AGENT_SEND ? krc : 0;
+}
+
+int m6ike_agent_get_handover(const m6ike_agent *a, m6ike_agent_handover *out) {
+  if (a == NULL || out == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  (void)m6ike_msrd_expire(a->writer, now);
-  return finish(a, 0, now);
+  return m6ike_mobility_get_handover(a->mob, out);
 }
 
 void m6ike_agent_get_stats(const m6ike_agent *a, m6ike_agent_stats *st) {
   if (a == NULL || st == NULL) {
     return;
   }
+  m6ike_agent_stats ms;
+  m6ike_mobility_get_stats(a->mob, &ms);
   *st = a->st;
-  if (a->ike) {
+  st->bu_sent = ms.bu_sent;
+  st->bu_retransmits = ms.bu_retransmits;
+  st->ba_received = ms.ba_received;
+  st->bu_received = ms.bu_received;
+  st->ba_sent = ms.ba_sent;
+  st->bindings = ms.bindings;
+  st->esp_out += ms.esp_out;
+  st->sa_installed = ms.sa_installed;
+  st->sa_updated = ms.sa_updated;
+  st->sa_deleted = ms.sa_deleted;
+  st->drop_malformed += ms.drop_malformed;
+  st->drop_not_handled += ms.drop_not_handled;
+  st->drop_no_sa += ms.drop_no_sa;
+  st->drop_esp += ms.drop_esp;
+  st->drop_send += ms.drop_send;
+  const m6ike_ikev2 *ike = m6ike_keymgr_ikev2(a->km);
+  if (ike) {
     m6ike_ikev2_stats es;
-    m6ike_ikev2_get_stats(a->ike, &es);
+    m6ike_ikev2_get_stats(ike, &es);
     for (int i = 0; i < M6IKE_IKEV2_X_COUNT; i++) {
       st->ike_msgs_out[i] = es.msgs_out[i];
       st->ike_bytes_out[i] = es.bytes_out[i];
       st->ike_msgs_in[i] = es.msgs_in[i];
       st->ike_bytes_in[i] = es.bytes_in[i];
     }
-  }
-  if (a->cfg.role == M6IKE_AGENT_HA) {
-    st->bindings = m6ike_bcache_count(a->bc);
   }
 }
 
@@ -1158,7 +851,7 @@ const m6ike_ipsec *m6ike_agent_ipsec(const m6ike_agent *a) {
 }
 
 const m6ike_ikev2 *m6ike_agent_ikev2(const m6ike_agent *a) {
-  return a ? a->ike : NULL;
+  return a ? m6ike_keymgr_ikev2(a->km) : NULL;
 }
 
 m6ike_msrd_reader *m6ike_agent_msrd_reader(m6ike_agent *a) {

@@ -501,58 +501,93 @@ static int handle_migrate(m6ike_ikev2 *ike, const m6ike_pfkey_msg *msg,
   return moved;
 }
 
+/* One message: 1 if acted on (an ACQUIRE served, a MIGRATE applied), 0 if
+ * not, M6IKE_ERR_IKEV2_NOT_READY for an ACQUIRE without a mobility config.
+ * buf may be ike->plain. */
+static int handle_one(m6ike_ikev2 *ike, const uint8_t *buf, size_t n,
+                      m6ike_tstamp now) {
+  m6ike_pfkey_msg msg;
+  m6ike_pfkey_reference ref;
+  int rc;
+  if (m6ike_pfkey_decode(&msg, buf, n, M6IKE_PFKEY_DEC_LENIENT) < 0 ||
+      msg.hdr.msg_errno != 0) {
+    return 0;
+  }
+  if (msg.hdr.type == M6IKE_SADB_X_MIGRATE) {
+    handle_migrate(ike, &msg, now);
+    return 1;
+  }
+  if (msg.hdr.type != M6IKE_SADB_ACQUIRE) {
+    return 0; /* REGISTER replies, EXPIRE: not handled */
+  }
+  ike->stats.acquires++;
+  if (!ike->have_mob) {
+    ike_log(ike, M6IKE_IKEV2_LOG_ERROR, 0, "ACQUIRE without a mobility "
+                                           "config");
+    return M6IKE_ERR_IKEV2_NOT_READY;
+  }
+  if (m6ike_pfkey_get_reference(&msg, &ref) == 0) {
+    rc = with_reference(ike, ref.mpi, now);
+    if (rc == 1) {
+      ike_sa *sa = NULL;
+      for (ike_sa *s = ike->all; s; s = s->next) {
+        if (s->id == ike->ho.sa_id) sa = s;
+      }
+      if (sa) {
+        ike_start_queued(ike, sa, now);
+      }
+      rc = 0;
+    }
+  } else {
+    rc = without_reference(ike, &msg, now);
+  }
+  return rc == 0 ? 1 : 0;
+}
+
 int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now) {
   int n, acted = 0;
   if (ike == NULL || now == M6IKE_TSTAMP_UNSET) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if (!ike->attached) {
+  if (!ike->attached || ike->bus == NULL) {
     return M6IKE_ERR_IKEV2_NOT_READY;
   }
   while ((n = m6ike_pfkey_bus_recv(ike->bus, ike->ep, ike->plain,
                                    ike->cfg.max_msg_in)) >
          0) {
-    m6ike_pfkey_msg msg;
-    m6ike_pfkey_reference ref;
-    int rc;
-    if (m6ike_pfkey_decode(&msg, ike->plain, (size_t)n,
-                           M6IKE_PFKEY_DEC_LENIENT) < 0 ||
-        msg.hdr.msg_errno != 0) {
-      continue;
+    int rc = handle_one(ike, ike->plain, (size_t)n, now);
+    if (rc < 0) {
+      return rc;
     }
-    if (msg.hdr.type == M6IKE_SADB_X_MIGRATE) {
-      handle_migrate(ike, &msg, now);
-      acted++;
-      continue;
-    }
-    if (msg.hdr.type != M6IKE_SADB_ACQUIRE) {
-      continue; /* REGISTER replies, EXPIRE: not handled */
-    }
-    ike->stats.acquires++;
-    if (!ike->have_mob) {
-      ike_log(ike, M6IKE_IKEV2_LOG_ERROR, 0, "ACQUIRE without a mobility "
-                                             "config");
-      return M6IKE_ERR_IKEV2_NOT_READY;
-    }
-    if (m6ike_pfkey_get_reference(&msg, &ref) == 0) {
-      rc = with_reference(ike, ref.mpi, now);
-      if (rc == 1) {
-        ike_sa *sa = NULL;
-        for (ike_sa *s = ike->all; s; s = s->next) {
-          if (s->id == ike->ho.sa_id) sa = s;
-        }
-        if (sa) {
-          ike_start_queued(ike, sa, now);
-        }
-        rc = 0;
-      }
-    } else {
-      rc = without_reference(ike, &msg, now);
-    }
-    if (rc == 0) {
-      acted++;
-    }
+    acted += rc;
   }
   ike_start_queued(ike, NULL, now); /* deletes what was killed */
   return acted;
+}
+
+int m6ike_ikev2_attach_msrd(m6ike_ikev2 *ike, const m6ike_msrd_reader *msrd) {
+  if (ike == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (ike->attached) {
+    return M6IKE_ERR_INVALID_STATE;
+  }
+  ike->bus = NULL;
+  ike->ep = 0;
+  ike->msrd = msrd;
+  ike->attached = 1;
+  return 0;
+}
+
+int m6ike_ikev2_handle_pfkey(m6ike_ikev2 *ike, const uint8_t *msg,
+                             size_t len, m6ike_tstamp now) {
+  if (ike == NULL || msg == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (!ike->attached) {
+    return M6IKE_ERR_IKEV2_NOT_READY;
+  }
+  int rc = handle_one(ike, msg, len, now);
+  ike_start_queued(ike, NULL, now);
+  return rc;
 }

@@ -2034,6 +2034,24 @@ static void hexkey(char *dst, const uint8_t *k, size_t len) {
   *dst = 0;
 }
 
+/* One esp_sa line (see m6ike_ipsec_sa_format_wireshark). */
+static int format_ws(const m6ike_addr6 *src, const m6ike_addr6 *dst,
+                     uint32_t spi, unsigned enc, const uint8_t *enc_key,
+                     size_t enc_key_len, unsigned integ,
+                     const uint8_t *auth_key, size_t auth_key_len, char *buf,
+                     size_t cap) {
+  char s[M6IKE_ADDR6_STRLEN], d[M6IKE_ADDR6_STRLEN];
+  char ek[2 * 40 + 3], ak[2 * 64 + 3];
+  hexkey(ek, enc_key, enc_key_len);
+  hexkey(ak, auth_key, auth_key_len);
+  int n = snprintf(buf, cap,
+                   "\"IPv6\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\","
+                   "\"%s\"\n",
+                   m6ike_addr6_format(src, s), m6ike_addr6_format(dst, d),
+                   (unsigned)spi, ws_encr(enc), ek, ws_auth(integ), ak);
+  return n < 0 ? M6IKE_ERR_INVALID_ARGUMENT : n;
+}
+
 int m6ike_ipsec_sa_format_wireshark(const m6ike_ipsec *x, uint32_t spi,
                                     const m6ike_addr6 *dst, char *buf,
                                     size_t cap) {
@@ -2051,15 +2069,19 @@ int m6ike_ipsec_sa_format_wireshark(const m6ike_ipsec *x, uint32_t spi,
   if (sa->state == M6IKE_SADB_SASTATE_LARVAL) {
     return M6IKE_ERR_IPSEC_LARVAL;
   }
-  char s[M6IKE_ADDR6_STRLEN], d[M6IKE_ADDR6_STRLEN];
-  char ek[2 * 40 + 3], ak[2 * 64 + 3];
-  hexkey(ek, sa->enc_key, sa->enc_key_len);
-  hexkey(ak, sa->auth_key, sa->auth_key_len);
-  int n = snprintf(buf, cap,
-                   "\"IPv6\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\","
-                   "\"%s\"\n",
-                   m6ike_addr6_format(&sa->src, s),
-                   m6ike_addr6_format(&sa->dst, d), (unsigned)sa->spi,
-                   ws_encr(sa->enc), ek, ws_auth(sa->integ), ak);
-  return n < 0 ? M6IKE_ERR_INVALID_ARGUMENT : n;
+  return format_ws(&sa->src, &sa->dst, sa->spi, sa->enc, sa->enc_key,
+                   sa->enc_key_len, sa->integ, sa->auth_key, sa->auth_key_len,
+                   buf, cap);
+}
+
+int m6ike_ipsec_sa_params_format_wireshark(const m6ike_ipsec_sa_params *p,
+                                           char *buf, size_t cap) {
+  if (p == NULL || (buf == NULL && cap > 0) || p->enc_key_len > 40 ||
+      p->auth_key_len > 64 || (p->enc_key == NULL && p->enc_key_len > 0) ||
+      (p->auth_key == NULL && p->auth_key_len > 0)) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  return format_ws(&p->src, &p->dst, p->spi, p->enc_alg, p->enc_key,
+                   p->enc_key_len, p->auth_alg, p->auth_key, p->auth_key_len,
+                   buf, cap);
 }

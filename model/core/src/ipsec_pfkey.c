@@ -233,6 +233,26 @@ static int sa_params_of(const m6ike_ipsec *x, const m6ike_pfkey_msg *m,
     p->has_sel = 1;
     sel_from(&p->sel, &as, &p->src, &ad, &p->dst);
   }
+  /* the private SA-selector extension (pfkey.h, type 97): the inner
+   * selector and ESN, which RFC 2367 cannot say */
+  m6ike_pfkey_sa_sel xs;
+  if (m6ike_pfkey_get_sa_sel(m, &xs) == 0) {
+    p->esn = (xs.flags & M6IKE_PFKEY_SA_SEL_ESN) != 0;
+    if (xs.flags & M6IKE_PFKEY_SA_SEL_SELECTOR) {
+      p->has_sel = 1;
+      memcpy(p->sel.src.b, xs.src, 16);
+      memcpy(p->sel.dst.b, xs.dst, 16);
+      p->sel.src_plen = xs.src_plen;
+      p->sel.dst_plen = xs.dst_plen;
+      p->sel.proto = xs.proto;
+      p->sel.sport_lo = xs.sport_lo;
+      p->sel.sport_hi = xs.sport_hi;
+      p->sel.dport_lo = xs.dport_lo;
+      p->sel.dport_hi = xs.dport_hi;
+      p->sel.mh_type_lo = xs.mh_type_lo;
+      p->sel.mh_type_hi = xs.mh_type_hi;
+    }
+  }
   m6ike_pfkey_lifetime lt;
   if (m6ike_pfkey_get_lifetime(m, M6IKE_SADB_EXT_LIFETIME_HARD, &lt) == 0) {
     p->hard.bytes = lt.bytes;
@@ -352,6 +372,35 @@ static int do_add_update(m6ike_ipsec *x, m6ike_pfkey_bus *bus,
     return errno_of(rc);
   }
   ipsec_sa *sa = m6ike_ipsec_sa_find_(x, p.spi, &p.dst);
+  m6ike_pfkey_sa_move mv;
+  if (m->hdr.type == M6IKE_SADB_UPDATE &&
+      m6ike_pfkey_get_sa_move(m, &mv) == 0) {
+    /* the private SA-move extension (pfkey.h, type 98): a MATURE SA to new
+     * outer addresses in place; already there (X_MIGRATE moved it): no
+     * change */
+    m6ike_addr6 ns, nd;
+    memcpy(ns.b, mv.new_src, 16);
+    memcpy(nd.b, mv.new_dst, 16);
+    ipsec_sa *there = m6ike_ipsec_sa_find_(x, p.spi, &nd);
+    if (there != NULL && m6ike_addr6_equal(&there->src, &ns)) {
+      return reply_sa(x, bus, to, there, &m->hdr, 0);
+    }
+    if (sa == NULL) {
+      return E_SRCH;
+    }
+    if (sa->state == M6IKE_SADB_SASTATE_LARVAL) {
+      return E_INVAL;
+    }
+    rc = m6ike_ipsec_sa_update_addresses_at(x, p.spi, &p.dst, &ns, &nd);
+    if (rc < 0) {
+      return errno_of(rc);
+    }
+    sa = m6ike_ipsec_sa_find_(x, p.spi, &nd);
+    if (sa == NULL) {
+      return E_SRCH;
+    }
+    return reply_sa(x, bus, to, sa, &m->hdr, 0);
+  }
   if (m->hdr.type == M6IKE_SADB_ADD) {
     if (sa) {
       return E_EXIST;

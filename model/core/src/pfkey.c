@@ -11,6 +11,8 @@
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 #define MAX_MSG_OCTETS ((size_t)0xffff * 8u)
 #define SEEN_REFERENCE ((uint64_t)1 << 63)
+#define SEEN_SA_SEL ((uint64_t)1 << 62)
+#define SEEN_SA_MOVE ((uint64_t)1 << 61)
 
 const char *m6ike_pfkey_strerror_(int code) {
   switch (code) {
@@ -51,6 +53,21 @@ const char *m6ike_pfkey_strerror_(int code) {
            "disagrees with the extension length";
   case M6IKE_ERR_PFKEY_REFERENCE:
     return "pfkey: Reference extension is not exactly 16 octets";
+  case M6IKE_ERR_PFKEY_SA_SEL_LEN:
+    return "pfkey: SA-selector extension (97) is not exactly 56 octets";
+  case M6IKE_ERR_PFKEY_SA_SEL_FLAGS:
+    return "pfkey: SA-selector extension: a flag other than ESN/SELECTOR";
+  case M6IKE_ERR_PFKEY_SA_SEL_RESERVED:
+    return "pfkey: SA-selector or SA-move extension: reserved field not "
+           "zero";
+  case M6IKE_ERR_PFKEY_SA_SEL_PREFIX:
+    return "pfkey: SA-selector extension: prefix length > 128, or selector "
+           "fields set without the SELECTOR flag";
+  case M6IKE_ERR_PFKEY_SA_SEL_RANGE:
+    return "pfkey: SA-selector extension: a port or MH type range has "
+           "lo > hi";
+  case M6IKE_ERR_PFKEY_SA_MOVE_LEN:
+    return "pfkey: SA-move extension (98) is not exactly 40 octets";
   case M6IKE_ERR_PFKEY_MISSING_EXT:
     return "pfkey: an extension required for this message type is absent";
   case M6IKE_ERR_PFKEY_BUILDER_STATE:
@@ -308,6 +325,51 @@ static int validate_ext(unsigned type, const uint8_t *p, size_t len) {
 
 /* ---- decode --------------------------------------------------------------- */
 
+/* The private SA-selector extension's checks (pfkey.h): 0 or a code. */
+static int check_sa_sel(const uint8_t *p, size_t elen) {
+  uint32_t flags;
+  uint16_t r16, slo, shi, dlo, dhi;
+  if (elen != M6IKE_PFKEY_SA_SEL_LEN) {
+    return M6IKE_ERR_PFKEY_SA_SEL_LEN;
+  }
+  m6ike_get_u32h(p + 4, &flags);
+  if (flags & ~(M6IKE_PFKEY_SA_SEL_ESN | M6IKE_PFKEY_SA_SEL_SELECTOR)) {
+    return M6IKE_ERR_PFKEY_SA_SEL_FLAGS;
+  }
+  m6ike_get_u16h(p + 14, &r16);
+  if (p[11] != 0 || r16 != 0) {
+    return M6IKE_ERR_PFKEY_SA_SEL_RESERVED;
+  }
+  if (!(flags & M6IKE_PFKEY_SA_SEL_SELECTOR)) {
+    for (size_t i = 8; i < elen; i++) {
+      if (p[i] != 0) {
+        return M6IKE_ERR_PFKEY_SA_SEL_PREFIX;
+      }
+    }
+    return 0;
+  }
+  if (p[9] > 128 || p[10] > 128) {
+    return M6IKE_ERR_PFKEY_SA_SEL_PREFIX;
+  }
+  m6ike_get_u16be(p + 16, &slo);
+  m6ike_get_u16be(p + 18, &shi);
+  m6ike_get_u16be(p + 20, &dlo);
+  m6ike_get_u16be(p + 22, &dhi);
+  if (p[12] > p[13] || slo > shi || dlo > dhi) {
+    return M6IKE_ERR_PFKEY_SA_SEL_RANGE;
+  }
+  return 0;
+}
+
+static int check_sa_move(const uint8_t *p, size_t elen) {
+  uint32_t r;
+  if (elen != M6IKE_PFKEY_SA_MOVE_LEN) {
+    return M6IKE_ERR_PFKEY_SA_MOVE_LEN;
+  }
+  m6ike_get_u32h(p + 4, &r);
+  return r != 0 ? M6IKE_ERR_PFKEY_SA_SEL_RESERVED : 0;
+}
+
 int m6ike_pfkey_decode(m6ike_pfkey_msg *msg, const uint8_t *buf, size_t len,
                        unsigned flags) {
   if (msg == NULL || buf == NULL) {
@@ -395,6 +457,21 @@ int m6ike_pfkey_decode(m6ike_pfkey_msg *msg, const uint8_t *buf, size_t len,
       msg->reference.off = (uint32_t)off;
       msg->reference.len = (uint32_t)elen;
       msg->n_ext++;
+    } else if ((et == M6IKE_SADB_X_EXT_M6IKE_SA_SEL ||
+                et == M6IKE_SADB_X_EXT_M6IKE_SA_MOVE) &&
+               !(flags & M6IKE_PFKEY_DEC_LEGACY)) {
+      int sel = et == M6IKE_SADB_X_EXT_M6IKE_SA_SEL;
+      m6ike_pfkey_ext_loc *loc = sel ? &msg->sa_sel : &msg->sa_move;
+      int rc = sel ? check_sa_sel(p, elen) : check_sa_move(p, elen);
+      if (rc < 0) {
+        return rc;
+      }
+      if (loc->off != 0) {
+        return M6IKE_ERR_PFKEY_DUPLICATE;
+      }
+      loc->off = (uint32_t)off;
+      loc->len = (uint32_t)elen;
+      msg->n_ext++;
     } else if (flags & M6IKE_PFKEY_DEC_LENIENT) {
       msg->n_skipped++;
     } else {
@@ -415,6 +492,10 @@ static const uint8_t *ext_at(const m6ike_pfkey_msg *msg, unsigned type,
   }
   if (type == M6IKE_SADB_X_EXT_M6IKE_REFERENCE) {
     loc = &msg->reference;
+  } else if (type == M6IKE_SADB_X_EXT_M6IKE_SA_SEL) {
+    loc = &msg->sa_sel;
+  } else if (type == M6IKE_SADB_X_EXT_M6IKE_SA_MOVE) {
+    loc = &msg->sa_move;
   } else if (type >= 1 && type <= M6IKE_SADB_EXT_MAX) {
     loc = &msg->ext[type];
   } else {
@@ -603,6 +684,33 @@ int m6ike_pfkey_get_reference(const m6ike_pfkey_msg *msg,
   return 0;
 }
 
+int m6ike_pfkey_get_sa_sel(const m6ike_pfkey_msg *msg,
+                           m6ike_pfkey_sa_sel *out) {
+  GET_EXT(M6IKE_SADB_X_EXT_M6IKE_SA_SEL);
+  memset(out, 0, sizeof(*out));
+  m6ike_get_u32h(p + 4, &out->flags);
+  out->proto = p[8];
+  out->src_plen = p[9];
+  out->dst_plen = p[10];
+  out->mh_type_lo = p[12];
+  out->mh_type_hi = p[13];
+  m6ike_get_u16be(p + 16, &out->sport_lo);
+  m6ike_get_u16be(p + 18, &out->sport_hi);
+  m6ike_get_u16be(p + 20, &out->dport_lo);
+  m6ike_get_u16be(p + 22, &out->dport_hi);
+  memcpy(out->src, p + 24, 16);
+  memcpy(out->dst, p + 40, 16);
+  return 0;
+}
+
+int m6ike_pfkey_get_sa_move(const m6ike_pfkey_msg *msg,
+                            m6ike_pfkey_sa_move *out) {
+  GET_EXT(M6IKE_SADB_X_EXT_M6IKE_SA_MOVE);
+  memcpy(out->new_src, p + 8, 16);
+  memcpy(out->new_dst, p + 24, 16);
+  return 0;
+}
+
 int m6ike_pfkey_prop_comb(const m6ike_pfkey_prop *prop, size_t i,
                           m6ike_pfkey_comb *out) {
   if (prop == NULL || out == NULL || i >= prop->n_combs) {
@@ -752,9 +860,11 @@ static uint8_t *ext_begin(m6ike_pfkey_builder *b, unsigned type, size_t elen) {
     fail(b, M6IKE_ERR_PFKEY_BUILDER_STATE);
     return NULL;
   }
-  uint64_t bit = type == M6IKE_SADB_X_EXT_M6IKE_REFERENCE
-                     ? SEEN_REFERENCE
-                     : (uint64_t)1 << (type & 63);
+  uint64_t bit = type == M6IKE_SADB_X_EXT_M6IKE_REFERENCE ? SEEN_REFERENCE
+                 : type == M6IKE_SADB_X_EXT_M6IKE_SA_SEL   ? SEEN_SA_SEL
+                 : type == M6IKE_SADB_X_EXT_M6IKE_SA_MOVE  ? SEEN_SA_MOVE
+                                                          : (uint64_t)1
+                                                                << (type & 63);
   if (b->seen & bit) {
     fail(b, M6IKE_ERR_PFKEY_DUPLICATE);
     return NULL;
@@ -1138,6 +1248,58 @@ int m6ike_pfkey_add_reference(m6ike_pfkey_builder *b, uint32_t mpi) {
   return RESULT(b);
 }
 
+int m6ike_pfkey_add_sa_sel(m6ike_pfkey_builder *b,
+                           const m6ike_pfkey_sa_sel *v) {
+  if (b == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (v == NULL) {
+    return bad_arg(b);
+  }
+  uint8_t tmp[M6IKE_PFKEY_SA_SEL_LEN];
+  memset(tmp, 0, sizeof(tmp));
+  m6ike_put_u32h(tmp + 4, v->flags);
+  if (v->flags & M6IKE_PFKEY_SA_SEL_SELECTOR) {
+    tmp[8] = v->proto;
+    tmp[9] = v->src_plen;
+    tmp[10] = v->dst_plen;
+    tmp[12] = v->mh_type_lo;
+    tmp[13] = v->mh_type_hi;
+    m6ike_put_u16be(tmp + 16, v->sport_lo);
+    m6ike_put_u16be(tmp + 18, v->sport_hi);
+    m6ike_put_u16be(tmp + 20, v->dport_lo);
+    m6ike_put_u16be(tmp + 22, v->dport_hi);
+    memcpy(tmp + 24, v->src, 16);
+    memcpy(tmp + 40, v->dst, 16);
+  }
+  if (check_sa_sel(tmp, sizeof(tmp)) < 0) {
+    return bad_arg(b);
+  }
+  uint8_t *p = ext_begin(b, M6IKE_SADB_X_EXT_M6IKE_SA_SEL,
+                         M6IKE_PFKEY_SA_SEL_LEN);
+  if (p) {
+    memcpy(p + 4, tmp + 4, sizeof(tmp) - 4);
+  }
+  return RESULT(b);
+}
+
+int m6ike_pfkey_add_sa_move(m6ike_pfkey_builder *b,
+                            const m6ike_pfkey_sa_move *mv) {
+  if (b == NULL) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  if (mv == NULL) {
+    return bad_arg(b);
+  }
+  uint8_t *p = ext_begin(b, M6IKE_SADB_X_EXT_M6IKE_SA_MOVE,
+                         M6IKE_PFKEY_SA_MOVE_LEN);
+  if (p) {
+    memcpy(p + 8, mv->new_src, 16);
+    memcpy(p + 24, mv->new_dst, 16);
+  }
+  return RESULT(b);
+}
+
 int m6ike_pfkey_builder_finish(m6ike_pfkey_builder *b) {
   if (b == NULL) {
     return M6IKE_ERR_INVALID_ARGUMENT;
@@ -1312,6 +1474,14 @@ int m6ike_pfkey_rebuild(const m6ike_pfkey_msg *msg, uint8_t *buf, size_t cap) {
   if (m6ike_pfkey_get_reference(msg, &r) == 0) {
     m6ike_pfkey_add_reference(&b, r.mpi);
   }
+  m6ike_pfkey_sa_sel sel;
+  if (m6ike_pfkey_get_sa_sel(msg, &sel) == 0) {
+    m6ike_pfkey_add_sa_sel(&b, &sel);
+  }
+  m6ike_pfkey_sa_move mv;
+  if (m6ike_pfkey_get_sa_move(msg, &mv) == 0) {
+    m6ike_pfkey_add_sa_move(&b, &mv);
+  }
   return m6ike_pfkey_builder_finish(&b);
 }
 
@@ -1388,6 +1558,12 @@ const char *m6ike_pfkey_ext_type_name(unsigned t) {
       "X_SEC_CTX",       "X_KMADDRESS",  "X_FILTER"};
   if (t == M6IKE_SADB_X_EXT_M6IKE_REFERENCE) {
     return "X_M6IKE_REFERENCE";
+  }
+  if (t == M6IKE_SADB_X_EXT_M6IKE_SA_SEL) {
+    return "X_M6IKE_SA_SEL";
+  }
+  if (t == M6IKE_SADB_X_EXT_M6IKE_SA_MOVE) {
+    return "X_M6IKE_SA_MOVE";
   }
   return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -1475,6 +1651,14 @@ int m6ike_pfkey_format(const m6ike_pfkey_msg *msg, char *buf, size_t cap) {
   if (m6ike_pfkey_get_reference(msg, &ref) == 0) {
     snprintf(t, sizeof(t), " ref.mpi=%u", (unsigned)ref.mpi);
     fmt_str(&o, t);
+  }
+  m6ike_pfkey_sa_sel ssel;
+  if (m6ike_pfkey_get_sa_sel(msg, &ssel) == 0) {
+    snprintf(t, sizeof(t), " sa_sel.flags=%u", (unsigned)ssel.flags);
+    fmt_str(&o, t);
+  }
+  if (m6ike_pfkey_has(msg, M6IKE_SADB_X_EXT_M6IKE_SA_MOVE)) {
+    fmt_str(&o, " sa_move");
   }
   if (msg->n_skipped) {
     snprintf(t, sizeof(t), " skipped=%u", msg->n_skipped);

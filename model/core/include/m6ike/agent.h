@@ -5,13 +5,13 @@
  * drive the same object.
  *
  *   +--------------------------- m6ike_agent ----------------------------+
- *   | mobility side           MSRD (written only       key manager       |
+ *   | m6ike_mobility          MSRD (written only       m6ike_keymgr      |
  *   |  MN: m6ike_bul    ----> by the mobility side) <-- m6ike_ikev2       |
- *   |  HA: m6ike_bcache            |                     |  ^             |
- *   |        |  MOBILITY ep        |      KEY_MANAGER ep |  | child_sa_*  |
- *   |        +------------> m6ike_pfkey_bus <------------+  v             |
- *   |                             |  kernel            agent installs    |
- *   |                         m6ike_ipsec (SPD, SAD, ESP) <--+           |
+ *   |  HA: m6ike_bcache            |                     |                |
+ *   |        |  MOBILITY ep        |      KEY_MANAGER ep | ADD/UPDATE/    |
+ *   |        +------------> m6ike_pfkey_bus <------------+ DELETE         |
+ *   |   SA copies (sa_notify)  |  kernel                                 |
+ *   |                     m6ike_ipsec (SPD, SAD, ESP)                     |
  *   +--------------------------------------------------------------------+
  *     host:  set_coa, read_ip6, read_udp, write_tunnel, handle_expiry
  *            <- send_ip6, send_udp, deliver_ip6, event, keylog
@@ -60,10 +60,14 @@
  * policies itself, as UMIP does, with X_SPDADD / X_SPDUPDATE on its own
  * PF_KEY endpoint (m6ike_ipsec_policy_pfkey; the bus lets the MOBILITY
  * role manage policies, never keys); the ipsec object handles them as the
- * kernel.  SAs come from the engine's child_sa_up
- * (m6ike_ipsec_sa_add), child_sa_update (m6ike_ipsec_sa_update_addresses),
- * child_sa_down (m6ike_ipsec_sa_delete), from PF_KEY X_MIGRATE inside the
- * ipsec object, or, for the static scheme, from manual keys.
+ * kernel.  SAs are installed, moved and deleted only by the key manager
+ * over PF_KEY (SADB_ADD with the private SA-selector extension,
+ * SADB_UPDATE with the SA-move extension, SADB_DELETE; pfkey.h), or by
+ * X_MIGRATE inside the ipsec object; the static scheme's manual keys are
+ * ADDed by the key manager too.  The mobility side learns of them from the
+ * bus's sa_notify copies.  The composite is exactly m6ike_mobility +
+ * m6ike_keymgr + m6ike_ipsec on one bus (mobility.h, keymgr.h): the Linux
+ * runtime runs the same three parts as three processes.
  *
  * SCHEMES (what each does at a move, MN side then HA side; the messages on
  * the wire are the scheme's own):
@@ -132,12 +136,15 @@
  * >= 256), then for each of the four SAs in that order the encryption key
  * (with its salt for AES-GCM) and the integrity key of the ESP proposal.
  *
- * FAILURES.  When a key-manager operation ends in an error (IKE
- * retransmissions exhausted, a refusal; EV_IKE_COMPLETED with the code)
- * and the SAs at the CoA are missing, the MN agent asks again -- the
- * scheme's bootstrap ACQUIRE -- after 1 s, doubling up to 32 s, as a
- * kernel does for the next packet once its ACQUIRE hold-down is over.
- * The BU stays held (or, renegotiate, keeps being dropped) until then.
+ * FAILURES.  A key-manager failure (IKE retransmissions exhausted, a
+ * refusal) reaches the mobility side only as "no SA came", as between a
+ * kernel and its IKE daemon: when the SAs at the CoA are still missing
+ * the engine's whole retransmission schedule (31.5 s with the defaults)
+ * + 1 s after the ACQUIRE, the MN agent reports IKE_COMPLETED with
+ * M6IKE_ERR_IKEV2_TIMEOUT and asks again -- the scheme's bootstrap
+ * ACQUIRE; each later ACQUIRE waits the schedule + 2 s, + 4 s, ... up
+ * to + 32 s (mobility.h FAILURES).  The BU stays held (or, renegotiate,
+ * keeps being dropped) until then.
  *
  * HANDOVER RECORD.  Each set_coa with a new CoA (the first one included:
  * index 0 = bootstrap) starts a record: the times of set_coa, of the first
@@ -163,12 +170,12 @@
  * by this version (hosts may leave it NULL); cfg.keylog_esp = 0 turns the
  * esp_sa lines off (an HA with thousands of MNs).
  *
- * SCALE.  The HA keeps per-MN state in hash tables (its HoA table, the
- * MSRD, the binding cache, the SAD by SPI; tunnel SAs get a reqid per MN
- * so the SAD's reqid buckets stay short) and never scans its MNs in the
- * agent.  Known linear costs are the composed units' own: the ipsec SPD's
- * ordered policy lookup (two tunnel policies per MN) and the engine's walk
- * of IKE SAs for some operations.  Measured (bench_agent, NULL cipher,
+ * SCALE.  The HA keeps per-MN state in hash tables (the mobility side's
+ * HoA table, the MSRD, the binding cache, the SAD by SPI; tunnel SAs get a
+ * reqid per MN so the SAD's reqid buckets stay short).  Known linear
+ * costs: the key manager's MN and CHILD_SA tables (searched at CHILD_SA
+ * up/update/down), the ipsec SPD's ordered policy lookup (two tunnel
+ * policies per MN) and the engine's walk of IKE SAs for some operations.  Measured (bench_agent, NULL cipher,
  * this project's 2-core test machine): an HA holds about 7 kB per MN;
  * 10,000 MNs bootstrap through one HA agent in about 4 s of wall time.
  * The ipsec object's own timers are not run (m6ike_ipsec_get_expiry walks
@@ -305,10 +312,11 @@ typedef enum m6ike_agent_event_kind {
                                       driven key-manager operation began
                                       (status: 1 ACQUIRE, 2 X_MIGRATE,
                                       3 MOBIKE) */
-  M6IKE_AGENT_EV_IKE_COMPLETED,    /* MN: ... ended (status 0 or an error:
-                                      the engine's handover result; MOBIKE:
-                                      the INFORMATIONAL answered, or
-                                      M6IKE_ERR_IKEV2_TIMEOUT) */
+  M6IKE_AGENT_EV_IKE_COMPLETED,    /* MN: ... ended: status 0 when the SAs
+                                      at the CoA are ready (X_MIGRATE: at
+                                      once, its send result), or
+                                      M6IKE_ERR_IKEV2_TIMEOUT at the retry
+                                      (FAILURES) */
   M6IKE_AGENT_EV_SA_INSTALLED,     /* an ESP SA was added to the SAD (spi) */
   M6IKE_AGENT_EV_SA_UPDATED,       /* an ESP SA's endpoints changed in place */
   M6IKE_AGENT_EV_SA_READY,         /* MN: every SA the scheme needs at the

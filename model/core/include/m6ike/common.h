@@ -9,7 +9,8 @@
  *
  * Errors are negative ints.  Each unit owns a range of codes:
  *   -100..-149 common          -500..-599 pfkey and the pfkey bus
- *   -150..-199 agent
+ *   -150..-199 agent (-170..-179 its mobility side, -180..-189 its key
+ *              manager: mobility.h, keymgr.h)
  *   -200..-299 mh              -600..-699 ikev2
  *   -300..-399 binding         -700..-799 ipsec / esp
  *   -400..-499 msrd            -800..-849 cxtp

@@ -525,6 +525,20 @@ int m6ike_ikev2_set_mobility(m6ike_ikev2 *ike,
  */
 int m6ike_ikev2_process_pfkey(m6ike_ikev2 *ike, m6ike_tstamp now);
 
+/* For a key manager whose PF_KEY endpoint is not a bus in this process
+ * (keymgr.h: bytes over a socket): keeps msrd for Reference lookups and
+ * marks the engine attached without a bus (the host sends SADB_REGISTER
+ * itself).  0, M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_INVALID_STATE
+ * (already attached). */
+int m6ike_ikev2_attach_msrd(m6ike_ikev2 *ike, const m6ike_msrd_reader *msrd);
+/* Handles one PF_KEY message (bytes) as process_pfkey() handles each queued
+ * one.  Returns 1 if an ACQUIRE or MIGRATE was acted on, 0 if the message
+ * was not for the engine (replies, undecodable, error replies),
+ * M6IKE_ERR_INVALID_ARGUMENT, M6IKE_ERR_IKEV2_NOT_READY (not attached, or
+ * an ACQUIRE without a mobility config). */
+int m6ike_ikev2_handle_pfkey(m6ike_ikev2 *ike, const uint8_t *msg,
+                             size_t len, m6ike_tstamp now);
+
 typedef enum m6ike_ikev2_ho_kind {
   M6IKE_IKEV2_HO_NONE = 0,
   M6IKE_IKEV2_HO_BOOTSTRAP = 1,     /* ACQUIRE+Reference, no IKE SA yet */

@@ -99,8 +99,12 @@
  * to IKEv2's 0, 2, 12 (the numbers of the direct API, crypto.h).  The
  * replay field: 0 disables anti-replay; any other value gives
  * max(value, the configured window) (the u8 field cannot say 128; Linux
- * ignores most of it too).  ESN cannot be asked for through PF_KEY (Linux
- * offers it only through netlink): use m6ike_ipsec_sa_add().
+ * ignores most of it too).  ESN and an inbound SA's inner selector (Linux
+ * offers them only through netlink) come with this project's private
+ * SA-selector extension on ADD (pfkey.h, type 97); an UPDATE with the
+ * private SA-move extension (type 98) moves a MATURE SA to new outer
+ * addresses in place, as m6ike_ipsec_sa_update_addresses_at() does (no
+ * change if it is already there).
  * An outbound PROTECT policy without a usable SA makes the ipsec object
  * send an ACQUIRE (without Reference; the kernel does not know MPIs) and
  * not again for that policy before acquire_timeout.
@@ -476,6 +480,12 @@ void m6ike_ipsec_get_stats(const m6ike_ipsec *ipsec, m6ike_ipsec_stats *st);
 int m6ike_ipsec_sa_format_wireshark(const m6ike_ipsec *ipsec, uint32_t spi,
                                     const m6ike_addr6 *dst, char *buf,
                                     size_t cap);
+/* The same line from an SA's parameters (a key manager that installs SAs
+ * over PF_KEY and has no ipsec object): spi, src, dst, enc_alg, auth_alg
+ * and the keys are used.  Length as above, or M6IKE_ERR_INVALID_ARGUMENT
+ * (NULL, keys longer than 40 / 64 octets). */
+int m6ike_ipsec_sa_params_format_wireshark(const m6ike_ipsec_sa_params *p,
+                                           char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,67 @@
  * the Reference silently: exactly the "ignorable" property §IV asks for.
  * Decoding with M6IKE_PFKEY_DEC_LEGACY models such a key manager.
  *
+ * THE SA-SELECTOR EXTENSION (private, type 97; SADB_ADD, SADB_UPDATE and
+ * SADB_DELETE from a key manager).  RFC 2367 ADD names an SA by its outer
+ * addresses only.  What an inbound SA of this project also needs cannot be
+ * said in it: the inner selector naming the mobile node's home address
+ * (a tunnel SA carries only that HoA's traffic; a transport SA only the
+ * Mobility Header between the HoA and the HA), which RFC 4877 needs
+ * because the Home Address option lies outside ESP's ICV; and extended
+ * sequence numbers (Linux offers ESN through netlink only).  Fixed size,
+ * 56 octets (len = 7); integers in host order except the ports (network
+ * order, as in sockaddr):
+ *   +---------------+---------------+---------------+---------------+
+ *   |        len (= 7)              |   type (= 97)                 |
+ *   +---------------+---------------+---------------+---------------+
+ *   |                  flags (u32): bit 0 ESN, bit 1 SELECTOR       |
+ *   +---------------+---------------+---------------+---------------+
+ *   |    proto      |   src_plen    |   dst_plen    |  reserved = 0 |
+ *   +---------------+---------------+---------------+---------------+
+ *   |  mh_type_lo   |  mh_type_hi   |        reserved (= 0)         |
+ *   +---------------+---------------+---------------+---------------+
+ *   |     sport_lo (be16)           |     sport_hi (be16)           |
+ *   +---------------+---------------+---------------+---------------+
+ *   |     dport_lo (be16)           |     dport_hi (be16)           |
+ *   +---------------+---------------+---------------+---------------+
+ *   |                selector source address (16 octets)            |
+ *   +---------------+---------------+---------------+---------------+
+ *   |             selector destination address (16 octets)          |
+ *   +---------------+---------------+---------------+---------------+
+ * Without the SELECTOR flag every selector field must be zero.  The
+ * kernel side (ipsec_pfkey.c) applies it on ADD (the SA's selector and
+ * ESN) and ignores it on UPDATE/DELETE, where a key manager may send it
+ * so that listeners of the sa_notify copies (the mobility side) learn
+ * which home address an SA belongs to.
+ *
+ * THE SA-MOVE EXTENSION (private, type 98; SADB_UPDATE from a key
+ * manager).  Moves a MATURE SA, named as UPDATE names it (SA's SPI and
+ * ADDRESS_DST), to new outer addresses in place: SPI, keys, sequence
+ * numbers, replay window and counters are kept -- the main paper's direct
+ * update, MOBIKE and the static scheme's move.  Why not X_MIGRATE or
+ * DELETE + ADD: X_MIGRATE (the MOBILITY role's message) also moves the
+ * tunnel policies, which an HA must leave on the registered binding's CoA
+ * until the BU is accepted (RFC 6275 §10.4.1); DELETE + ADD restarts the
+ * sequence numbers, which the peer's replay window (kept by its own move
+ * in place) would refuse.  If the SA is already at the new addresses
+ * (moved earlier by X_MIGRATE) the UPDATE succeeds without change.
+ * 40 octets (len = 5):
+ *   +---------------+---------------+---------------+---------------+
+ *   |        len (= 5)              |   type (= 98)                 |
+ *   +---------------+---------------+---------------+---------------+
+ *   |                       reserved (= 0)                          |
+ *   +---------------+---------------+---------------+---------------+
+ *   |                  new source address (16 octets)               |
+ *   +---------------+---------------+---------------+---------------+
+ *   |               new destination address (16 octets)             |
+ *   +---------------+---------------+---------------+---------------+
+ * Why 97 and 98: the next numbers after the Reference extension's 96 (see
+ * there: far above every system's own extension types, >= 64).  A legacy
+ * reader skips both (Linux's af_key ignores types above SADB_EXT_MAX;
+ * M6IKE_PFKEY_DEC_LEGACY | M6IKE_PFKEY_DEC_LENIENT here): its ADD then
+ * installs an SA without selector and ESN, its UPDATE changes lifetimes
+ * only.
+ *
  * THE DECODED MESSAGE.  m6ike_pfkey_decode() validates the whole message
  * and records, per extension type, the offset and length of the extension
  * inside the caller's buffer (no copies, no allocation): the buffer must
@@ -136,9 +197,18 @@ enum {
   M6IKE_SADB_X_EXT_FILTER = 26,
   M6IKE_SADB_EXT_MAX = 26,
   /* The main paper's Reference extension; see the top of this file. */
-  M6IKE_SADB_X_EXT_M6IKE_REFERENCE = 96
+  M6IKE_SADB_X_EXT_M6IKE_REFERENCE = 96,
+  /* Private: an SA's inner selector and ESN flag (see the top). */
+  M6IKE_SADB_X_EXT_M6IKE_SA_SEL = 97,
+  /* Private: new outer addresses of an SA moved in place by UPDATE. */
+  M6IKE_SADB_X_EXT_M6IKE_SA_MOVE = 98
 };
 #define M6IKE_PFKEY_REFERENCE_LEN 16
+#define M6IKE_PFKEY_SA_SEL_LEN 56
+#define M6IKE_PFKEY_SA_MOVE_LEN 40
+/* SA-selector flags. */
+#define M6IKE_PFKEY_SA_SEL_ESN 0x1u
+#define M6IKE_PFKEY_SA_SEL_SELECTOR 0x2u
 
 /* SA types. */
 enum {
@@ -223,7 +293,17 @@ enum {
   M6IKE_ERR_PFKEY_MISSING_EXT = -517,   /* a required ext is absent */
   M6IKE_ERR_PFKEY_BUILDER_STATE = -518, /* builder used out of order */
   M6IKE_ERR_PFKEY_ERRNO = -519,         /* message is an error reply */
-  M6IKE_ERR_PFKEY_RESERVED_FIELD = -520 /* sadb_msg_reserved != 0 */
+  M6IKE_ERR_PFKEY_RESERVED_FIELD = -520, /* sadb_msg_reserved != 0 */
+  M6IKE_ERR_PFKEY_SA_SEL_LEN = -521,    /* SA-selector ext not 56 octets */
+  M6IKE_ERR_PFKEY_SA_SEL_FLAGS = -522,  /* SA-selector flags: unknown bit */
+  M6IKE_ERR_PFKEY_SA_SEL_RESERVED = -523, /* SA-selector/-move reserved
+                                             field not zero */
+  M6IKE_ERR_PFKEY_SA_SEL_PREFIX = -524, /* SA-selector prefix > 128, or
+                                           selector fields without the
+                                           SELECTOR flag */
+  M6IKE_ERR_PFKEY_SA_SEL_RANGE = -525,  /* SA-selector port/MH range
+                                           lo > hi */
+  M6IKE_ERR_PFKEY_SA_MOVE_LEN = -526    /* SA-move ext not 40 octets */
 };
 
 /* Unit error strings (registered in units.c). NULL if not ours. */
@@ -364,6 +444,19 @@ typedef struct m6ike_pfkey_reference {
   uint32_t reserved;
 } m6ike_pfkey_reference;
 
+/* The SA-selector extension (type 97), decoded.  Ports are host values. */
+typedef struct m6ike_pfkey_sa_sel {
+  uint32_t flags; /* M6IKE_PFKEY_SA_SEL_ESN | _SELECTOR */
+  uint8_t proto, src_plen, dst_plen, mh_type_lo, mh_type_hi;
+  uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
+  uint8_t src[16], dst[16];
+} m6ike_pfkey_sa_sel;
+
+/* The SA-move extension (type 98), decoded. */
+typedef struct m6ike_pfkey_sa_move {
+  uint8_t new_src[16], new_dst[16];
+} m6ike_pfkey_sa_move;
+
 /* ---- the decoded message ----------------------------------------------- */
 
 typedef struct m6ike_pfkey_ext_loc {
@@ -377,6 +470,8 @@ typedef struct m6ike_pfkey_msg {
   size_t len;
   m6ike_pfkey_ext_loc ext[M6IKE_SADB_EXT_MAX + 1]; /* by type, [0] unused */
   m6ike_pfkey_ext_loc reference; /* the Reference extension, if present */
+  m6ike_pfkey_ext_loc sa_sel;    /* the SA-selector extension (97) */
+  m6ike_pfkey_ext_loc sa_move;   /* the SA-move extension (98) */
   unsigned n_ext;     /* known extensions recorded */
   unsigned n_skipped; /* unknown extensions skipped (lenient decode) */
 } m6ike_pfkey_msg;
@@ -385,8 +480,9 @@ typedef struct m6ike_pfkey_msg {
 #define M6IKE_PFKEY_DEC_STRICT 0u
 /* Skip extensions of unknown type instead of rejecting the message. */
 #define M6IKE_PFKEY_DEC_LENIENT 1u
-/* Behave as a key manager that predates the paper: the Reference
- * extension is an unknown type (skipped if LENIENT, else rejected). */
+/* Behave as a key manager that predates the paper: the Reference, SA-
+ * selector and SA-move extensions are unknown types (skipped if LENIENT,
+ * else rejected). */
 #define M6IKE_PFKEY_DEC_LEGACY 2u
 
 /*
@@ -397,7 +493,9 @@ typedef struct m6ike_pfkey_msg {
  * _PFKEY_MSG_LEN, _PFKEY_RESERVED_FIELD, _PFKEY_EXT_SHORT, _PFKEY_EXT_OVERRUN, _PFKEY_EXT_LONG,
  * _PFKEY_DUPLICATE, _PFKEY_UNKNOWN_EXT, _PFKEY_RESERVED_EXT,
  * _PFKEY_ADDRESS, _PFKEY_IPSECREQUEST, _PFKEY_INCONSISTENT,
- * _PFKEY_REFERENCE.  On error *msg is unspecified.
+ * _PFKEY_REFERENCE, _PFKEY_SA_SEL_LEN, _SA_SEL_FLAGS, _SA_SEL_RESERVED,
+ * _SA_SEL_PREFIX, _SA_SEL_RANGE, _SA_MOVE_LEN.  On error *msg is
+ * unspecified.
  */
 int m6ike_pfkey_decode(m6ike_pfkey_msg *msg, const uint8_t *buf, size_t len,
                        unsigned flags);
@@ -445,6 +543,10 @@ int m6ike_pfkey_get_filter(const m6ike_pfkey_msg *msg,
                            m6ike_pfkey_filter *out);
 int m6ike_pfkey_get_reference(const m6ike_pfkey_msg *msg,
                               m6ike_pfkey_reference *out);
+int m6ike_pfkey_get_sa_sel(const m6ike_pfkey_msg *msg,
+                           m6ike_pfkey_sa_sel *out);
+int m6ike_pfkey_get_sa_move(const m6ike_pfkey_msg *msg,
+                            m6ike_pfkey_sa_move *out);
 
 /* Element accessors (i < count): 0 or M6IKE_ERR_NOT_FOUND. */
 int m6ike_pfkey_prop_comb(const m6ike_pfkey_prop *prop, size_t i,
@@ -476,7 +578,8 @@ typedef struct m6ike_pfkey_builder {
   size_t cap;
   size_t len;
   size_t policy_off; /* offset of the open X_POLICY ext, 0 = none */
-  uint64_t seen;     /* bit t: ext type t added; bit 63: Reference */
+  uint64_t seen;     /* bit t: ext type t added; bit 63: Reference,
+                        62: SA-selector, 61: SA-move */
   int err;
   int finished;
 } m6ike_pfkey_builder;
@@ -531,12 +634,20 @@ int m6ike_pfkey_add_kmaddress(m6ike_pfkey_builder *b,
 int m6ike_pfkey_add_filter(m6ike_pfkey_builder *b,
                            const m6ike_pfkey_filter *f);
 int m6ike_pfkey_add_reference(m6ike_pfkey_builder *b, uint32_t mpi);
+/* The SA-selector extension; M6IKE_ERR_INVALID_ARGUMENT also for values
+ * decode would refuse (unknown flags, prefix > 128, lo > hi, selector
+ * fields without the SELECTOR flag). */
+int m6ike_pfkey_add_sa_sel(m6ike_pfkey_builder *b,
+                           const m6ike_pfkey_sa_sel *sel);
+int m6ike_pfkey_add_sa_move(m6ike_pfkey_builder *b,
+                            const m6ike_pfkey_sa_move *mv);
 /* Writes sadb_msg_len; returns the message length in octets. */
 int m6ike_pfkey_builder_finish(m6ike_pfkey_builder *b);
 
 /*
  * Re-encodes a decoded message through the builder: header as decoded,
- * known extensions in their original order, the Reference last; skipped
+ * known extensions in their original order, the Reference, SA-selector
+ * and SA-move last (in that order); skipped
  * unknown extensions are dropped.  Returns the length or a builder code.
  */
 int m6ike_pfkey_rebuild(const m6ike_pfkey_msg *msg, uint8_t *buf, size_t cap);
