@@ -483,9 +483,9 @@ static void reregister(node *n) {
   m6ike_agent_del(n->a);
   n->a = fresh;
   n->printed_complete = 0;
-  emit(n, now_ns(), "REBOOTSTRAP have_coa=%d", n->have_coa);
-  if (n->have_coa) {
-    rv = m6ike_agent_set_coa(n->a, &n->coa, now_ns());
+  emit(n, now_ns(), "REBOOTSTRAP have_coa=%d", n->md.have_coa);
+  if (n->md.have_coa) {
+    rv = m6ike_agent_set_coa(n->a, &n->md.coa, now_ns());
     if (rv != 0) {
       emit(n, now_ns(), "HOST_ERROR set_coa rv=%d (%s)", rv,
            m6ike_strerror(rv));
