@@ -58,8 +58,13 @@ struct m6ike_keymgr {
   m6ike_tstamp now;
   km_child *ch;
   size_t n_ch, cap_ch;
+  uint32_t *cidx; /* child_id -> ch index + 1, open addressing */
+  size_t cidx_cap;
   km_mn *mns;
   size_t n_mns, cap_mns;
+  uint32_t *midx; /* HoA -> mns index + 1, open addressing */
+  size_t midx_cap;
+  uint64_t seed; /* bucket positions only: no output depends on it */
   m6ike_keymgr_stats st;
 };
 
@@ -249,16 +254,65 @@ static int add_sa(m6ike_keymgr *k, uint32_t spi, const m6ike_addr6 *src,
 
 /* ---- HA: the MN table ------------------------------------------------------- */
 
-/* Index of hoa (created if absent).  Linear: see DESIGN.md (left). */
+/* The two tables are open-addressing hashes of indexes (+1, 0 = empty),
+ * at most half full. */
+static size_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return (size_t)x;
+}
+
+static size_t hoa_hash(const m6ike_keymgr *k, const m6ike_addr6 *a) {
+  uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; i++) {
+    hi = hi << 8 | a->b[i];
+    lo = lo << 8 | a->b[8 + i];
+  }
+  return mix(hi ^ k->seed) ^ mix(lo + k->seed);
+}
+
+static int midx_grow(m6ike_keymgr *k) {
+  size_t ncap = k->midx_cap ? k->midx_cap * 2 : 16;
+  uint32_t *n = m6ike_calloc(k->mem, ncap, sizeof(*n));
+  if (n == NULL) {
+    return M6IKE_ERR_NOMEM;
+  }
+  for (size_t r = 0; r < k->n_mns; r++) {
+    size_t i = hoa_hash(k, &k->mns[r].hoa) & (ncap - 1);
+    while (n[i] != 0) {
+      i = (i + 1) & (ncap - 1);
+    }
+    n[i] = (uint32_t)(r + 1);
+  }
+  m6ike_free(k->mem, k->midx);
+  k->midx = n;
+  k->midx_cap = ncap;
+  return 0;
+}
+
+/* Index of hoa (created if absent). */
 static int mn_index(m6ike_keymgr *k, const m6ike_addr6 *hoa, size_t *out) {
-  for (size_t i = 0; i < k->n_mns; i++) {
-    if (m6ike_addr6_equal(&k->mns[i].hoa, hoa)) {
-      *out = i;
-      return 0;
+  if (k->midx_cap != 0) {
+    size_t mask = k->midx_cap - 1;
+    for (size_t i = hoa_hash(k, hoa) & mask; k->midx[i] != 0;
+         i = (i + 1) & mask) {
+      if (m6ike_addr6_equal(&k->mns[k->midx[i] - 1].hoa, hoa)) {
+        *out = k->midx[i] - 1;
+        return 0;
+      }
     }
   }
   if (k->cfg.max_mns && k->n_mns >= k->cfg.max_mns) {
     return M6IKE_ERR_LIMIT;
+  }
+  if ((k->n_mns + 1) * 2 > k->midx_cap) {
+    int rc = midx_grow(k);
+    if (rc < 0) {
+      return rc;
+    }
   }
   if (k->n_mns == k->cap_mns) {
     size_t ncap = k->cap_mns ? k->cap_mns * 2 : 4;
@@ -271,17 +325,111 @@ static int mn_index(m6ike_keymgr *k, const m6ike_addr6 *hoa, size_t *out) {
   }
   memset(&k->mns[k->n_mns], 0, sizeof(k->mns[0]));
   k->mns[k->n_mns].hoa = *hoa;
+  size_t mask = k->midx_cap - 1;
+  size_t i = hoa_hash(k, hoa) & mask;
+  while (k->midx[i] != 0) {
+    i = (i + 1) & mask;
+  }
+  k->midx[i] = (uint32_t)(k->n_mns + 1);
   *out = k->n_mns++;
   return 0;
 }
 
-static km_child *child_find(m6ike_keymgr *k, uint32_t child_id) {
-  for (size_t i = 0; i < k->n_ch; i++) {
-    if (k->ch[i].child_id == child_id) {
-      return &k->ch[i];
+static int cidx_grow(m6ike_keymgr *k) {
+  size_t ncap = k->cidx_cap ? k->cidx_cap * 2 : 16;
+  uint32_t *n = m6ike_calloc(k->mem, ncap, sizeof(*n));
+  if (n == NULL) {
+    return M6IKE_ERR_NOMEM;
+  }
+  for (size_t r = 0; r < k->n_ch; r++) {
+    size_t i = mix(k->ch[r].child_id) & (ncap - 1);
+    while (n[i] != 0) {
+      i = (i + 1) & (ncap - 1);
+    }
+    n[i] = (uint32_t)(r + 1);
+  }
+  m6ike_free(k->mem, k->cidx);
+  k->cidx = n;
+  k->cidx_cap = ncap;
+  return 0;
+}
+
+/* The slot of child_id in cidx, or cidx_cap if absent. */
+static size_t child_slot(const m6ike_keymgr *k, uint32_t child_id) {
+  if (k->cidx_cap == 0) {
+    return 0;
+  }
+  size_t mask = k->cidx_cap - 1;
+  for (size_t i = mix(child_id) & mask; k->cidx[i] != 0; i = (i + 1) & mask) {
+    if (k->ch[k->cidx[i] - 1].child_id == child_id) {
+      return i;
     }
   }
-  return NULL;
+  return k->cidx_cap;
+}
+
+static km_child *child_find(m6ike_keymgr *k, uint32_t child_id) {
+  size_t s = child_slot(k, child_id);
+  return s < k->cidx_cap ? &k->ch[k->cidx[s] - 1] : NULL;
+}
+
+/* Room for one more child (array and index).  0 or M6IKE_ERR_NOMEM. */
+static int child_reserve(m6ike_keymgr *k) {
+  if ((k->n_ch + 1) * 2 > k->cidx_cap) {
+    int rc = cidx_grow(k);
+    if (rc < 0) {
+      return rc;
+    }
+  }
+  if (k->n_ch == k->cap_ch) {
+    size_t ncap = k->cap_ch ? k->cap_ch * 2 : 4;
+    km_child *n = m6ike_realloc(k->mem, k->ch, ncap * sizeof(*n));
+    if (n == NULL) {
+      return M6IKE_ERR_NOMEM;
+    }
+    k->ch = n;
+    k->cap_ch = ncap;
+  }
+  return 0;
+}
+
+/* Appends *x (room reserved). */
+static void child_insert(m6ike_keymgr *k, const km_child *x) {
+  k->ch[k->n_ch] = *x;
+  size_t mask = k->cidx_cap - 1;
+  size_t i = mix(x->child_id) & mask;
+  while (k->cidx[i] != 0) {
+    i = (i + 1) & mask;
+  }
+  k->cidx[i] = (uint32_t)(++k->n_ch);
+}
+
+/* Removes the child (backward-shift deletion in the index, the last
+ * array element moved into its place). */
+static void child_remove(m6ike_keymgr *k, uint32_t child_id) {
+  size_t s = child_slot(k, child_id);
+  if (s >= k->cidx_cap) {
+    return;
+  }
+  size_t mask = k->cidx_cap - 1;
+  size_t idx = k->cidx[s] - 1;
+  k->cidx[s] = 0;
+  for (size_t j = (s + 1) & mask; k->cidx[j] != 0; j = (j + 1) & mask) {
+    size_t h = mix(k->ch[k->cidx[j] - 1].child_id) & mask;
+    int movable = j > s ? (h <= s || h > j) : (h <= s && h > j);
+    if (movable) {
+      k->cidx[s] = k->cidx[j];
+      k->cidx[j] = 0;
+      s = j;
+    }
+  }
+  size_t last = k->n_ch - 1;
+  if (idx != last) {
+    size_t ls = child_slot(k, k->ch[last].child_id);
+    k->ch[idx] = k->ch[last];
+    k->cidx[ls] = (uint32_t)(idx + 1);
+  }
+  k->n_ch--;
 }
 
 /* ---- the engine's callbacks ---------------------------------------------------- */
@@ -337,14 +485,8 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
     }
     reqid = REQID_HA_BASE + (uint32_t)i;
   }
-  if (k->n_ch == k->cap_ch) {
-    size_t ncap = k->cap_ch ? k->cap_ch * 2 : 4;
-    km_child *n = m6ike_realloc(k->mem, k->ch, ncap * sizeof(*n));
-    if (n == NULL) {
-      return -1;
-    }
-    k->ch = n;
-    k->cap_ch = ncap;
+  if (child_reserve(k) < 0) {
+    return -1;
   }
   uint8_t mode = c->mode == M6IKE_IKEV2_MODE_TUNNEL ? M6IKE_IPSEC_MODE_TUNNEL
                                                      : M6IKE_IPSEC_MODE_TRANSPORT;
@@ -361,19 +503,20 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
                  NULL, NULL);
     return -1;
   }
-  km_child *x = &k->ch[k->n_ch++];
-  memset(x, 0, sizeof(*x));
-  x->child_id = c->child_id;
-  x->spi_in = c->spi_in;
-  x->spi_out = c->spi_out;
-  x->local = c->local;
-  x->remote = c->remote;
-  x->hoa = hoa;
-  x->mode = mode;
-  x->reqid = reqid;
-  x->encr = c->alg.encr;
-  x->integ = c->alg.integ;
-  x->esn = c->alg.esn;
+  km_child x;
+  memset(&x, 0, sizeof(x));
+  x.child_id = c->child_id;
+  x.spi_in = c->spi_in;
+  x.spi_out = c->spi_out;
+  x.local = c->local;
+  x.remote = c->remote;
+  x.hoa = hoa;
+  x.mode = mode;
+  x.reqid = reqid;
+  x.encr = c->alg.encr;
+  x.integ = c->alg.integ;
+  x.esn = c->alg.esn;
+  child_insert(k, &x);
   return 0;
 }
 
@@ -397,7 +540,7 @@ static void cb_child_down(const m6ike_ikev2_child_info *c, int reason,
              NULL, NULL) == 0) {
     k->st.sa_deleted++;
   }
-  *x = k->ch[--k->n_ch];
+  child_remove(k, c->child_id);
 }
 
 static int cb_child_update(const m6ike_ikev2_child_info *c, void *ud) {
@@ -539,7 +682,9 @@ void m6ike_keymgr_del(m6ike_keymgr *k) {
   }
   m6ike_ikev2_del(k->ike);
   m6ike_free(k->mem, k->ch);
+  m6ike_free(k->mem, k->cidx);
   m6ike_free(k->mem, k->mns);
+  m6ike_free(k->mem, k->midx);
   const m6ike_mem *mem = k->mem;
   memset(k->psk, 0, sizeof(k->psk));
   m6ike_free(mem, k);
@@ -571,6 +716,7 @@ int m6ike_keymgr_new(m6ike_keymgr **pk, const m6ike_agent_config *cfg,
   k->crypto = crypto;
   k->msrd = msrd;
   k->pp = pp;
+  k->seed = (uint64_t)(uintptr_t)k ^ 0x9e3779b97f4a7c15ull;
   memcpy(k->psk, cfg->psk, cfg->psk_len);
   k->cfg.psk = k->psk;
   k->cfg.ike_proposal = k->cfg.esp_proposal = NULL;

@@ -1405,6 +1405,37 @@ TEST(Agent, FailingAllocationsBootstrapAndHandover) {
 
 // ---- scale ------------------------------------------------------------------------------------
 
+/* The HA's key manager keeps its CHILD_SAs and MNs in hash tables: with
+ * 64 MNs renegotiating twice (every old pair deleted, a new one added),
+ * each DELETE must still find its pair: the SAD ends with exactly the four
+ * SAs of each MN's current pairs. */
+TEST(Agent, HomeAgentKeyManagerTablesUnderChurn) {
+  Options o;
+  o.scheme = M6IKE_SCHEME_RENEGOTIATE;
+  o.n_mns = 64;
+  o.bu_on_sa_up = 1;
+  Net n(o);
+  ASSERT_TRUE(n.ok) << m6ike_strerror(n.create_rc);
+  const char *nets[3] = {"2001:db8:2::", "2001:db8:3::", "2001:db8:4::"};
+  for (int round = 0; round < 3; round++) {
+    for (unsigned i = 0; i < o.n_mns; i++) {
+      ASSERT_EQ(0, n.SetCoa(i, Host(nets[round], i)));
+    }
+    n.RunUntil(n.now + 5 * kSec);
+    for (unsigned i = 0; i < o.n_mns; i++) {
+      ASSERT_TRUE(n.Ho(i).complete) << "round " << round << " MN " << i;
+    }
+  }
+  EXPECT_EQ(4u * o.n_mns, m6ike_ipsec_sa_count(m6ike_agent_ipsec(n.ha.a)));
+  for (unsigned i = 0; i < o.n_mns; i++) {
+    EXPECT_EQ(4u, m6ike_ipsec_sa_count(m6ike_agent_ipsec(n.Mn(i).a)));
+  }
+  auto p = Payload(kCN, n.Mn(37).hoa);
+  ASSERT_EQ(0, m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now));
+  n.RunUntil(n.now + kSec);
+  EXPECT_EQ(1u, n.Mn(37).delivered.size());
+}
+
 TEST(Agent, HomeAgentServesAThousandMns) {
   Options o;
   o.n_mns = 1000;

@@ -171,11 +171,11 @@
  * esp_sa lines off (an HA with thousands of MNs).
  *
  * SCALE.  The HA keeps per-MN state in hash tables (the mobility side's
- * HoA table, the MSRD, the binding cache, the SAD by SPI; tunnel SAs get a
- * reqid per MN so the SAD's reqid buckets stay short).  Known linear
- * costs: the key manager's MN and CHILD_SA tables (searched at CHILD_SA
- * up/update/down), the ipsec SPD's ordered policy lookup (two tunnel
- * policies per MN) and the engine's walk of IKE SAs for some operations.  Measured (bench_agent, NULL cipher,
+ * HoA table, the key manager's MN and CHILD_SA tables, the MSRD, the
+ * binding cache, the SAD by SPI; tunnel SAs get a reqid per MN so the
+ * SAD's reqid buckets stay short).  Known linear costs are the composed
+ * units' own: the ipsec SPD's ordered policy lookup (two tunnel policies
+ * per MN) and the engine's walk of IKE SAs for some operations.  Measured (bench_agent, NULL cipher,
  * this project's 2-core test machine): an HA holds about 7 kB per MN;
  * 10,000 MNs bootstrap through one HA agent in about 4 s of wall time.
  * The ipsec object's own timers are not run (m6ike_ipsec_get_expiry walks
