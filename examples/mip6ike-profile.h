@@ -115,6 +115,21 @@ ApplyAgentDefaults(const Profile& p)
     }
 }
 
+/**
+ * An example's first step: prog becomes the program's name for messages,
+ * and the --profile of argv (BadArgument() if unknown) sets the agent
+ * attribute defaults, before any CommandLine is parsed.  Returns it for
+ * the examples' own option defaults.
+ */
+inline Profile
+LoadProfile(int argc, char* argv[], const char* prog)
+{
+    Prog() = prog;
+    const Profile profile = GetProfile(ProfileName(argc, argv));
+    ApplyAgentDefaults(profile);
+    return profile;
+}
+
 } // namespace mip6ike_example
 
 #endif /* MIP6IKE_PROFILE_H */
