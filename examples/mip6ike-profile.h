@@ -62,8 +62,8 @@ GetProfile(const std::string& name)
                         {"EspProposal", "3des-sha1"},
                         {"DhCost", "108ms"},
                         {"DhCostPerGroup", "14:108000us"},
-                        {"SignCost", "2ms"},
-                        {"VerifyCost", "100us"},
+                        {"SignCost", "140us"},
+                        {"VerifyCost", "15us"},
                         {"CipherCostPerByte", "53ns"},
                         {"MacCostPerByte", "9ns"},
                         {"MessageCost", "40us"}}};
@@ -81,8 +81,8 @@ GetProfile(const std::string& name)
                         {"EspProposal", "aes128gcm16"},
                         {"DhCost", "55us"},
                         {"DhCostPerGroup", "14:253us,19:55us,31:53us"},
-                        {"SignCost", "1ms"},
-                        {"VerifyCost", "50us"},
+                        {"SignCost", "230us"},
+                        {"VerifyCost", "16us"},
                         {"CipherCostPerByte", "1ns"},
                         {"MacCostPerByte", "1ns"},
                         {"MessageCost", "2us"}}};
