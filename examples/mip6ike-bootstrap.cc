@@ -18,9 +18,8 @@
  * Output (--out=DIR): summary.csv with the bootstrap as handover 0 (l2_s =
  * 0, the MN's link is up from the start), timeline.csv, pcaps, key logs.
  */
-#include "mip6ike-example-util.h"
+#include "mip6ike-example-options.h"
 #include "mip6ike-helper.h"
-#include "mip6ike-profile.h"
 #include "mip6ike-results.h"
 #include "mip6ike-testbed.h"
 #include "mip6ike-wire.h"
@@ -184,111 +183,33 @@ Trace(Ptr<Mip6IkeAgent> a, const char* who)
 int
 main(int argc, char* argv[])
 {
-    const std::string profileName = mip6ike_example::ProfileName(argc, argv);
-    mip6ike_example::Prog() = "mip6ike-bootstrap";
-    const mip6ike_example::Profile profile = mip6ike_example::GetProfile(profileName);
-    mip6ike_example::ApplyAgentDefaults(profile);
-    std::string profileOpt = profile.name;
-    std::string scheme = "msrd";
-    double rate = 100;
-    std::string out;
-    std::string l2 = "csma";
-    double delayMs = profile.delayMs;
-    double loss = 0;
-    double duration = 5;
-    double trafficStart = 0.5;
-    std::string dad = profile.dad;
-    bool nullCipher = false;
-    bool pcap = true;
-    std::string processing = profile.processing;
+    // The options every testbed experiment takes (mip6ike-example-options.h),
+    // with this experiment's defaults: a short run, the flow from 0.5 s.
+    using mip6ike_example::ExampleOptions;
+    ExampleOptions opt(mip6ike_example::LoadProfile(argc, argv, "mip6ike-bootstrap"));
+    opt.duration = 5;
+    opt.trafficStart = 0.5;
 
     CommandLine cmd(__FILE__);
     cmd.Usage("The main paper's bootstrap exchange (Fig. 7): IKE from the CoA with the HoA "
               "in TSi, then BU/BA under the new SAs.");
-    cmd.AddValue("profile",
-                 "processing/timing profile: xu2008, modern, default (doc/CALIBRATION.md)",
-                 profileOpt);
-    cmd.AddValue("scheme", "msrd, renegotiate, migrate, migrate-kmaddress, mobike, static", scheme);
-    cmd.AddValue("rate", "CBR payload rate CN -> MN's HoA, kbit/s (> 0)", rate);
-    cmd.AddValue("out", "existing directory for summary.csv, timeline.csv, pcaps, key logs", out);
-    cmd.AddValue("l2", "access links: csma or wifi", l2);
-    cmd.AddValue("delay", "one-way delay of each backbone link (HA to access routers), ms", delayMs);
-    cmd.AddValue("loss", "packet loss rate on the MN's access links, 0..1", loss);
-    cmd.AddValue("duration", "simulated time, s", duration);
-    cmd.AddValue("trafficStart", "CBR start, s", trafficStart);
-    cmd.AddValue("dad", "DAD of the CoA: on, off, optimistic", dad);
-    cmd.AddValue("nullCipher", "NULL cipher instead of OpenSSL", nullCipher);
-    cmd.AddValue("processing", "processing-time model: fixed or measured", processing);
-    cmd.AddValue("pcap", "write a pcap per device into --out", pcap);
-    mip6ike_example::Prog() = "mip6ike-bootstrap";
-    mip6ike_example::CheckOptions(argc,
-                                  argv,
-                                  {"profile",
-                                   "scheme",
-                                   "rate",
-                                   "out",
-                                   "l2",
-                                   "delay",
-                                   "loss",
-                                   "duration",
-                                   "trafficStart",
-                                   "dad",
-                                   "nullCipher",
-                                   "processing",
-                                   "pcap"});
+    opt.AddTo(cmd);
+    mip6ike_example::CheckOptions(argc, argv, ExampleOptions::Names());
     cmd.Parse(argc, argv);
 
-    if (!Mip6IkeHelper::IsScheme(scheme))
-    {
-        BadArgument("--scheme: unknown scheme '" + scheme + "' (one of " +
-                    Mip6IkeHelper::SchemeNames() + ")");
-    }
-    if (!(rate > 0) || !std::isfinite(rate))
-    {
-        BadArgument("--rate: must be a positive number of kbit/s, not " + std::to_string(rate));
-    }
-    mip6ike_example::CheckOutDir(out);
-    if (l2 != "csma" && l2 != "wifi")
-    {
-        BadArgument("--l2: must be csma or wifi, not '" + l2 + "'");
-    }
-    if (dad != "on" && dad != "off" && dad != "optimistic")
-    {
-        BadArgument("--dad: must be on, off or optimistic, not '" + dad + "'");
-    }
-    if (processing != "fixed" && processing != "measured")
-    {
-        BadArgument("--processing: must be fixed or measured, not '" + processing + "'");
-    }
-    if (!(delayMs >= 0))
-    {
-        BadArgument("--delay: must be >= 0 ms");
-    }
-    if (!(loss >= 0 && loss < 1))
-    {
-        BadArgument("--loss: must be in [0, 1)");
-    }
-    if (!(duration > trafficStart) || !(trafficStart >= 0))
+    opt.Check();
+    if (!(opt.duration > opt.trafficStart) || !(opt.trafficStart >= 0))
     {
         BadArgument("--duration: must be after --trafficStart");
     }
+    const std::string& scheme = opt.scheme;
+    const std::string& out = opt.out;
+    const double duration = opt.duration;
 
-    Mip6IkeTestbedConfig config;
-    config.l2 = l2;
-    config.linkDelay = MicroSeconds(static_cast<int64_t>(delayMs * 1000));
-    config.loss = loss;
-    Mip6IkeTestbed testbed(config);
+    Mip6IkeTestbed testbed(opt.TestbedConfig());
 
     Mip6IkeHelper mip6;
-    mip6.SetScheme(scheme);
-    mip6.SetHomeNetwork(Mip6IkeTestbed::HomeAgentAddress(), Mip6IkeTestbed::HomePrefix(), 64);
-    mip6.SetAgentAttribute("NullCipher", BooleanValue(nullCipher));
-    mip6.SetAgentAttribute("DadMode", StringValue(dad));
-    mip6.SetAgentAttribute("ProcessingMode", StringValue(processing));
-    if (!out.empty())
-    {
-        mip6.EnableKeyLog(out);
-    }
+    opt.ApplyTo(mip6);
     Ptr<Mip6IkeAgent> ha = mip6.InstallHomeAgent(testbed.GetHomeAgent(), testbed.GetHomeDevice());
     Ptr<Mip6IkeAgent> mn =
         mip6.InstallMobileNode(testbed.GetMobileNodes().Get(0), Mip6IkeTestbed::HomeAddress(0));
@@ -298,14 +219,14 @@ main(int argc, char* argv[])
     mip6.AssignStreams(stream);
 
     const uint64_t seed = RngSeedManager::GetRun();
-    Mip6IkeResults results(scheme, rate, seed);
+    Mip6IkeResults results(scheme, opt.rate, seed);
     results.BootstrapStart();
     results.Connect(mn);
     Trace(mn, "MN");
     Trace(ha, "HA");
 
     Ptr<Mip6IkeWireCounter> wire = CreateObject<Mip6IkeWireCounter>();
-    if (l2 == "csma")
+    if (opt.l2 == "csma")
     {
         wire->Attach(testbed.GetMobileDevice(0));
     }
@@ -321,12 +242,12 @@ main(int argc, char* argv[])
                                      MakeCallback(&Mip6IkeResults::PayloadReceived, &results));
     Ptr<Mip6IkeCbrSource> source = CreateObject<Mip6IkeCbrSource>();
     source->SetAttribute("Remote", Ipv6AddressValue(Mip6IkeTestbed::HomeAddress(0)));
-    source->SetAttribute("Rate", DataRateValue(DataRate(static_cast<uint64_t>(rate * 1000))));
+    source->SetAttribute("Rate", DataRateValue(DataRate(static_cast<uint64_t>(opt.rate * 1000))));
     testbed.GetCorrespondent()->AddApplication(source);
-    source->SetStartTime(Seconds(trafficStart));
+    source->SetStartTime(Seconds(opt.trafficStart));
     source->SetStopTime(Seconds(duration));
 
-    if (pcap && !out.empty())
+    if (opt.pcap && !out.empty())
     {
         Mip6IkeHelper::EnablePcapAll(out + "/bootstrap");
     }
@@ -334,7 +255,7 @@ main(int argc, char* argv[])
     std::ostringstream who;
     who << "MN " << Mip6IkeTestbed::HomeAddress(0) << " (HoA) starting in foreign network 1 ("
         << Mip6IkeTestbed::AccessPrefix(0) << "/64), HA " << Mip6IkeTestbed::HomeAgentAddress();
-    std::printf("mip6ike-bootstrap: profile %s\n", profile.name.c_str());
+    std::printf("mip6ike-bootstrap: profile %s\n", opt.profile.c_str());
     std::printf("mip6ike-bootstrap: scheme %s, %s, RngRun %llu\n",
                 scheme.c_str(),
                 who.str().c_str(),

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <initializer_list>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace mip6ike_example
 {
@@ -42,7 +42,7 @@ BadArgument(const std::string& what)
  * its whole help and exits 1.
  */
 inline void
-CheckOptions(int argc, char* argv[], std::initializer_list<const char*> known)
+CheckOptions(int argc, char* argv[], const std::vector<const char*>& known)
 {
     for (int i = 1; i < argc; i++)
     {

@@ -32,9 +32,8 @@
  * the paper's Fig. 8), a pcap per device and the agents' Wireshark key
  * logs.  Bad arguments: one line on stderr naming the argument, exit 2.
  */
-#include "mip6ike-example-util.h"
+#include "mip6ike-example-options.h"
 #include "mip6ike-helper.h"
-#include "mip6ike-profile.h"
 #include "mip6ike-results.h"
 #include "mip6ike-testbed.h"
 
@@ -50,6 +49,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 using namespace ns3;
 
@@ -59,7 +59,6 @@ namespace
 {
 
 using mip6ike_example::BadArgument;
-using mip6ike_example::CheckOutDir;
 
 struct Run
 {
@@ -136,103 +135,59 @@ PrintBinding(const char* what, Ipv6Address hoa, Ipv6Address coa, uint16_t seq, i
 int
 main(int argc, char* argv[])
 {
-    const std::string profileName = mip6ike_example::ProfileName(argc, argv);
-    mip6ike_example::Prog() = "mip6ike-handover";
-    const mip6ike_example::Profile profile = mip6ike_example::GetProfile(profileName);
-    mip6ike_example::ApplyAgentDefaults(profile);
-    std::string profileOpt = profile.name;
-    std::string scheme = "msrd";
-    double rate = 100;
-    std::string out;
-    std::string l2 = "csma";
-    double delayMs = profile.delayMs;
-    double loss = 0;
+    using mip6ike_example::ExampleOptions;
+    const mip6ike_example::Profile profile =
+        mip6ike_example::LoadProfile(argc, argv, "mip6ike-handover");
+    // The options every testbed experiment takes (mip6ike-example-options.h),
+    // with this experiment's defaults and wording ...
+    ExampleOptions opt(profile);
+    opt.duration = 0;
+    opt.trafficStart = 1;
+    opt.profileHelp = "processing/timing profile: xu2008 (the paper's 2007 testbed), modern, "
+                      "default (doc/CALIBRATION.md); explicit options override it";
+    opt.l2Help = "access links: csma (link switch) or wifi (two APs)";
+    opt.durationHelp = "simulated time, s (0 = last handover + spacing)";
+    opt.nullCipherHelp = "NULL cipher instead of OpenSSL (large sweeps)";
+    // ... and its own: the handovers, the flow, router discovery.
     double handoverAt = 5;
     double handoverSpacing = 5;
-    double duration = 0;
-    double trafficStart = 1;
     double l2GapS = profile.l2GapS;
     uint32_t handovers = 1;
     uint32_t packetSize = 512;
     double raMinMs = profile.raMinMs;
     double raMaxMs = profile.raMaxMs;
-    std::string dad = profile.dad;
-    bool nullCipher = false;
-    std::string processing = profile.processing;
-    bool pcap = true;
     bool verbose = true;
 
     CommandLine cmd(__FILE__);
     cmd.Usage("The main paper's handover experiment (Fig. 6 testbed, Fig. 8, Table I).");
-    cmd.AddValue("profile",
-                 "processing/timing profile: xu2008 (the paper's 2007 testbed), modern, default "
-                 "(doc/CALIBRATION.md); explicit options override it",
-                 profileOpt);
-    cmd.AddValue("scheme", "msrd, renegotiate, migrate, migrate-kmaddress, mobike, static", scheme);
-    cmd.AddValue("rate", "CBR payload rate CN -> MN's HoA, kbit/s (> 0)", rate);
-    cmd.AddValue("out", "existing directory for summary.csv, timeline.csv, pcaps, key logs", out);
-    cmd.AddValue("l2", "access links: csma (link switch) or wifi (two APs)", l2);
-    cmd.AddValue("delay", "one-way delay of each backbone link (HA to access routers), ms", delayMs);
-    cmd.AddValue("loss", "packet loss rate on the MN's access links, 0..1", loss);
+    opt.AddTo(cmd);
     cmd.AddValue("handoverAt", "first L2 handover, s", handoverAt);
     cmd.AddValue("handovers", "number of handovers (back and forth)", handovers);
     cmd.AddValue("handoverSpacing", "time between handovers, s", handoverSpacing);
-    cmd.AddValue("duration", "simulated time, s (0 = last handover + spacing)", duration);
-    cmd.AddValue("trafficStart", "CBR start, s", trafficStart);
     cmd.AddValue("l2Gap", "csma: time without a link during the switch, s (>= 0.001)", l2GapS);
     cmd.AddValue("packetSize", "CBR UDP payload bytes", packetSize);
     cmd.AddValue("raMin", "access routers' MinRtrAdvInterval, ms", raMinMs);
     cmd.AddValue("raMax", "access routers' MaxRtrAdvInterval, ms", raMaxMs);
-    cmd.AddValue("dad", "DAD of the CoA: on, off, optimistic", dad);
-    cmd.AddValue("nullCipher", "NULL cipher instead of OpenSSL (large sweeps)", nullCipher);
-    cmd.AddValue("processing", "processing-time model: fixed or measured", processing);
-    cmd.AddValue("pcap", "write a pcap per device into --out", pcap);
     cmd.AddValue("verbose", "print the event timeline", verbose);
-    mip6ike_example::Prog() = "mip6ike-handover";
-    mip6ike_example::CheckOptions(argc,
-                                  argv,
-                                  {"profile",    "scheme",     "rate",       "out",          "l2",
-                                   "delay",      "loss",       "handoverAt",   "handovers",
-                                   "handoverSpacing", "duration", "trafficStart", "l2Gap",
-                                   "packetSize", "raMin",      "raMax",        "dad",
-                                   "nullCipher", "processing", "pcap",         "verbose"});
+    std::vector<const char*> known = ExampleOptions::Names();
+    known.insert(known.end(),
+                 {"handoverAt",
+                  "handovers",
+                  "handoverSpacing",
+                  "l2Gap",
+                  "packetSize",
+                  "raMin",
+                  "raMax",
+                  "verbose"});
+    mip6ike_example::CheckOptions(argc, argv, known);
     cmd.Parse(argc, argv);
 
-    if (!Mip6IkeHelper::IsScheme(scheme))
-    {
-        BadArgument("--scheme: unknown scheme '" + scheme + "' (one of " +
-                    Mip6IkeHelper::SchemeNames() + ")");
-    }
-    if (!(rate > 0) || !std::isfinite(rate))
-    {
-        BadArgument("--rate: must be a positive number of kbit/s, not " + std::to_string(rate));
-    }
-    CheckOutDir(out);
-    if (l2 != "csma" && l2 != "wifi")
-    {
-        BadArgument("--l2: must be csma or wifi, not '" + l2 + "'");
-    }
-    if (dad != "on" && dad != "off" && dad != "optimistic")
-    {
-        BadArgument("--dad: must be on, off or optimistic, not '" + dad + "'");
-    }
-    if (processing != "fixed" && processing != "measured")
-    {
-        BadArgument("--processing: must be fixed or measured, not '" + processing + "'");
-    }
-    if (!(delayMs >= 0))
-    {
-        BadArgument("--delay: must be >= 0 ms");
-    }
-    if (!(loss >= 0 && loss < 1))
-    {
-        BadArgument("--loss: must be in [0, 1)");
-    }
+    opt.Check();
     if (handovers < 1)
     {
         BadArgument("--handovers: must be >= 1");
     }
-    if (!(trafficStart >= 0) || !(handoverAt > trafficStart))
+    if (!(opt.trafficStart >= 0) || !(handoverAt > opt.trafficStart))
     {
         BadArgument("--handoverAt: must come after --trafficStart");
     }
@@ -240,47 +195,34 @@ main(int argc, char* argv[])
     {
         BadArgument("--handoverSpacing: must be > 0 s");
     }
-    if (l2 == "csma" && !(l2GapS >= 0.001))
+    if (opt.l2 == "csma" && !(l2GapS >= 0.001))
     {
         BadArgument("--l2Gap: must be >= 0.001 s with --l2=csma");
     }
-    if (packetSize < 12 || packetSize > 1400)
-    {
-        BadArgument("--packetSize: must be 12..1400 bytes");
-    }
-    if (!(raMinMs >= 30) || !(raMaxMs >= raMinMs))
-    {
-        BadArgument("--raMin/--raMax: need 30 <= raMin <= raMax (ms)");
-    }
+    mip6ike_example::CheckPacketSize(packetSize);
+    mip6ike_example::CheckRaIntervals(raMinMs, raMaxMs);
     const double lastHandover = handoverAt + (handovers - 1) * handoverSpacing;
-    if (duration == 0)
+    if (opt.duration == 0)
     {
-        duration = lastHandover + handoverSpacing;
+        opt.duration = lastHandover + handoverSpacing;
     }
-    if (!(duration > lastHandover))
+    if (!(opt.duration > lastHandover))
     {
         BadArgument("--duration: must be after the last handover (" +
                     std::to_string(lastHandover) + " s)");
     }
+    const std::string& scheme = opt.scheme;
+    const std::string& out = opt.out;
+    const double rate = opt.rate;
+    const double duration = opt.duration;
 
-    Mip6IkeTestbedConfig config;
-    config.l2 = l2;
-    config.linkDelay = MicroSeconds(static_cast<int64_t>(delayMs * 1000));
-    config.loss = loss;
+    Mip6IkeTestbedConfig config = opt.TestbedConfig();
     config.raMin = MilliSeconds(static_cast<int64_t>(raMinMs));
     config.raMax = MilliSeconds(static_cast<int64_t>(raMaxMs));
     Mip6IkeTestbed testbed(config);
 
     Mip6IkeHelper mip6;
-    mip6.SetScheme(scheme);
-    mip6.SetHomeNetwork(Mip6IkeTestbed::HomeAgentAddress(), Mip6IkeTestbed::HomePrefix(), 64);
-    mip6.SetAgentAttribute("NullCipher", BooleanValue(nullCipher));
-    mip6.SetAgentAttribute("DadMode", StringValue(dad));
-    mip6.SetAgentAttribute("ProcessingMode", StringValue(processing));
-    if (!out.empty())
-    {
-        mip6.EnableKeyLog(out);
-    }
+    opt.ApplyTo(mip6);
     mip6.InstallHomeAgent(testbed.GetHomeAgent(), testbed.GetHomeDevice());
     Ptr<Mip6IkeAgent> mn =
         mip6.InstallMobileNode(testbed.GetMobileNodes().Get(0), Mip6IkeTestbed::HomeAddress(0));
@@ -304,7 +246,7 @@ main(int argc, char* argv[])
     source->SetAttribute("PacketSize", UintegerValue(packetSize));
     source->SetAttribute("Rate", DataRateValue(DataRate(static_cast<uint64_t>(rate * 1000))));
     testbed.GetCorrespondent()->AddApplication(source);
-    source->SetStartTime(Seconds(trafficStart));
+    source->SetStartTime(Seconds(opt.trafficStart));
     source->SetStopTime(Seconds(duration));
 
     Run run{&testbed, mn, &results, Seconds(l2GapS), verbose};
@@ -312,7 +254,7 @@ main(int argc, char* argv[])
     {
         Simulator::Schedule(Seconds(handoverAt + k * handoverSpacing), &StartHandover, &run);
     }
-    if (l2 == "wifi")
+    if (opt.l2 == "wifi")
     {
         // Association with the new AP = link up (after the bootstrap's).
         Ptr<WifiNetDevice> dev = DynamicCast<WifiNetDevice>(testbed.GetMobileDevice(0));
@@ -330,7 +272,7 @@ main(int argc, char* argv[])
         mn->TraceConnectWithoutContext("TrafficResumed",
                                        MakeBoundCallback(&PrintEvent, "tunnel traffic at"));
     }
-    if (pcap && !out.empty())
+    if (opt.pcap && !out.empty())
     {
         Mip6IkeHelper::EnablePcapAll(out + "/handover");
     }
@@ -340,7 +282,7 @@ main(int argc, char* argv[])
                 "%.3f s, %.1f s simulated\n",
                 scheme.c_str(),
                 rate,
-                l2.c_str(),
+                opt.l2.c_str(),
                 static_cast<unsigned long long>(seed),
                 handovers,
                 handoverAt,
@@ -399,7 +341,7 @@ main(int argc, char* argv[])
         std::printf("wrote %s/summary.csv, %s/timeline.csv%s\n",
                     out.c_str(),
                     out.c_str(),
-                    pcap ? ", pcaps and key logs" : ", key logs");
+                    opt.pcap ? ", pcaps and key logs" : ", key logs");
     }
     Simulator::Destroy();
     return failures == 0 ? 0 : 3;

@@ -67,9 +67,8 @@
  * 4 real time fell behind by more than --maxLag.  SIGINT/SIGTERM stop the
  * simulation at the next 50 ms sample, and the files are still written.
  */
-#include "mip6ike-example-util.h"
+#include "mip6ike-example-options.h"
 #include "mip6ike-helper.h"
-#include "mip6ike-profile.h"
 #include "mip6ike-results.h"
 #include "mip6ike-testbed.h"
 
@@ -335,10 +334,8 @@ BridgeToTap(Ptr<CsmaChannel> channel, int fd, const std::string& name)
 int
 main(int argc, char* argv[])
 {
-    const std::string profileName = mip6ike_example::ProfileName(argc, argv);
-    mip6ike_example::Prog() = "mip6ike-hybrid";
-    const mip6ike_example::Profile profile = mip6ike_example::GetProfile(profileName);
-    mip6ike_example::ApplyAgentDefaults(profile);
+    const mip6ike_example::Profile profile =
+        mip6ike_example::LoadProfile(argc, argv, "mip6ike-hybrid");
     std::string profileOpt = profile.name;
     std::string scheme = "msrd";
     std::string netns;
@@ -389,11 +386,7 @@ main(int argc, char* argv[])
                                    "processing", "realtime", "maxLag", "pcap", "fixRaHopLimit"});
     cmd.Parse(argc, argv);
 
-    if (!Mip6IkeHelper::IsScheme(scheme))
-    {
-        BadArgument("--scheme: unknown scheme '" + scheme + "' (one of " +
-                    Mip6IkeHelper::SchemeNames() + ")");
-    }
+    mip6ike_example::CheckScheme(scheme);
     if (!(rate > 0) || !std::isfinite(rate))
     {
         BadArgument("--rate: must be a positive number of kbit/s");
@@ -416,22 +409,13 @@ main(int argc, char* argv[])
     {
         BadArgument("--netns: needs --tap1 and --tap2");
     }
-    if (processing != "fixed" && processing != "measured")
-    {
-        BadArgument("--processing: must be fixed or measured, not '" + processing + "'");
-    }
+    mip6ike_example::CheckProcessing(processing);
     if (!(duration > 0) || !(trafficStart >= 0))
     {
         BadArgument("--duration/--trafficStart: need duration > 0 and trafficStart >= 0");
     }
-    if (!(delayMs >= 0))
-    {
-        BadArgument("--delay: must be >= 0 ms");
-    }
-    if (packetSize < 12 || packetSize > 1400)
-    {
-        BadArgument("--packetSize: must be 12..1400 bytes");
-    }
+    mip6ike_example::CheckDelay(delayMs);
+    mip6ike_example::CheckPacketSize(packetSize);
     // ns-3's CommandLine keeps a value only up to its first blank.
     if (psk.empty() || psk.size() > 128 || psk.find_first_of(" \t") != std::string::npos)
     {
@@ -484,15 +468,9 @@ main(int argc, char* argv[])
     }
 
     Mip6IkeHelper mip6;
-    mip6.SetScheme(scheme);
-    mip6.SetHomeNetwork(Mip6IkeTestbed::HomeAgentAddress(), Mip6IkeTestbed::HomePrefix(), 64);
-    mip6.SetAgentAttribute("ProcessingMode", StringValue(processing));
+    mip6ike_example::SetUpHelper(mip6, scheme, processing, out);
     mip6.SetAgentAttribute("Psk", StringValue(psk));
     mip6.SetAgentAttribute("LocalId", StringValue("fqdn:ha.example"));
-    if (!out.empty())
-    {
-        mip6.EnableKeyLog(out);
-    }
     Ptr<Mip6IkeAgent> ha = mip6.InstallHomeAgent(testbed.GetHomeAgent(), testbed.GetHomeDevice());
     mip6.InstallCorrespondentNode(testbed.GetCorrespondent());
     int64_t stream = 1000;

@@ -21,7 +21,7 @@
  * before the topology was built, and how many MNs completed every
  * handover (BA accepted and SAs ready after their last one).
  */
-#include "mip6ike-example-util.h"
+#include "mip6ike-example-options.h"
 #include "mip6ike-helper.h"
 #include "mip6ike-testbed.h"
 
@@ -153,14 +153,8 @@ main(int argc, char* argv[])
     {
         BadArgument("--l2Gap: must be >= 0.001 s");
     }
-    if (!(raMinMs >= 30) || !(raMaxMs >= raMinMs))
-    {
-        BadArgument("--raMin/--raMax: need 30 <= raMin <= raMax (ms)");
-    }
-    if (processing != "fixed" && processing != "measured")
-    {
-        BadArgument("--processing: must be fixed or measured, not '" + processing + "'");
-    }
+    mip6ike_example::CheckRaIntervals(raMinMs, raMaxMs);
+    mip6ike_example::CheckProcessing(processing);
 
     const long rssBefore = CurrentRssKb();
     const auto t0 = std::chrono::steady_clock::now();
@@ -174,10 +168,8 @@ main(int argc, char* argv[])
     Mip6IkeTestbed testbed(config);
 
     Mip6IkeHelper mip6;
-    mip6.SetScheme("msrd");
-    mip6.SetHomeNetwork(Mip6IkeTestbed::HomeAgentAddress(), Mip6IkeTestbed::HomePrefix(), 64);
+    mip6ike_example::SetUpHelper(mip6, "msrd", processing, "");
     mip6.SetAgentAttribute("NullCipher", BooleanValue(nullCipher));
-    mip6.SetAgentAttribute("ProcessingMode", StringValue(processing));
     mip6.SetAgentAttribute("KeyLogEsp", BooleanValue(false));
     mip6.SetAgentAttribute("ExpectedMns", UintegerValue(mns));
     mip6.InstallHomeAgent(testbed.GetHomeAgent(), testbed.GetHomeDevice());

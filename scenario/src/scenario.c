@@ -165,10 +165,10 @@ static const char *const SECTIONS[] = {"experiment", "topology", "ra",
 #define NSECTIONS (sizeof(SECTIONS) / sizeof(SECTIONS[0]))
 
 /* Named processing profiles: the costs they give the keys not set
- * explicitly.  xu2008: first estimates for the 2007 testbed (a Linux
- * 2.6.16 PC running OpenIKEv2 0.92, 3DES/HMAC-SHA1, Fig. 7), to be
- * replaced by the calibration of issue 6 section 4; modern: the agent's
- * attribute defaults, to be replaced by this machine's measured costs. */
+ * explicitly.  xu2008: the 2007 testbed (a Linux 2.6.16 PC running
+ * OpenIKEv2 0.92, 3DES/HMAC-SHA1, Fig. 7); modern: this machine's
+ * measured costs (./mip6ike bench).  Each value's source:
+ * doc/CALIBRATION.md. */
 typedef struct preset {
   const char *profile, *key, *value;
 } preset;
@@ -177,16 +177,16 @@ typedef struct preset {
 static const preset PRESETS[] = {
     {"xu2008", "dh_cost_us", "108000"},     /* Fig. 7: 216 ms IKE_SA_INIT / 2 */
     {"xu2008", "dh_cost_per_group", "14:108000us"}, /* the assumed MODP-2048 */
-    {"xu2008", "sign_cost_us", "2000"},     /* not exercised (PSK) */
-    {"xu2008", "verify_cost_us", "100"},    /* not exercised (PSK) */
+    {"xu2008", "sign_cost_us", "140"},      /* RSA-1024 here x 2.1 (3DES+SHA-1) */
+    {"xu2008", "verify_cost_us", "15"},     /* the same scaling */
     {"xu2008", "cipher_ns_per_byte", "53"}, /* 3DES-CBC 18.93 MB/s, P4 2.8 GHz */
     {"xu2008", "mac_ns_per_byte", "9"},     /* SHA-1 117.9 MB/s, same CPU */
     {"xu2008", "message_cost_us", "40"},    /* Fig. 7 NS->NA 83 us / 2 */
     {"modern", "dh_cost_us", "55"},         /* ./mip6ike bench: ECP-256 / 2 */
     /* openssl speed: MODP-2048, ECP-256, X25519 keygen+derive, halved */
     {"modern", "dh_cost_per_group", "14:253us,19:55us,31:53us"},
-    {"modern", "sign_cost_us", "1000"},
-    {"modern", "verify_cost_us", "50"},
+    {"modern", "sign_cost_us", "230"},      /* bench: RSA-2048 PKCS#1 v1.5 */
+    {"modern", "verify_cost_us", "16"},     /* the same key's verification */
     {"modern", "cipher_ns_per_byte", "1"},  /* AES-GCM-128 0.58 ns/octet */
     {"modern", "mac_ns_per_byte", "1"},
     {"modern", "message_cost_us", "2"},     /* agent handover msrd bench */

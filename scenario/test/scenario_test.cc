@@ -508,7 +508,7 @@ TEST(Scenario, ProfilesGiveCostsUnlessSetExplicitly) {
   EXPECT_EQ(108000.0, d);
   ASSERT_EQ(0, s.Set("processing.dh_cost_us=7"));
   EXPECT_EQ("7", s.Text("processing.dh_cost_us"));
-  EXPECT_EQ("2000", s.Text("processing.sign_cost_us"));
+  EXPECT_EQ("140", s.Text("processing.sign_cost_us"));
 }
 
 // The presets give per-group DH costs too (examples/mip6ike-profile.h's
