@@ -203,9 +203,9 @@ m6e_addr() { # NODE DEV ADDR/PLEN
 m6e_up() { ip -n "$(m6e_ns "$1")" link set "$2" up; }
 
 # m6e_build [DAD_TRANSMITS [RETRANS_MS]]: the namespaces and links of the
-# figure above.  DAD_TRANSMITS (default 1, the kernel's) and RETRANS_MS
-# (RFC 4861 RetransTimer, the DAD wait; default 1000, the kernel's) apply
-# to the MN's access links.
+# figure above.  DAD_TRANSMITS (default 1, the kernel's; 0 also sets
+# accept_dad 0) and RETRANS_MS (RFC 4861 RetransTimer, the DAD wait;
+# default 1000, the kernel's) apply to the MN's access links.
 m6e_build() {
   local dad="${1:-1}" retrans="${2:-1000}" n
   for n in "${M6E_NODES[@]}"; do
