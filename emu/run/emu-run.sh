@@ -24,7 +24,18 @@
 #   seed=1             recorded (key material and SLAAC come from the kernel)
 #   ra_min=0.05 ra_max=0.1   radvd's RA intervals (s)
 #   l2_gap=0.05        seconds between leaving AR1's link and joining AR2's
-#   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD)
+#   dad_transmits=1    the MN's DAD probes (kernel default 1; 0 = no DAD,
+#                      and accept_dad=0: no random wait either)
+#   rs_delay=0         the MN's router_solicitation_delay (whole s; the
+#                      kernel's 1 also bounds a random wait before DAD
+#                      of every new address, even with dad_transmits=0)
+#   ar_dad=0           the access routers' DAD of their access-link
+#                      addresses (1 = the kernel's: their link-local, the
+#                      RA's source, waits 0-1 s + 1 s after the MN's link
+#                      comes up)
+#   link_index=distinct  the MN's veths' ifindexes: distinct from their
+#                      peers' (link-watch reports the new link at once)
+#                      or kernel (may be equal: up to 1 s late)
 #   arch=three         three: the main paper's architecture,
 #                      mip6ike-ipsecd -> mip6ike-mipd -> mip6ike-iked per
 #                      node; one: one mip6ike-noded per node (the
@@ -109,6 +120,7 @@ declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate
   [access_delay_ms]=0 [access_rate_mbit]=0 [access_loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
   [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
+  [rs_delay]=0 [ar_dad]=0 [link_index]=distinct
   [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn
   [lifetime]=0 [reregister_after]=0 [ha_restart_at]=0 [ha_down]=0.5 [arch]=three)
 OUT=""
@@ -168,6 +180,12 @@ if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
     'BEGIN{exit !(r > a + g && r < d)}' ||
     usage_error "--set ha_restart_at=${S[ha_restart_at]}: must be after the handover (handover_at + l2_gap) and before duration=${S[duration]}"
 fi
+[[ "${S[rs_delay]}" =~ ^[0-9]+$ ]] || usage_error "--set rs_delay=${S[rs_delay]}: whole seconds (router_solicitation_delay)"
+[[ "${S[ar_dad]}" =~ ^[01]$ ]] || usage_error "--set ar_dad=${S[ar_dad]}: 0 or 1"
+case "${S[link_index]}" in
+distinct | kernel) ;;
+*) usage_error "--set link_index=${S[link_index]}: distinct or kernel" ;;
+esac
 case "${S[ike_id]}" in
 fqdn | address) ;;
 *) usage_error "--set ike_id=${S[ike_id]}: fqdn or address" ;;
@@ -226,6 +244,7 @@ PCAP="$BUILD/emu/mip6ike-pcap"
 PSK="mip6ike emulation key"
 
 for n in "${NOTES[@]}"; do say "emu: $n"; done
+M6E_RS_DELAY="${S[rs_delay]}" M6E_AR_DAD="${S[ar_dad]}" M6E_LINK_INDEX="${S[link_index]}"
 m6e_build "${S[dad_transmits]}" "${S[dad_retrans_ms]}"
 # Link shaping: netem when the kernel has it (delay, loss, rate); this
 # project's CI kernel lacks sch_netem, so there only a rate (tbf) is

@@ -166,11 +166,35 @@ m6e_sysctl() { # NODE key=value...
   m6e_in "$node" sysctl -q -w "$@" >/dev/null
 }
 
-# m6e_link NODE_A DEV_A NODE_B DEV_B: a veth pair between two namespaces.
+# m6e_link NODE_A DEV_A NODE_B DEV_B [INDEX_A]: a veth pair between two
+# namespaces (INDEX_A: DEV_A's ifindex, default the kernel's choice).
 m6e_link() {
-  ip link add "$2" netns "$(m6e_ns "$1")" type veth peer name "$4" netns "$(m6e_ns "$3")" ||
+  local idx=()
+  [[ -n "${5:-}" ]] && idx=(index "$5")
+  ip link add "$2" "${idx[@]}" netns "$(m6e_ns "$1")" type veth peer name "$4" netns "$(m6e_ns "$3")" ||
     m6e_die "veth $1/$2 - $3/$4"
 }
+
+# Movement detection: what the kernel adds between the MN's link switch
+# and its new care-of address besides the RA interval and DAD proper
+# (measured and explained in doc/SCENARIOS.md, "Movement detection in the
+# emulation").  Set before m6e_build; the defaults remove the testbed's
+# artefacts, the values in brackets are the kernel's (the old behaviour).
+#  M6E_RS_DELAY=0      the MN's router_solicitation_delay, whole seconds
+#                      [1]: also the bound of the random wait before DAD
+#                      starts on each new address (link-local, SLAAC)
+#  M6E_AR_DAD=0        the access routers' DAD of their own access-link
+#                      addresses [1]: their link-local (an RA's source)
+#                      is made when the MN's veth brings the link up
+#  M6E_LINK_INDEX=distinct  the MN's veths get ifindexes (101, 102) that
+#                      differ from their peers' [kernel]: link-watch
+#                      handles an up event at once only for a device
+#                      whose ifindex differs from its iflink (for a veth,
+#                      the peer's index in the other namespace); an equal
+#                      one waits for link-watch's once-a-second slot
+M6E_RS_DELAY="${M6E_RS_DELAY:-0}"
+M6E_AR_DAD="${M6E_AR_DAD:-0}"
+M6E_LINK_INDEX="${M6E_LINK_INDEX:-distinct}"
 
 m6e_addr() { # NODE DEV ADDR/PLEN
   ip -n "$(m6e_ns "$1")" -6 addr add "$3" dev "$2" nodad || m6e_die "address $3 on $1/$2"
@@ -179,9 +203,9 @@ m6e_addr() { # NODE DEV ADDR/PLEN
 m6e_up() { ip -n "$(m6e_ns "$1")" link set "$2" up; }
 
 # m6e_build [DAD_TRANSMITS [RETRANS_MS]]: the namespaces and links of the
-# figure above.  DAD_TRANSMITS (default 1, the kernel's) and RETRANS_MS
-# (RFC 4861 RetransTimer, the DAD wait; default 1000, the kernel's) apply
-# to the MN's access links.
+# figure above.  DAD_TRANSMITS (default 1, the kernel's; 0 also sets
+# accept_dad 0) and RETRANS_MS (RFC 4861 RetransTimer, the DAD wait;
+# default 1000, the kernel's) apply to the MN's access links.
 m6e_build() {
   local dad="${1:-1}" retrans="${2:-1000}" n
   for n in "${M6E_NODES[@]}"; do
@@ -201,10 +225,21 @@ m6e_build() {
   m6e_link ha h0 r h0
   m6e_link ar1 up0 r a1
   m6e_link ar2 up0 r a2
-  m6e_link mn mn1 ar1 acc
-  m6e_link mn mn2 ar2 acc
+  local i1="" i2=""
+  [[ "$M6E_LINK_INDEX" == distinct ]] && i1=101 i2=102
+  m6e_link mn mn1 ar1 acc "$i1"
+  m6e_link mn mn2 ar2 acc "$i2"
   # (a new namespace has no net.ipv6.neigh.default: per device)
   m6e_sysctl mn net.ipv6.neigh.mn1.retrans_time_ms="$retrans" net.ipv6.neigh.mn2.retrans_time_ms="$retrans"
+  # No DAD (0 probes) is no DAD at all: accept_dad=0, otherwise the kernel
+  # still waits its random delay before finding it has nothing to send.
+  local d ad=1
+  [[ "$dad" == 0 ]] && ad=0
+  for d in mn1 mn2; do
+    m6e_sysctl mn net.ipv6.conf.$d.router_solicitation_delay="$M6E_RS_DELAY" net.ipv6.conf.$d.accept_dad="$ad"
+  done
+  m6e_sysctl ar1 net.ipv6.conf.acc.accept_dad="$M6E_AR_DAD"
+  m6e_sysctl ar2 net.ipv6.conf.acc.accept_dad="$M6E_AR_DAD"
 
   m6e_addr cn c0 "$M6E_CN/64"
   m6e_addr r c0 "$M6E_R_CN/64"
