@@ -514,6 +514,12 @@ static void on_mh(daemon_s *d) {
     }
     d->st.mh_out++;
     rv = send_out(d, "mh_out", pkt, len, 0);
+    if (rv == 0) {
+      /* when the MH really left (after IPsec): mipd stamps its BU_SENT
+       * before handing the packet over, and PF_KEY messages queued
+       * meanwhile may have been applied first */
+      emit(d, "MH_OUT len=%zu", len);
+    }
     m6e_mhsock_send(d->mh_fd, M6E_MH_SENT, 0, rv, NULL, 0);
   }
 }
