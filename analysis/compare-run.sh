@@ -3,7 +3,15 @@
 # (what `./mip6ike compare` runs once it has built the targets).
 #
 #   compare-run.sh BUILD_DIR SCENARIO.ini [--seeds N] [-j N] [--out DIR]
-#                  [--set section.key=value ...]
+#                  [--arch one|three] [--set section.key=value ...]
+#
+# --arch: the emulation's node software.  one (the default): one
+# mip6ike-noded per node, the same in-process agent the ns-3 model runs,
+# so that what differs is the kernel and the links, not the software;
+# three: the main paper's three daemons per node (mipd, iked, ipsecd),
+# which add their own inter-process timing (emu/README.md: with
+# renegotiate, whether the first BU meets the new SAs is a race between
+# ipsecd's MH and PF_KEY sockets).
 #
 # Schemes: the scenario's sweep over experiment.scheme if it has one, else
 # experiment.scheme (a --set experiment.scheme=S runs S only).  Seeds:
@@ -30,7 +38,7 @@ say() { echo "==> $*"; }
 BUILD="$1" scen="$2"
 shift 2
 [[ -f "$scen" ]] || usage_error "no scenario file '$scen'"
-seeds="" out="" jobs=1 sets=() scheme_set=""
+seeds="" out="" jobs=1 sets=() scheme_set="" arch=one
 while [[ $# -gt 0 ]]; do
   case "$1" in
   -j)
@@ -46,6 +54,11 @@ while [[ $# -gt 0 ]]; do
   --out)
     [[ $# -ge 2 ]] || usage_error "--out needs a directory"
     out="$2"
+    shift
+    ;;
+  --arch)
+    [[ "${2-}" == one || "${2-}" == three ]] || usage_error "--arch wants one or three, not '${2-}'"
+    arch="$2"
     shift
     ;;
   --set)
@@ -113,7 +126,7 @@ for s in "${schemes[@]}"; do
     rm -rf "$dir"
     say "compare: emu $s seed $k"
     M6E_PROG="$PROG" "$ROOT/emu/run/emu-run.sh" "$BUILD" "$scen" "${sets[@]}" \
-      --set "experiment.scheme=$s" --set "experiment.rng_run=$k" --out "$dir" >"$out/emu-$s-$k.log" 2>&1 ||
+      --set "experiment.scheme=$s" --set "experiment.rng_run=$k" --set "arch=$arch" --out "$dir" >"$out/emu-$s-$k.log" 2>&1 ||
       die "the emulation run $s seed $k failed (see $out/emu-$s-$k.log and $dir/run.log)"
     dirs+=("$dir")
   done

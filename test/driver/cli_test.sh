@@ -73,6 +73,7 @@ cases=(
   "compare emu-compare --seeds 0|0"
   "compare emu-compare --bogus|--bogus"
   "compare emu-compare --set x|--set"
+  "compare emu-compare --arch two|two"
   "|command"
 )
 for c in "${cases[@]}"; do
