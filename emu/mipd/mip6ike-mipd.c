@@ -670,8 +670,13 @@ int main(int argc, char **argv) {
                                                              : 1);
   rv = m6e_shm_region_create(&d->shm, d->o.shm, rsize);
   if (rv != 0) {
-    fprintf(stderr, PROG ": --msrd-shm %s: %s\n", d->o.shm, strerror(-rv));
+    fprintf(stderr, PROG ": --msrd-shm %s: %s\n", d->o.shm,
+            rv == -EEXIST ? "in use by a running mipd" : strerror(-rv));
     return 1;
+  }
+  if (d->shm.stale_removed) {
+    emit(d, "MSRD_STALE_REMOVED name=%s (a crashed mipd's segment)",
+         d->o.shm);
   }
   memset(&cb, 0, sizeof(cb));
   cb.user_data = d;
