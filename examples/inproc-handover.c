@@ -363,6 +363,10 @@ static void cb_event(const m6ike_agent_event *ev, void *ud) {
   case M6IKE_AGENT_EV_DROP:
     logf_(e, n->name, "packet dropped: %s", m6ike_strerror(ev->status));
     break;
+  case M6IKE_AGENT_EV_HA_LOST:
+    logf_(e, n->name, "home agent lost: registering anew from %s",
+          fmt_addr(&ev->coa, a));
+    break;
   }
 }
 

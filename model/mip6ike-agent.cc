@@ -245,6 +245,21 @@ Mip6IkeAgent::GetTypeId()
                           BooleanValue(false),
                           MakeBooleanAccessor(&Mip6IkeAgent::m_buOnSaUp),
                           MakeBooleanChecker())
+            .AddAttribute("IkeLiveness",
+                          "Seconds without IKE traffic after which an IKE SA runs an RFC 7296 "
+                          "§1.4 liveness check; unanswered, the IKE SA and its SAs are deleted "
+                          "(m6ike/agent.h HA LOST, liveness_s).  0 = off.",
+                          UintegerValue(0),
+                          MakeUintegerAccessor(&Mip6IkeAgent::m_livenessS),
+                          MakeUintegerChecker<uint32_t>(0, 86400))
+            .AddAttribute("HaLostAfter",
+                          "MN: unanswered retransmissions of a binding refresh (or every SA "
+                          "to the HA deleted while registered) after which the HA is "
+                          "declared lost and the MN registers anew with fresh SAs "
+                          "(m6ike/agent.h HA LOST, ha_lost_after).  0 = off.",
+                          UintegerValue(0),
+                          MakeUintegerAccessor(&Mip6IkeAgent::m_haLostAfter),
+                          MakeUintegerChecker<uint32_t>())
             .AddAttribute("ExpectedMns",
                           "HA: number of MNs expected (sizes the core's tables; 0 = grow).",
                           UintegerValue(0),
@@ -297,6 +312,12 @@ Mip6IkeAgent::GetTypeId()
                             "An ESP SA was added: SPI, HoA, CoA.",
                             MakeTraceSourceAccessor(&Mip6IkeAgent::m_saInstalledTrace),
                             "ns3::Mip6IkeAgent::SaTracedCallback")
+            .AddTraceSource("HaLost",
+                            "MN: the home agent lost our binding and SAs (HaLostAfter); the "
+                            "CoA a new registration starts from, and the unanswered refresh "
+                            "retransmissions (0: every SA was deleted).",
+                            MakeTraceSourceAccessor(&Mip6IkeAgent::m_haLostTrace),
+                            "ns3::Mip6IkeAgent::HaLostCallback")
             .AddTraceSource("SaUpdated",
                             "An ESP SA's endpoints changed in place: SPI, HoA, CoA.",
                             MakeTraceSourceAccessor(&Mip6IkeAgent::m_saUpdatedTrace),
@@ -336,6 +357,8 @@ Mip6IkeAgent::Mip6IkeAgent()
       m_dadModeName("on"),
       m_tunnelMtu(1400),
       m_buOnSaUp(false),
+      m_livenessS(0),
+      m_haLostAfter(0),
       m_expectedMns(0),
       m_keyLogEsp(true),
       m_role(M6IKE_AGENT_MN),
@@ -482,6 +505,8 @@ Mip6IkeAgent::CreateCore()
     cfg.psk = m_pskBytes.data();
     cfg.psk_len = m_pskBytes.size();
     cfg.bu_on_sa_up = m_buOnSaUp ? 1 : 0;
+    cfg.liveness_s = m_livenessS;
+    cfg.ha_lost_after = m_role == M6IKE_AGENT_MN ? m_haLostAfter : 0;
     cfg.expected_mns = m_expectedMns;
     cfg.keylog_esp = m_keyLogEsp && !m_keyLogDir.empty() ? 1 : 0;
 
@@ -1113,6 +1138,12 @@ Mip6IkeAgent::HandleEvent(const m6ike_agent_event& ev)
         break;
     case M6IKE_AGENT_EV_DROP:
         ReportDrop(ev.status, "core");
+        break;
+    case M6IKE_AGENT_EV_HA_LOST:
+        NS_LOG_WARN("node " << (m_node ? m_node->GetId() : 0)
+                            << " home agent lost (status " << ev.status
+                            << "): registering anew from " << coa);
+        m_haLostTrace(coa, ev.status);
         break;
     }
 }

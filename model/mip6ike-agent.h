@@ -244,6 +244,13 @@ class Mip6IkeAgent : public Object
      * \param [in] what Its text (m6ike_strerror) and where.
      */
     typedef void (*DropTracedCallback)(int reason, const std::string& what);
+
+    /**
+     * HaLost: the home agent lost our binding and SAs.
+     * \param coa the CoA the new registration starts from
+     * \param status unanswered refresh retransmissions, 0 = every SA deleted
+     */
+    typedef void (*HaLostCallback)(Ipv6Address coa, int status);
     /**
      * TracedCallback signature: an inner packet left the tunnel.
      * \param [in] packet The inner IPv6 packet (header first).
@@ -501,6 +508,8 @@ class Mip6IkeAgent : public Object
     std::string m_nodeName;       //!< NodeName
     uint16_t m_tunnelMtu;         //!< TunnelMtu
     bool m_buOnSaUp;              //!< BuOnSaUp
+    uint32_t m_livenessS;         //!< IkeLiveness (s)
+    uint32_t m_haLostAfter;       //!< HaLostAfter
     uint32_t m_expectedMns;       //!< ExpectedMns
     bool m_keyLogEsp;             //!< KeyLogEsp
 
@@ -565,6 +574,7 @@ class Mip6IkeAgent : public Object
     TracedCallback<Ipv6Address, uint32_t, int> m_ikeCompletedTrace;        //!< IkeExchangeCompleted
     TracedCallback<uint32_t, Ipv6Address, Ipv6Address> m_saInstalledTrace; //!< SaInstalled
     TracedCallback<uint32_t, Ipv6Address, Ipv6Address> m_saUpdatedTrace;   //!< SaUpdated
+    TracedCallback<Ipv6Address, int> m_haLostTrace;                          //!< HaLost
     TracedCallback<Ipv6Address> m_saReadyTrace;                            //!< SaReady
     TracedCallback<Ipv6Address> m_trafficResumedTrace;                     //!< TrafficResumed
     TracedCallback<Ptr<const Packet>> m_tunnelRxTrace;                     //!< TunnelRx

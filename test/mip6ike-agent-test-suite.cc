@@ -34,6 +34,7 @@
 #include "ns3/ipv6-l3-protocol.h"
 #include "ns3/ipv6-static-routing-helper.h"
 #include "ns3/mip6ike-agent.h"
+#include "ns3/mip6ike-ike-daemon.h"
 #include "ns3/mip6ike-routing.h"
 #include "ns3/packet.h"
 #include "ns3/radvd-helper.h"
@@ -91,6 +92,7 @@ struct Outcome
     uint32_t drops = 0;             //!< Drop traces (both)
     uint64_t proxyNas = 0;          //!< HA proxy NAs (solicited + unsolicited)
     uint32_t haForwardedToHoa = 0;  //!< packets the HA forwarded to the HoA, 8 to 14 s
+    std::vector<int> haLost;        //!< HaLost statuses (MN)
 };
 
 /** Trace sinks for one run. */
@@ -123,6 +125,12 @@ struct Sinks
     }
 
     /** TrafficResumed. */
+    /** HaLost sink. */
+    void HaLost(Ipv6Address, int status)
+    {
+        out->haLost.push_back(status);
+    }
+
     void Resumed(Ipv6Address)
     {
         if (out->resumedAt == Time::Max())
@@ -205,7 +213,8 @@ RunScenario(const std::map<std::string, std::string>& attrs,
             Time stop,
             bool handover = false,
             uint32_t burst = 1,
-            bool returnHome = false)
+            bool returnHome = false,
+            Time haIkeStop = Time())
 {
     Outcome out;
     Sinks sinks{&out};
@@ -328,6 +337,19 @@ RunScenario(const std::map<std::string, std::string>& attrs,
         haAgent->AddMobileNode(hoa);
     }
 
+    if (haIkeStop.IsStrictlyPositive())
+    {
+        // The HA's IKE daemon goes silent (its sockets closed): what the
+        // MN's liveness check sees of a dead home agent.
+        for (uint32_t i = 0; i < ha->GetNApplications(); i++)
+        {
+            if (DynamicCast<Mip6IkeIkeDaemon>(ha->GetApplication(i)))
+            {
+                ha->GetApplication(i)->SetStopTime(haIkeStop);
+            }
+        }
+    }
+    mnAgent->TraceConnectWithoutContext("HaLost", MakeCallback(&Sinks::HaLost, &sinks));
     mnAgent->TraceConnectWithoutContext("BaReceived", MakeCallback(&Sinks::Ba, &sinks));
     haAgent->TraceConnectWithoutContext("BindingCacheUpdated", MakeCallback(&Sinks::Bc, &sinks));
     mnAgent->TraceConnectWithoutContext("SaInstalled", MakeCallback(&Sinks::Sa, &sinks));
@@ -684,6 +706,62 @@ class Mip6IkeReturnHomeTestCase : public TestCase
 
 /**
  * \ingroup mip6ike-test
+ * HA LOST through the attributes: IkeLiveness 3 s and HaLostAfter 2 on
+ * both agents, the HA's IKE daemon stopped at 8 s.  The MN's liveness
+ * check (INFORMATIONAL {}) goes unanswered, its IKE SA and the four ESP
+ * SAs are deleted, and with every SA to the HA gone while registered the
+ * MN declares the HA lost (HaLost, status 0) and starts a new
+ * registration (a new IKE_SA_INIT; it cannot complete here).  With the
+ * attributes at their defaults nothing of that happens.
+ */
+class Mip6IkeHaLostTestCase : public TestCase
+{
+  public:
+    /** \param on set the attributes */
+    explicit Mip6IkeHaLostTestCase(bool on)
+        : TestCase(std::string("HA lost: IKE liveness + HaLostAfter ") + (on ? "on" : "off")),
+          m_on(on)
+    {
+    }
+
+  private:
+    bool m_on; //!< attributes set
+
+    void DoRun() override
+    {
+        std::map<std::string, std::string> attrs{{"Scheme", "msrd"}};
+        if (m_on)
+        {
+            attrs["IkeLiveness"] = "3";
+            attrs["HaLostAfter"] = "2";
+        }
+        Outcome o = RunScenario(attrs, Seconds(60), false, 1, false, Seconds(8));
+        NS_TEST_ASSERT_MSG_EQ(o.records.empty(), false, "bootstrap record");
+        NS_TEST_EXPECT_MSG_EQ(o.records.front().baStatus, 0, "bootstrap registered");
+        NS_TEST_EXPECT_MSG_EQ(o.mnRx, 1u, "payload before the HA went silent");
+        if (m_on)
+        {
+            NS_TEST_EXPECT_MSG_EQ(o.haLost.size(), 1u, "one HaLost");
+            NS_TEST_EXPECT_MSG_EQ(o.haLost.empty() ? -1 : o.haLost.front(), 0,
+                                  "every SA deleted");
+            NS_TEST_EXPECT_MSG_EQ(o.mnStats.sa_deleted, 4u, "the liveness check's DELETEs");
+            NS_TEST_EXPECT_MSG_GT(o.mnStats.ike_msgs_out[M6IKE_IKEV2_X_IKE_SA_INIT],
+                                  1u,
+                                  "a new IKE SA is being bootstrapped");
+        }
+        else
+        {
+            NS_TEST_EXPECT_MSG_EQ(o.haLost.size(), 0u, "no HaLost");
+            NS_TEST_EXPECT_MSG_EQ(o.mnStats.sa_deleted, 0u, "no SA deleted");
+            NS_TEST_EXPECT_MSG_EQ(o.mnStats.ike_msgs_out[M6IKE_IKEV2_X_IKE_SA_INIT],
+                                  1u,
+                                  "only the bootstrap's IKE_SA_INIT");
+        }
+    }
+};
+
+/**
+ * \ingroup mip6ike-test
  * Processing-time modes: fixed costs shift the bootstrap by what the
  * documented model says; measured CPU time x factor delays it too.
  */
@@ -803,6 +881,8 @@ class Mip6IkeAgentTestSuite : public TestSuite
         AddTestCase(new Mip6IkeReturnHomeTestCase("msrd"), TestCase::QUICK);
         AddTestCase(new Mip6IkeReturnHomeTestCase("renegotiate"), TestCase::QUICK);
         AddTestCase(new Mip6IkeProcessingTestCase, TestCase::QUICK);
+        AddTestCase(new Mip6IkeHaLostTestCase(false), TestCase::QUICK);
+        AddTestCase(new Mip6IkeHaLostTestCase(true), TestCase::QUICK);
     }
 };
 

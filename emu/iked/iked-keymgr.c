@@ -13,6 +13,9 @@
  *                --ha ADDR --home-prefix P/LEN (--psk TEXT | --psk-file F)
  *                [--hoa ADDR (mn)] [--mn HOA (ha, static scheme)]
  *                [--max-mns N (ha)] [--ike-proposal P] [--esp-proposal P]
+ *                [--liveness S (IKE liveness check after S s of silence;
+ *                 unanswered: the IKE SA and its SAs are deleted, the
+ *                 core's cfg.liveness_s; 0 = off)]
  *                [--events FILE] [--keylog-ike FILE] [--keylog-esp FILE]
  *   mip6ike-iked --msrd-shm NAME --selftest-write-msrd
  *
@@ -53,6 +56,7 @@ typedef struct kopts {
   m6ike_scheme scheme;
   m6ike_addr6 ha, hoa, prefix;
   unsigned plen, max_mns;
+  unsigned liveness; /* --liveness S, 0 = off */
   const char *pfkey, *shm, *events, *kl_ike, *kl_esp, *ike_prop, *esp_prop;
   const char *local_id, *remote_id; /* NULL: the defaults; "address": none */
   char psk[129];
@@ -144,6 +148,13 @@ static void kparse(int argc, char **argv, kopts *o) {
         kdie(k, "must be 1..100000");
       }
       o->max_mns = (unsigned)x;
+    } else if (!strcmp(k, "--liveness")) {
+      char *end;
+      unsigned long x = strtoul(v, &end, 10);
+      if (*end || !*v || x > 86400) {
+        kdie(k, "must be 0..86400 (seconds)");
+      }
+      o->liveness = (unsigned)x;
     } else if (!strcmp(k, "--ike-proposal")) {
       o->ike_prop = v;
     } else if (!strcmp(k, "--esp-proposal")) {
@@ -447,6 +458,7 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
     if (o.role == M6IKE_AGENT_HA) {
       cfg.max_mns = o.max_mns;
     }
+    cfg.liveness_s = o.liveness;
     if (o.ike_prop) {
       cfg.ike_proposal = o.ike_prop;
     }

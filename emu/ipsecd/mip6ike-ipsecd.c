@@ -168,6 +168,16 @@ static int attach_msrd(daemon_s *d) {
 static int mpi_valid(uint32_t mpi, void *ud) {
   daemon_s *d = ud;
   m6ike_msrd_entry e;
+  if (!attach_msrd(d)) {
+    return 0;
+  }
+  if (m6ike_msrd_lookup_mpi(d->msrd.r, mpi, &e, NULL) == 0) {
+    return 1;
+  }
+  /* Not in our mapping: a restarted mipd may have replaced a crashed
+   * one's segment (msrd-shm.h); attach again and look once more. */
+  m6e_msrd_shm_close(&d->msrd);
+  d->have_msrd = 0;
   return attach_msrd(d) &&
          m6ike_msrd_lookup_mpi(d->msrd.r, mpi, &e, NULL) == 0;
 }

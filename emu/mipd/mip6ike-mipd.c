@@ -70,6 +70,8 @@ typedef struct options {
   m6ike_scheme scheme;
   m6ike_addr6 ha, hoa, prefix;
   unsigned plen, max_mns;
+  unsigned lifetime;         /* mn: --lifetime (4-s units), 0 = default */
+  unsigned reregister_after; /* mn: --reregister-after (ha_lost_after) */
   const char *pfkey, *mh, *shm, *tun, *home_if, *events, *psk;
   m6ike_addr6 mns[16];
   unsigned nmns;
@@ -138,6 +140,11 @@ static void usage(FILE *f) {
           "         --msrd-shm NAME --tun NAME [--hoa ADDR (mn)]\n"
           "         [--home-if DEV (ha)] [--mn HOA (ha, repeatable)]\n"
           "         [--max-mns N (ha)] [--events FILE] [--psk TEXT]\n"
+          "         [--lifetime UNITS (mn: requested binding lifetime, 4 s)]\n"
+          "         [--reregister-after N (mn: after N unanswered refresh\n"
+          "          retransmissions, or every SA to the HA deleted, the HA\n"
+          "          lost its state: register anew with fresh SAs; the\n"
+          "          core's cfg.ha_lost_after; 0 = never)]\n"
           "The mobility daemon (MIPv6) of the three-daemon architecture:\n"
           "PF_KEY to mip6ike-ipsecd, the MSRD's only writer (POSIX shm).\n"
           "Schemes: msrd renegotiate migrate migrate-kmaddress mobike "
@@ -220,6 +227,18 @@ static void parse(int argc, char **argv, options *o) {
         die_arg(k, "must be 1..100000");
       }
       o->max_mns = (unsigned)x;
+    } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after")) {
+      char *end;
+      unsigned long x = strtoul(v, &end, 10);
+      int lt = !strcmp(k, "--lifetime");
+      if (*end || !*v || x > 65535 || (x == 0 && lt)) {
+        die_arg(k, "must be a whole number (lifetime 1..65535)");
+      }
+      if (lt) {
+        o->lifetime = (unsigned)x;
+      } else {
+        o->reregister_after = (unsigned)x;
+      }
     } else if (!strcmp(k, "--events")) {
       o->events = v;
     } else if (!strcmp(k, "--psk")) {
@@ -362,6 +381,9 @@ static int cb_send_pfkey(const uint8_t *msg, size_t len, int as_kernel,
 static void cb_event(const m6ike_agent_event *e, void *ud) {
   mipd *d = ud;
   m6e_emit_agent_event(d->ev, e);
+  if (e->kind == M6IKE_AGENT_EV_HA_LOST) {
+    d->printed_complete = 0; /* the core starts a new record */
+  }
   if (d->o.role == M6IKE_AGENT_HA &&
       e->kind == M6IKE_AGENT_EV_BINDING_UPDATED && e->status < 128 &&
       d->npending < 16) {
@@ -625,6 +647,12 @@ int main(int argc, char **argv) {
   cfg.hoa = d->o.hoa;
   cfg.home_prefix = d->o.prefix;
   cfg.home_plen = (uint8_t)d->o.plen;
+  if (d->o.role == M6IKE_AGENT_MN) {
+    if (d->o.lifetime) {
+      cfg.lifetime = (uint16_t)d->o.lifetime;
+    }
+    cfg.ha_lost_after = d->o.reregister_after;
+  }
   /* mobility.h checks the agent's whole configuration; the PSK and ids
    * are the key manager's and are not used here. */
   cfg.psk = (const uint8_t *)(d->o.psk ? d->o.psk : "unused by mipd");
@@ -642,8 +670,13 @@ int main(int argc, char **argv) {
                                                              : 1);
   rv = m6e_shm_region_create(&d->shm, d->o.shm, rsize);
   if (rv != 0) {
-    fprintf(stderr, PROG ": --msrd-shm %s: %s\n", d->o.shm, strerror(-rv));
+    fprintf(stderr, PROG ": --msrd-shm %s: %s\n", d->o.shm,
+            rv == -EEXIST ? "in use by a running mipd" : strerror(-rv));
     return 1;
+  }
+  if (d->shm.stale_removed) {
+    emit(d, "MSRD_STALE_REMOVED name=%s (a crashed mipd's segment)",
+         d->o.shm);
   }
   memset(&cb, 0, sizeof(cb));
   cb.user_data = d;

@@ -398,6 +398,7 @@ const char *m6e_agent_ev_name(m6ike_agent_event_kind k) {
   case M6IKE_AGENT_EV_SA_UPDATED: return "SA_UPDATED";
   case M6IKE_AGENT_EV_SA_READY: return "SA_READY";
   case M6IKE_AGENT_EV_DROP: return "DROP";
+  case M6IKE_AGENT_EV_HA_LOST: return "HA_LOST";
   }
   return "?";
 }

@@ -79,7 +79,10 @@ typedef struct options {
   const char *ike_proposal, *esp_proposal;
   const char *local_id, *remote_id; /* NULL: the defaults below */
   unsigned lifetime;        /* MN: --lifetime (4-s units), 0 = default */
-  unsigned reregister_after; /* MN: --reregister-after N, 0 = never */
+  unsigned reregister_after; /* MN: --reregister-after N (the core's
+                                cfg.ha_lost_after), 0 = never */
+  unsigned liveness;        /* --liveness S (the core's cfg.liveness_s),
+                               0 = off */
   m6ike_addr6 mns[16]; /* HA: --mn HOA (provisioned MNs; static scheme) */
   unsigned nmns;
 } options;
@@ -95,12 +98,8 @@ typedef struct node {
   int printed_complete; /* MN: current record printed complete */
   m6ike_addr6 pending[16]; /* HA: HoAs to intercept (after the BA left) */
   unsigned npending;
-  /* MN, --reregister-after: the agent's configuration (to make it anew),
-   * whether the binding is registered, unanswered refresh BUs since. */
   m6ike_agent_config cfg;
   m6ike_agent_callbacks cbs;
-  int registered;
-  unsigned unanswered;
 } node;
 
 static volatile sig_atomic_t g_stop;
@@ -138,8 +137,12 @@ static void usage(FILE *f) {
           "          any peer; default fqdn:ha.example, email:mn@example)\n"
           "         [--lifetime UNITS (mn: requested binding lifetime, 4 s)]\n"
           "         [--reregister-after N (mn: after N unanswered binding\n"
-          "          refresh retransmissions, the HA lost its state: a new\n"
-          "          agent bootstraps from the CoA; 0 = never)]\n"
+          "          refresh retransmissions the HA lost its state: the core\n"
+          "          registers anew from the CoA with a new IKE SA\n"
+          "          (cfg.ha_lost_after); 0 = never)]\n"
+          "         [--liveness S (IKE liveness check after S s without\n"
+          "          traffic; an unanswered check deletes the IKE SA and\n"
+          "          its SAs (cfg.liveness_s); 0 = off)]\n"
           "One Mobile IPv6 node (the core's m6ike_agent) over real sockets;\n"
           "the single-process stepping stone of the three-daemon split.\n"
           "Schemes: msrd renegotiate migrate migrate-kmaddress mobike "
@@ -228,16 +231,20 @@ static void parse(int argc, char **argv, options *o) {
       o->ike_proposal = v;
     } else if (!strcmp(k, "--esp-proposal")) {
       o->esp_proposal = v;
-    } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after")) {
+    } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after") ||
+               !strcmp(k, "--liveness")) {
       char *end;
       unsigned long l = strtoul(v, &end, 10);
-      if (*end || !*v || l > 65535 || (l == 0 && k[2] == 'l')) {
+      int lt = !strcmp(k, "--lifetime");
+      if (*end || !*v || l > 65535 || (l == 0 && lt)) {
         die_arg(k, "must be a whole number (lifetime 1..65535)");
       }
-      if (k[2] == 'l') {
+      if (lt) {
         o->lifetime = (unsigned)l;
-      } else {
+      } else if (k[3] == 'e') {
         o->reregister_after = (unsigned)l;
+      } else {
+        o->liveness = (unsigned)l;
       }
     } else if (!strcmp(k, "--local-id")) {
       o->local_id = v;
@@ -346,15 +353,8 @@ static void print_handover(node *n) {
 static void cb_event(const m6ike_agent_event *e, void *ud) {
   node *n = ud;
   m6e_emit_agent_event(n->ev, e);
-  if (e->kind == M6IKE_AGENT_EV_BA_RECEIVED) {
-    n->registered = e->status < 128;
-    n->unanswered = 0;
-  } else if (e->kind == M6IKE_AGENT_EV_COA_SET) {
-    n->registered = 0; /* a new registration, not a refresh */
-    n->unanswered = 0;
-  } else if (e->kind == M6IKE_AGENT_EV_BU_SENT && e->status == 1 &&
-             n->registered) {
-    n->unanswered++; /* a refresh BU retransmitted */
+  if (e->kind == M6IKE_AGENT_EV_HA_LOST) {
+    n->printed_complete = 0; /* the core starts a new record */
   }
   if (n->o.role == M6IKE_AGENT_HA &&
       e->kind == M6IKE_AGENT_EV_BINDING_UPDATED && e->status < 128) {
@@ -457,42 +457,6 @@ static void on_coa_ready(const m6ike_addr6 *coa, void *ud) {
   }
 }
 
-/* ---- the HA lost its state (--reregister-after) ------------------------- */
-
-/* The binding refresh went unanswered reregister_after times: the HA no
- * longer has our binding nor our SAs (a restarted HA drops ESP for SPIs it
- * does not know, and answers IKE for an unknown IKE SA at most with an
- * unprotected INVALID_IKE_SPI that RFC 7296 section 2.21.4 forbids acting
- * on).  The core has no way to drop its SAs and bootstrap again from the
- * same CoA, so this host makes a new agent (empty MSRD, SAD and IKE
- * engine) and hands it the current CoA: IKE_SA_INIT + IKE_AUTH and a first
- * home registration, as at start. */
-static void reregister(node *n) {
-  m6ike_agent *fresh;
-  int rv;
-  emit(n, now_ns(), "HA_LOST unanswered=%u", n->unanswered);
-  print_handover(n);
-  n->unanswered = 0;
-  n->registered = 0;
-  rv = m6ike_agent_new(&fresh, &n->cfg, &n->cbs, n->crypto, NULL);
-  if (rv != 0) {
-    emit(n, now_ns(), "HOST_ERROR agent_new rv=%d (%s)", rv,
-         m6ike_strerror(rv));
-    return;
-  }
-  m6ike_agent_del(n->a);
-  n->a = fresh;
-  n->printed_complete = 0;
-  emit(n, now_ns(), "REBOOTSTRAP have_coa=%d", n->md.have_coa);
-  if (n->md.have_coa) {
-    rv = m6ike_agent_set_coa(n->a, &n->md.coa, now_ns());
-    if (rv != 0) {
-      emit(n, now_ns(), "HOST_ERROR set_coa rv=%d (%s)", rv,
-           m6ike_strerror(rv));
-    }
-  }
-}
-
 /* ---- main --------------------------------------------------------------- */
 
 static FILE *open_out(const char *path, const char *opt) {
@@ -589,6 +553,8 @@ int main(int argc, char **argv) {
   if (n->o.esp_proposal) {
     cfgp->esp_proposal = n->o.esp_proposal;
   }
+  cfgp->ha_lost_after = n->o.role == M6IKE_AGENT_MN ? n->o.reregister_after : 0;
+  cfgp->liveness_s = n->o.liveness;
   memset(cbp, 0, sizeof(*cbp));
   cbp->user_data = n;
   cbp->rand = cb_rand;
@@ -676,10 +642,6 @@ int main(int argc, char **argv) {
       run_ip(n, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
     }
     n->npending = 0;
-    if (n->o.role == M6IKE_AGENT_MN && n->o.reregister_after &&
-        n->unanswered >= n->o.reregister_after) {
-      reregister(n);
-    }
     if (n->o.role == M6IKE_AGENT_MN && !n->printed_complete &&
         m6ike_agent_get_handover(n->a, &h) == 0 && h.complete) {
       print_handover(n);

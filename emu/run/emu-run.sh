@@ -57,11 +57,21 @@
 #                      a scenario file gives)
 #   lifetime=0         the MN's requested binding lifetime, 4-s units
 #                      (0 = the agent's 105); it refreshes at 90 %
-#   reregister_after=0 the MN's daemon bootstraps again after N unanswered
-#                      refresh retransmissions (the HA lost its state)
-#   ha_restart_at=0    fault: SIGKILL the HA's daemon at this time (s from
+#   reregister_after=0 the MN's mobility side (noded / mipd) declares the HA
+#                      lost after N unanswered refresh retransmissions and
+#                      registers anew with a new IKE SA (the core's
+#                      ha_lost_after, agent.h HA LOST; 0 = never)
+#   liveness=0         IKE liveness check after S s without IKE traffic
+#                      (noded / iked, both nodes; the core's liveness_s;
+#                      0 = off)
+#   ha_restart_at=0    fault: SIGKILL the HA's daemons at this time (s from
 #                      the flow's start, after the handover; 0 = never) and
-#                      start it again ha_down s later (default 0.5)
+#                      start them again ha_down s later (default 0.5).
+#                      arch=three: ipsecd, mipd and iked are killed; their
+#                      sockets and MSRD segment stay behind as after a
+#                      crash; the restarted ipsecd re-binds the sockets,
+#                      mipd removes the stale segment (its writer lock is
+#                      free) and creates it anew
 # --note TEXT prints TEXT (what mip6ike-scenario reports as not applied).
 # Writes into --out (default emu-out/SCENARIO-SCHEME): summary.csv,
 # timeline.csv, packets.csv, mn.events, ha.events, pcaps in traces/,
@@ -122,7 +132,7 @@ declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate
   [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
   [rs_delay]=0 [ar_dad]=0 [link_index]=distinct
   [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn
-  [lifetime]=0 [reregister_after]=0 [ha_restart_at]=0 [ha_down]=0.5 [arch]=three)
+  [lifetime]=0 [reregister_after]=0 [liveness]=0 [ha_restart_at]=0 [ha_down]=0.5 [arch]=three)
 OUT=""
 NOTES=()
 while [[ $# -gt 0 ]]; do
@@ -158,16 +168,9 @@ case "${S[arch]}" in
 one | three) ;;
 *) usage_error "--set arch=${S[arch]}: must be one or three" ;;
 esac
-if [[ "${S[arch]}" == three ]]; then
-  # The HA-restart fault and its MN-side workaround are noded's options
-  # (the core's mobility side does not yet give up on a silent HA).
-  for k in lifetime reregister_after ha_restart_at; do
-    [[ "${S[$k]}" == 0 ]] || usage_error "--set $k=${S[$k]}: only with --set arch=one (the single-process node daemon)"
-  done
-fi
 for k in rate_kbps packet_size delay_ms rate_mbit loss access_delay_ms access_rate_mbit access_loss \
   handover_at duration seed ra_min ra_max l2_gap dad_transmits dad_retrans_ms ba_loss \
-  lifetime reregister_after ha_restart_at ha_down; do
+  lifetime reregister_after liveness ha_restart_at ha_down; do
   isnum "${S[$k]}" || usage_error "--set $k=${S[$k]}: not a non-negative number"
 done
 for k in ike_proposal esp_proposal; do
@@ -175,6 +178,7 @@ for k in ike_proposal esp_proposal; do
 done
 [[ "${S[lifetime]}" =~ ^[0-9]+$ && "${S[lifetime]}" -le 65535 ]] || usage_error "--set lifetime=${S[lifetime]}: 4-s units, 0..65535"
 [[ "${S[reregister_after]}" =~ ^[0-9]+$ ]] || usage_error "--set reregister_after=${S[reregister_after]}: must be a whole number"
+[[ "${S[liveness]}" =~ ^[0-9]+$ ]] || usage_error "--set liveness=${S[liveness]}: must be a whole number of seconds"
 if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
   awk -v r="${S[ha_restart_at]}" -v a="${S[handover_at]}" -v d="${S[duration]}" -v g="${S[l2_gap]}" \
     'BEGIN{exit !(r > a + g && r < d)}' ||
@@ -297,6 +301,14 @@ ike_opts=(--ike-proposal "${S[ike_proposal]}" --esp-proposal "${S[esp_proposal]}
 if [[ "${S[ike_id]}" == address ]]; then
   ike_opts+=(--local-id address --remote-id address)
 fi
+[[ "${S[liveness]}" -gt 0 ]] && ike_opts+=(--liveness "${S[liveness]}")
+# The MN's mobility options: noded (arch=one) and mipd (arch=three).
+mn_extra=()
+[[ "${S[lifetime]}" -gt 0 ]] && mn_extra+=(--lifetime "${S[lifetime]}")
+[[ "${S[reregister_after]}" -gt 0 ]] && mn_extra+=(--reregister-after "${S[reregister_after]}")
+# nready FILE: how many READY lines a daemon's event file has (a restarted
+# daemon appends a second one).
+nready() { awk '$2 == "READY" { n++ } END { print n + 0 }' "$1" 2>/dev/null || echo 0; }
 # Key logs in Wireshark's file names (WIRESHARK_CONFIG_DIR=$OUT): the
 # MN's cover every SA of the run; the HA's (ha-*) are the same keys seen
 # from the other end.
@@ -314,9 +326,6 @@ if [[ "${S[arch]}" == one ]]; then
     m6e_die "HA daemon did not start"
   }
   m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
-  mn_extra=()
-  [[ "${S[lifetime]}" -gt 0 ]] && mn_extra+=(--lifetime "${S[lifetime]}")
-  [[ "${S[reregister_after]}" -gt 0 ]] && mn_extra+=(--reregister-after "${S[reregister_after]}")
   m6e_in mn "$NODED" --role mn --hoa "$M6E_HOA" --events "$OUT/mn.events" "${common[@]}" "${mn_extra[@]}" \
     --psk "$PSK" --tun mip6 "${ike_opts[@]}" --keylog-ike "$OUT/ikev2_decryption_table" --keylog-esp "$OUT/esp_sa" 2>>"$OUT/run.log" &
   m6e_wait_for 5 grep -q READY "$OUT/mn.events" 2>/dev/null || m6e_die "MN daemon did not start"
@@ -327,33 +336,40 @@ else
   # PF_KEY).  Event files: NODE.events (mipd: the summary's source),
   # NODE-ipsecd.events, NODE-iked.events.
   start_node() { # NODE KEYLOG_PREFIX ROLE_ARGS...
-    local n="$1" kp="$2" dir="$M6E_STATE/$1" shm="/m6e-$M6E_RUN-$1-msrd"
+    local n="$1" kp="$2" dir="$M6E_STATE/$1" shm="/m6e-$M6E_RUN-$1-msrd" r
     shift 2
     mkdir -p "$dir"
     chmod 700 "$dir"
+    r="$(nready "$OUT/$n-ipsecd.events")"
     m6e_in "$n" "$IPSECD" --socket "$dir/pfkey" --mh "$dir/mh" --tun mip6 --msrd "$shm" \
       "${ipsecd_role[@]}" --events "$OUT/$n-ipsecd.events" 2>>"$OUT/run.log" &
-    m6e_wait_for 5 grep -q READY "$OUT/$n-ipsecd.events" 2>/dev/null || m6e_die "$n: ipsecd did not start"
+    m6e_wait_for 5 eval '[[ "$(nready "$OUT/$n-ipsecd.events")" -gt $r ]]' || m6e_die "$n: ipsecd did not start"
+    r="$(nready "$OUT/$n.events")"
     m6e_in "$n" "$MIPD" "$@" "${common[@]}" --pfkey "$dir/pfkey" --mh "$dir/mh" --msrd-shm "$shm" \
       --tun mip6 --events "$OUT/$n.events" 2>>"$OUT/run.log" &
-    m6e_wait_for 5 grep -q READY "$OUT/$n.events" 2>/dev/null || m6e_die "$n: mipd did not start"
+    m6e_wait_for 5 eval '[[ "$(nready "$OUT/$n.events")" -gt $r ]]' || m6e_die "$n: mipd did not start"
     local ikargs=() a skip=0
     for a in "$@"; do # iked takes mipd's role arguments but the home link
       if [[ $skip == 1 ]]; then skip=0; continue; fi
-      if [[ "$a" == --home-if ]]; then skip=1; continue; fi
+      # (the home link and the mobility side's binding options are mipd's)
+      case "$a" in --home-if | --lifetime | --reregister-after) skip=1; continue ;; esac
       ikargs+=("$a")
     done
+    r="$(nready "$OUT/$n-iked.events")"
     m6e_in "$n" "$IKED" "${ikargs[@]}" "${common[@]}" --pfkey "$dir/pfkey" --msrd-shm "$shm" --psk "$PSK" "${ike_opts[@]}" \
       --events "$OUT/$n-iked.events" --keylog-ike "$OUT/${kp}ikev2_decryption_table" \
       --keylog-esp "$OUT/${kp}esp_sa" 2>>"$OUT/run.log" &
-    m6e_wait_for 5 grep -q READY "$OUT/$n-iked.events" 2>/dev/null || m6e_die "$n: iked did not start"
+    m6e_wait_for 5 eval '[[ "$(nready "$OUT/$n-iked.events")" -gt $r ]]' || m6e_die "$n: iked did not start"
   }
-  ipsecd_role=(--role ha)
-  start_node ha ha- --role ha --home-if h0 --mn "$M6E_HOA"
+  ha_start() {
+    ipsecd_role=(--role ha)
+    start_node ha ha- --role ha --home-if h0 --mn "$M6E_HOA"
+  }
+  ha_start
   # The MN's daemons before the routers advertise: the first CoA (and the
   # ACQUIRE it causes) must find the key manager registered on the bus.
   ipsecd_role=(--role mn --hoa "$M6E_HOA")
-  start_node mn "" --role mn --hoa "$M6E_HOA"
+  start_node mn "" --role mn --hoa "$M6E_HOA" "${mn_extra[@]}"
   m6e_radvd_start "${S[ra_min]}" "${S[ra_max]}"
 fi
 # Traffic from the HoA leaves through the tunnel (reverse tunnelling).
@@ -408,14 +424,28 @@ if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
   # Fault (issue 5 section 5): the HA's daemon dies with its state (binding
   # cache, SAs, IKE SAs) and comes back empty.
   sleep "$(awk -v a="${S[ha_restart_at]}" -v t0="$T0" -v now="$(date +%s.%N)" 'BEGIN{s = t0 + a - now; print (s > 0 ? s : 0)}')"
-  kill -KILL "$HA_PID"
-  wait "$HA_PID" 2>/dev/null || true
+  if [[ "${S[arch]}" == one ]]; then
+    kill -KILL "$HA_PID"
+    wait "$HA_PID" 2>/dev/null || true
+  else
+    # The HA's three daemons at once, as a crash of the node's software
+    # would take them; sockets and the MSRD segment are left behind.
+    ha_pids=()
+    for p in $(ip netns pids "$(m6e_ns ha)"); do
+      if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -Eq 'mip6ike-(ipsecd|mipd|iked)'; then ha_pids+=("$p"); fi
+    done
+    [[ ${#ha_pids[@]} -eq 3 ]] || m6e_die "expected the HA's 3 daemons, found ${#ha_pids[@]}"
+    kill -KILL "${ha_pids[@]}"
+    for p in "${ha_pids[@]}"; do
+      while kill -0 "$p" 2>/dev/null; do sleep 0.01; done
+    done
+  fi
   KILLED="$(date +%s.%N)"
   echo "$KILLED HA_KILLED flow_time=$(awk -v a="$KILLED" -v t="$T0" 'BEGIN{printf "%.6f", a - t}')" >>"$OUT/ha.events"
   say "emu: HA daemon killed (SIGKILL) at $(awk -v a="$KILLED" -v t="$T0" 'BEGIN{printf "%.3f", a - t}') s"
   sleep "${S[ha_down]}"
   ha_start
-  ha_ready_again() { [[ "$(grep -c ' READY ' "$OUT/ha.events")" -ge 2 ]]; }
+  ha_ready_again() { [[ "$(nready "$OUT/ha.events")" -ge 2 ]]; }
   m6e_wait_for 5 ha_ready_again || m6e_die "the HA daemon did not start again"
   say "emu: HA daemon started again at $(awk -v t="$T0" -v now="$(date +%s.%N)" 'BEGIN{printf "%.3f", now - t}') s"
 fi

@@ -17,6 +17,9 @@ BEGIN {
 ($2 == "ROUTE_RA" || $2 == "ADDR_NEW") && $1 > l2 && md == "" { md = $1 }
 $2 == "COA_READY" && $1 > l2 && cr == "" { cr = $1 }
 $2 == "HANDOVER" { idx = kv($0, "index"); rec[idx] = $0; if (idx + 0 > maxi) maxi = idx + 0 }
+# A record the core started at HA_LOST (a new registration from the same
+# CoA, coa_set = the event's time) is not a handover: no row.
+$2 == "HA_LOST" { lost[$1] = 1 }
 # three daemons: the key manager's IKE figures (run/ike-windows.awk)
 $2 == "HANDOVER_IKE" { ikeidx = kv($0, "index"); ike[ikeidx] = $0 }
 END {
@@ -32,7 +35,7 @@ END {
   }
   for (i = 1; i <= maxi; i++) {
     r = rec[i]
-    if (r == "") continue
+    if (r == "" || (kv(r, "coa_set") in lost)) continue
     rec_s = (resumed == "") ? "" : rel(resumed)
     recov = (resumed == "") ? "" : sprintf("%.4f", resumed - l2)
     printf "%s,emu,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", scheme, rate, seed, i,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -100,6 +101,27 @@ void m6e_msrd_shm_close(m6e_msrd_shm *s) {
     shm_unlink(s->name);
     s->writer = 0;
   }
+  if (s->has_lock) {
+    close(s->lock_fd);
+    s->has_lock = 0;
+  }
+}
+
+/* NAME exists: if no live writer holds its lock (the writer crashed and
+ * left it, like a stale pid file), remove it and return 1; 0 if it is in
+ * use (or cannot be checked). */
+static int remove_if_stale(const char *name) {
+  int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+  int stale;
+  if (fd < 0) {
+    return errno == ENOENT; /* gone meanwhile: free to create */
+  }
+  stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (stale) {
+    shm_unlink(name);
+  }
+  close(fd);
+  return stale;
 }
 
 int m6e_shm_region_create(m6e_msrd_shm *s, const char *name, size_t size) {
@@ -110,23 +132,29 @@ int m6e_shm_region_create(m6e_msrd_shm *s, const char *name, size_t size) {
   }
   snprintf(s->name, sizeof(s->name), "%s", name);
   fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST && remove_if_stale(name)) {
+    s->stale_removed = 1;
+    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+  }
   if (fd < 0) {
     return -errno;
   }
-  if (ftruncate(fd, (off_t)size) != 0) {
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || ftruncate(fd, (off_t)size) != 0) {
     rv = -errno;
     close(fd);
     shm_unlink(name);
     return rv;
   }
   s->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
   if (s->base == MAP_FAILED) {
     rv = -errno;
     s->base = NULL;
+    close(fd);
     shm_unlink(name);
     return rv;
   }
+  s->lock_fd = fd;
+  s->has_lock = 1;
   s->size = size;
   s->writer = 1;
   return 0;

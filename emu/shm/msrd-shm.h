@@ -25,6 +25,12 @@ typedef struct m6e_msrd_shm {
   m6ike_msrd *db;
   m6ike_msrd_writer *w;   /* writer only */
   m6ike_msrd_reader *r;   /* reader only */
+  /* m6e_shm_region_create: the segment's descriptor, kept open with an
+   * exclusive flock(2) for the writer's life (has_lock): a segment whose
+   * lock can be taken belongs to a writer that is gone (crashed). */
+  int lock_fd, has_lock;
+  int stale_removed; /* create found a crashed writer's segment and
+                        removed it first */
 } m6e_msrd_shm;
 
 /* Creates the segment NAME for max_entries of role and the database in it.
@@ -39,7 +45,12 @@ int m6e_msrd_shm_attach(m6e_msrd_shm *s, const char *name);
 /* Creates the segment NAME (O_EXCL, mode 0644) of size octets and maps
  * it read-write, without building a database in it: for
  * m6ike_mobility_new_in, which builds the MSRD itself.  s->db stays NULL.
- * Returns 0 or -errno. */
+ * The writer holds an exclusive flock(2) on the segment while it lives.
+ * If NAME exists and its lock is free, a writer died without removing it
+ * (SIGKILL, a crash): the leftover is unlinked and created anew
+ * (s->stale_removed = 1), as a daemon removes a stale pid file; readers
+ * still mapping the old one must attach again.  A segment whose lock is
+ * held (a live writer) gives -EEXIST.  Returns 0 or -errno. */
 int m6e_shm_region_create(m6e_msrd_shm *s, const char *name, size_t size);
 
 /* A reader that tries to write the MSRD it attached: mprotect(PROT_WRITE)

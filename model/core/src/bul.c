@@ -152,6 +152,18 @@ int m6ike_bul_move(m6ike_bul *bul, const m6ike_addr6 *coa, m6ike_tstamp now) {
   return 1;
 }
 
+void m6ike_bul_forget(m6ike_bul *bul) {
+  if (!bul) return;
+  bul->state = M6IKE_BUL_IDLE;
+  bul->moved = 0;
+  clear_binding(bul);
+  bul->next_send = M6IKE_TSTAMP_UNSET;
+  bul->ack_deadline = M6IKE_TSTAMP_UNSET;
+  bul->outstanding = 0;
+  bul->pending_retx = 0;
+  bul->retx = 0;
+}
+
 void m6ike_bul_handle_expiry(m6ike_bul *bul, m6ike_tstamp now) {
   if (!bul) return;
   if (bul->ack_deadline != M6IKE_TSTAMP_UNSET && now >= bul->ack_deadline) {

@@ -399,6 +399,7 @@ int m6ike_ikev2_new(m6ike_ikev2 **pike, const m6ike_ikev2_config *cfg,
     if (cfg->out_queue_limit) c.out_queue_limit = cfg->out_queue_limit;
     if (cfg->max_msg_in) c.max_msg_in = cfg->max_msg_in;
     if (cfg->hash_bits) c.hash_bits = cfg->hash_bits;
+    c.liveness_idle = cfg->liveness_idle;
   }
   if (c.max_msg < 1280 || c.max_msg > 65535 || c.max_msg_in < 1280 ||
       c.max_msg_in > 65535 || c.hash_bits < 4 || c.hash_bits > 20 ||
@@ -1231,6 +1232,22 @@ int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now) {
   return run_user_task(sa, task_ike_dpd_new(sa), now);
 }
 
+int m6ike_ikev2_forget_peer(m6ike_ikev2 *ike, const m6ike_addr6 *remote,
+                            m6ike_tstamp now) {
+  int n = 0;
+  if (ike == NULL || remote == NULL || now == M6IKE_TSTAMP_UNSET) {
+    return M6IKE_ERR_INVALID_ARGUMENT;
+  }
+  for (ike_sa *sa = ike->all; sa; sa = sa->next) {
+    if (!sa->dead && m6ike_addr6_equal(&sa->path.remote, remote)) {
+      ike_sa_kill(sa, M6IKE_ERR_IKEV2_DELETED);
+      n++;
+    }
+  }
+  sweep(ike);
+  return n;
+}
+
 int m6ike_ikev2_report_invalid_spi(m6ike_ikev2 *ike, uint32_t sa_id,
                                    uint32_t spi, m6ike_tstamp now) {
   ike_sa *sa;
@@ -1706,6 +1723,7 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
     }
     ike->stats.msgs_in[x]++;
     ike->stats.bytes_in[x] += len;
+    sa->last_rx = now;
     rc = handle_response(sa, msg, path, now);
     sweep(ike);
     return rc;
@@ -1750,6 +1768,7 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
   }
   ike->stats.msgs_in[x]++;
   ike->stats.bytes_in[x] += len;
+  sa->last_rx = now;
   rc = handle_request(sa, msg, path, now);
   if (rc < 0) {
     ike->stats.dropped++;
@@ -1765,6 +1784,18 @@ int m6ike_ikev2_read_pkt(m6ike_ikev2 *ike, const m6ike_ikev2_path *path,
 
 /* ---- timers ------------------------------------------------------------------ */
 
+/* When the liveness check of sa is due (RFC 7296 §1.4: only when nothing
+ * was heard for cfg.liveness_idle and no request of ours is pending),
+ * UNSET if never. */
+static m6ike_tstamp liveness_due(const m6ike_ikev2 *ike, const ike_sa *sa) {
+  if (ike->cfg.liveness_idle == 0 || sa->dead ||
+      sa->state != M6IKE_IKEV2_SA_ESTABLISHED || sa->req || sa->active ||
+      sa->queued || sa->last_rx == 0) {
+    return M6IKE_TSTAMP_UNSET;
+  }
+  return sa->last_rx + ike->cfg.liveness_idle;
+}
+
 m6ike_tstamp m6ike_ikev2_get_expiry(const m6ike_ikev2 *ike) {
   m6ike_tstamp t = M6IKE_TSTAMP_UNSET;
   if (ike == NULL) {
@@ -1776,6 +1807,9 @@ m6ike_tstamp m6ike_ikev2_get_expiry(const m6ike_ikev2 *ike) {
     }
     if (sa->deadline < t) {
       t = sa->deadline;
+    }
+    if (liveness_due(ike, sa) < t) {
+      t = liveness_due(ike, sa);
     }
   }
   return t;
@@ -1808,6 +1842,20 @@ int m6ike_ikev2_handle_expiry(m6ike_ikev2 *ike, m6ike_tstamp now) {
       ike_log(ike, M6IKE_IKEV2_LOG_DEBUG, sa->id, "retransmit %u of mid %u",
               sa->retrans_count, (unsigned)sa->mid_out);
       enqueue(ike, &sa->path, sa->req, sa->req_len);
+      continue;
+    }
+    if (liveness_due(ike, sa) <= now) {
+      ike_task *t = task_ike_dpd_new(sa);
+      ike_log(ike, M6IKE_IKEV2_LOG_INFO, sa->id,
+              "liveness check: nothing received for %llu ms",
+              (unsigned long long)((now - sa->last_rx) / 1000000u));
+      if (t == NULL) {
+        ike_sa_kill(sa, M6IKE_ERR_IKEV2_SA_NOMEM);
+        continue;
+      }
+      ike->stats.liveness_checks++;
+      ike_sa_queue_task(sa, t);
+      (void)start_next(sa, now); /* a failure kills the SA */
     }
   }
   sweep(ike);

@@ -147,6 +147,8 @@ struct ike_sa {
   size_t resp_len;
   int have_resp;
 
+  m6ike_tstamp last_rx;  /* last authenticated message received (the
+                            liveness check's idle timer), 0 = none */
   m6ike_tstamp deadline; /* half-open give-up time, UNSET if none */
   int dead;              /* delete at the end of the current operation */
   int dead_reason;

@@ -55,6 +55,8 @@ struct m6ike_keymgr {
   int started;
   uint32_t seq;
   uint32_t ike_sa; /* MN: the IKE SA to the HA */
+  uint32_t epoch_mpi; /* MN: the MSRD entry's MPI at the last ACQUIRE (a
+                         new one = the mobility side registers anew) */
   m6ike_tstamp now;
   km_child *ch;
   size_t n_ch, cap_ch;
@@ -728,6 +730,7 @@ int m6ike_keymgr_new(m6ike_keymgr **pk, const m6ike_agent_config *cfg,
     if (cfg->ike_retrans_timeout) {
       ec.retrans_timeout = cfg->ike_retrans_timeout;
     }
+    ec.liveness_idle = (m6ike_tstamp)cfg->liveness_s * M6IKE_SECONDS;
     if (cfg->ike_retrans_tries) {
       ec.retrans_tries = cfg->ike_retrans_tries;
     }
@@ -915,6 +918,27 @@ static int static_migrated(m6ike_keymgr *k, const m6ike_pfkey_msg *msg) {
 
 /* ---- entry points ------------------------------------------------------------------ */
 
+/* MN, before an ACQUIRE goes to the engine: the MSRD entry of our HoA
+ * carries another MPI than at the last ACQUIRE -> the mobility side
+ * started a new registration (HA LOST, agent.h): forget the IKE SAs to
+ * the HA (their SAs are DELETEd) so that the engine bootstraps anew. */
+static void new_epoch(m6ike_keymgr *k, m6ike_tstamp now) {
+  m6ike_msrd_entry e;
+  if (k->cfg.role != M6IKE_AGENT_MN || k->msrd == NULL ||
+      m6ike_msrd_lookup_hoa(k->msrd, &k->cfg.hoa, &e, NULL) != 0) {
+    return;
+  }
+  if (k->epoch_mpi != 0 && k->epoch_mpi != e.mpi) {
+    int n = m6ike_ikev2_forget_peer(k->ike, &k->cfg.ha, now);
+    km_logf(k, M6IKE_IKEV2_LOG_INFO,
+            "MSRD entry renewed (MPI %u, was %u): %d IKE SA(s) to the HA "
+            "forgotten, bootstrapping anew",
+            (unsigned)e.mpi, (unsigned)k->epoch_mpi, n);
+    k->st.epochs++;
+  }
+  k->epoch_mpi = e.mpi;
+}
+
 int m6ike_keymgr_read_pfkey(m6ike_keymgr *k, const uint8_t *msg, size_t len,
                             m6ike_tstamp now) {
   m6ike_pfkey_msg m;
@@ -947,6 +971,7 @@ int m6ike_keymgr_read_pfkey(m6ike_keymgr *k, const uint8_t *msg, size_t len,
     }
     if (m.hdr.type == M6IKE_SADB_ACQUIRE) {
       k->st.acquires++;
+      new_epoch(k, now);
     } else {
       k->st.migrates++;
     }

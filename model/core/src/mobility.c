@@ -71,6 +71,12 @@ struct m6ike_mobility {
   m6ike_tstamp retry_at, retry_backoff, give_up;
   int ho_valid;
   m6ike_agent_handover ho;
+  /* HA LOST (cfg.ha_lost_after): a refresh of the registered binding is
+   * out, its retransmissions so far, and a pending declaration (checked at
+   * the end of mn_progress; status as the event's) */
+  int refreshing;
+  unsigned refresh_retx;
+  int ha_lost_due, ha_lost_status;
   uint64_t snap_x[M6IKE_IKEV2_X_COUNT], snap_bytes;
   /* HA */
   m6ike_bcache *bc;
@@ -493,19 +499,33 @@ static void mn_note(m6ike_mobility *m, const sa_note *n) {
                 0);
     }
     break;
-  case M6IKE_SADB_DELETE:
+  case M6IKE_SADB_DELETE: {
+    int hit = 0;
     for (int i = 0; i < 2; i++) {
       mob_pair *q = i ? &m->tun : &m->tr;
       if (q->spi_in == n->spi && m6ike_addr6_equal(&q->in_dst, &n->dst)) {
         q->spi_in = 0;
         m->st.sa_deleted++;
+        hit = 1;
       } else if (q->spi_out == n->spi &&
                  m6ike_addr6_equal(&q->out_dst, &n->dst)) {
         q->spi_out = 0;
         m->st.sa_deleted++;
+        hit = 1;
       }
     }
+    /* HA LOST: every SA to the HA gone (e.g. the key manager's liveness
+     * check) while a binding is registered and no key-manager operation
+     * of ours is under way */
+    if (hit && m->cfg.ha_lost_after && m->ike_op == OP_NONE &&
+        m6ike_bul_get_state(m->bul) == M6IKE_BUL_REGISTERED &&
+        !m6ike_addr6_equal(&m->coa, &m->cfg.hoa) && m->tr.spi_in == 0 &&
+        m->tr.spi_out == 0 && m->tun.spi_in == 0 && m->tun.spi_out == 0) {
+      m->ha_lost_due = 1;
+      m->ha_lost_status = 0;
+    }
     break;
+  }
   default:
     break;
   }
@@ -660,9 +680,24 @@ static void bul_event(m6ike_bul *bul, m6ike_bul_event ev,
   switch (ev) {
   case M6IKE_BUL_EV_BU_SENT:
     m->bu_retx_flag = 0;
+    if (m6ike_bul_get_state(bul) == M6IKE_BUL_REGISTERED) {
+      m->refreshing = 1; /* a refresh: a binding exists at the HA */
+      m->refresh_retx = 0;
+    }
     break;
   case M6IKE_BUL_EV_RETRANSMIT:
     m->bu_retx_flag = 1;
+    if (m->refreshing && m->cfg.ha_lost_after &&
+        ++m->refresh_retx >= m->cfg.ha_lost_after) {
+      m->ha_lost_due = 1;
+      m->ha_lost_status = (int)m->refresh_retx;
+    }
+    break;
+  case M6IKE_BUL_EV_BA_ACCEPTED:
+  case M6IKE_BUL_EV_BA_REJECTED:
+  case M6IKE_BUL_EV_SEQ_RESYNC:
+    m->refreshing = 0; /* the HA answered */
+    m->refresh_retx = 0;
     break;
   case M6IKE_BUL_EV_REGISTERED:
     ch.mask = M6IKE_MSRD_SET_STATE;
@@ -719,6 +754,8 @@ static void retry(m6ike_mobility *m, m6ike_tstamp now) {
                      m->cfg.scheme == M6IKE_SCHEME_MSRD ? m->mpi : 0);
 }
 
+static int ha_lost(m6ike_mobility *m, m6ike_tstamp now);
+
 static int mn_progress(m6ike_mobility *m, m6ike_tstamp now) {
   int rc = 0;
   if (!m->have_coa) {
@@ -768,6 +805,10 @@ static int mn_progress(m6ike_mobility *m, m6ike_tstamp now) {
     m->ho.complete = m->ho.ba_received != M6IKE_TSTAMP_UNSET &&
                      (m->ho.sa_ready != M6IKE_TSTAMP_UNSET ||
                       m6ike_addr6_equal(&m->coa, &m->cfg.hoa));
+  }
+  if (m->ha_lost_due) {
+    int lrc = ha_lost(m, now);
+    return rc < 0 ? rc : lrc;
   }
   return rc;
 }
@@ -834,6 +875,9 @@ int m6ike_mobility_set_coa(m6ike_mobility *m, const m6ike_addr6 *coa,
   }
   m->have_coa = 1;
   m->coa = *coa;
+  m->refreshing = 0;
+  m->refresh_retx = 0;
+  m->ha_lost_due = 0;
   m->hold_bu = 0;
   m->kick = M6IKE_TSTAMP_UNSET;
   m->resend_on_ready = 0;
@@ -933,6 +977,43 @@ int m6ike_mobility_set_coa(m6ike_mobility *m, const m6ike_addr6 *coa,
   }
   int prc = mn_progress(m, now);
   return rc < 0 ? rc : prc;
+}
+
+/* HA LOST (agent.h): a new first registration from the current CoA, with
+ * a new MSRD entry (new MPI: the key manager forgets its IKE SAs to the
+ * HA and bootstraps, keymgr.h) and the SAs we knew of forgotten (their
+ * DELETE copies, if they come, no longer match). */
+static int ha_lost(m6ike_mobility *m, m6ike_tstamp now) {
+  m6ike_addr6 coa = m->coa;
+  char a[M6IKE_ADDR6_STRLEN];
+  int status = m->ha_lost_status;
+  m->ha_lost_due = 0;
+  m->refreshing = 0;
+  m->refresh_retx = 0;
+  if (!away(m)) {
+    return 0;
+  }
+  mob_logf(m, M6IKE_IKEV2_LOG_ERROR,
+           "home agent lost (%s): registering anew from %s",
+           status ? "refresh unanswered" : "every SA deleted",
+           m6ike_addr6_format(&coa, a));
+  mob_event(m, M6IKE_AGENT_EV_HA_LOST, m->mpi, &m->cfg.hoa, &coa, 0, 0,
+            status);
+  m6ike_bul_forget(m->bul);
+  if (m->cfg.scheme == M6IKE_SCHEME_STATIC) {
+    /* manual keys: nothing to renegotiate, only the binding */
+    ho_begin(m, &coa, now);
+    int rc = m6ike_bul_move(m->bul, &coa, now);
+    return rc < 0 ? rc : mn_progress(m, now);
+  }
+  if (m->mpi != 0) {
+    (void)m6ike_msrd_remove(m->writer, m->mpi, now);
+    m->mpi = 0;
+  }
+  memset(&m->tr, 0, sizeof(m->tr));
+  memset(&m->tun, 0, sizeof(m->tun));
+  m->have_coa = 0;
+  return m6ike_mobility_set_coa(m, &coa, now);
 }
 
 static int mn_on_mh(m6ike_mobility *m, const uint8_t *pkt, size_t len,

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,9 @@ struct Options {
   int bu_on_sa_up = 0;
   const char *esp = "aes128gcm16";
   const char *ike = "aes128-sha256-x25519";
+  // HA LOST knobs (MN and HA alike) and the MN's requested lifetime
+  unsigned liveness_s = 0, ha_lost_after = 0;
+  uint16_t lifetime = 0;  // 0 = the default
 };
 
 int Rand(uint8_t *d, size_t n, void *ud) {
@@ -200,6 +204,28 @@ struct Net {
     c->psk_len = std::strlen(kPsk);
     c->esp_proposal = o.esp;
     c->ike_proposal = o.ike;
+    c->liveness_s = o.liveness_s;
+    c->ha_lost_after = o.ha_lost_after;
+    if (o.lifetime && c->role == M6IKE_AGENT_MN) c->lifetime = o.lifetime;
+  }
+  // The HA crashes and comes back empty: a fresh agent with the same
+  // configuration (static: its MNs provisioned again, as at start).
+  int RestartHa() {
+    m6ike_agent_del(ha.a);
+    ha.a = nullptr;
+    ha.ev.clear();
+    m6ike_agent_config c;
+    m6ike_agent_config_default(&c, M6IKE_AGENT_HA);
+    Fill(&c);
+    c.expected_mns = o.n_mns;
+    m6ike_agent_callbacks cb = Cbs(&ha);
+    int rc = m6ike_agent_new(&ha.a, &c, &cb, Crypto(), o.mem);
+    for (unsigned i = 0; rc == 0 && o.scheme == M6IKE_SCHEME_STATIC &&
+                         i < mns.size();
+         i++) {
+      rc = m6ike_agent_add_mn(ha.a, &mns[i]->hoa, now);
+    }
+    return rc;
   }
   static m6ike_agent_callbacks Cbs(Node *n) {
     m6ike_agent_callbacks cb{};
@@ -1399,6 +1425,222 @@ TEST(Agent, FailingAllocationsBootstrapAndHandover) {
     EXPECT_TRUE(done) << m6ike_scheme_name(s);
     EXPECT_GT(fail, 40u) << "the whole run allocates more than this";
     std::printf("%s: %zu allocations failed one by one\n",
+                m6ike_scheme_name(s), fail - 2);
+  }
+}
+
+// ---- HA LOST: the home agent restarts empty ----------------------------------------
+
+std::set<uint32_t> MnSpis(const Node &mn, size_t from, size_t to) {
+  std::set<uint32_t> s;
+  for (size_t i = from; i < to && i < mn.ev.size(); i++)
+    if (mn.ev[i].kind == M6IKE_AGENT_EV_SA_INSTALLED) s.insert(mn.ev[i].spi);
+  return s;
+}
+
+// Payload each way through the tunnel at n.now; true if both arrived.
+bool TunnelFlows(Net &n) {
+  Node &mn = n.Mn();
+  size_t mn_got = mn.delivered.size(), ha_got = n.ha.delivered.size();
+  auto down = Payload(kCN, mn.hoa);
+  auto up = Payload(mn.hoa, kCN);
+  int rd = m6ike_agent_write_tunnel(n.ha.a, down.data(), down.size(), n.now);
+  int ru = m6ike_agent_write_tunnel(mn.a, up.data(), up.size(), n.now);
+  n.RunUntil(n.now + 100 * kMs);
+  return rd == 0 && ru == 0 && mn.delivered.size() == mn_got + 1 &&
+         n.ha.delivered.size() == ha_got + 1;
+}
+
+/* The HA's agent is replaced by a fresh one at 10 s (a crash and a
+ * restart: no binding, no IKE SA, no ESP SA).  Lifetime 10 (40 s): the HA
+ * grants it, the MN refreshes before it runs out.
+ *   MN  BU(refresh) --ESP(old SPI)--> HA  (dropped: unknown SPI)
+ *       ... retransmitted after 1 s, 2 s, 4 s (ha_lost_after = 3)
+ *   MN: HA_LOST; new MSRD entry; ACQUIRE(+Reference new MPI)
+ *   MN  IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA --> HA (new IKE SA)
+ *   MN  BU (first registration, new SPIs) --> HA;  <-- BA
+ * then payload both ways through the tunnel. */
+class AgentHaLost : public ::testing::TestWithParam<m6ike_scheme> {};
+INSTANTIATE_TEST_SUITE_P(
+    Schemes, AgentHaLost, ::testing::ValuesIn(kAllSchemes),
+    [](const ::testing::TestParamInfo<m6ike_scheme> &i) {
+      std::string s = m6ike_scheme_name(i.param);
+      for (auto &c : s)
+        if (c == '-') c = '_';
+      return s;
+    });
+
+TEST_P(AgentHaLost, RestartedHaMnRegistersAnewWithNewSas) {
+  Options o;
+  o.scheme = GetParam();
+  o.ha_lost_after = 3;
+  o.lifetime = 10;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  Node &mn = n.Mn();
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(5 * kSec);
+  ASSERT_TRUE(n.Ho().complete);
+  ASSERT_TRUE(TunnelFlows(n));
+  size_t ev_before = mn.ev.size();
+  std::set<uint32_t> old_spis = MnSpis(mn, 0, ev_before);
+  size_t wire_before = n.wire.size();
+  n.RunUntil(10 * kSec);
+  ASSERT_EQ(0, n.RestartHa());
+  EXPECT_FALSE(TunnelFlows(n)) << "the fresh HA knows no SA";
+  n.RunUntil(120 * kSec);
+  if (GetParam() == M6IKE_SCHEME_STATIC) {
+    // manual keys: the fresh HA has the same SAs and answers the refresh
+    EXPECT_EQ(0, mn.Count(M6IKE_AGENT_EV_HA_LOST));
+    EXPECT_EQ(1, m6ike_agent_lookup(n.ha.a, &mn.hoa, nullptr));
+    // (HA -> MN ESP restarts its sequence numbers under the MN's kept
+    // replay window: manual keys cannot recover that direction)
+    return;
+  }
+  auto lost = mn.Events(M6IKE_AGENT_EV_HA_LOST);
+  ASSERT_EQ(1u, lost.size());
+  EXPECT_EQ(3, lost[0].status);
+  EXPECT_TRUE(m6ike_addr6_equal(&lost[0].coa, &kCoA1));
+  EXPECT_EQ(1, m6ike_agent_lookup(n.ha.a, &mn.hoa, nullptr))
+      << "the fresh HA has the binding";
+  auto h = n.Ho();
+  EXPECT_EQ(1u, h.index) << "a new handover record";
+  EXPECT_TRUE(h.complete);
+  EXPECT_EQ(0, h.ba_status);
+  EXPECT_GE(h.ba_received, lost[0].time);
+  // recovery: from HA_LOST to the BA within the bootstrap time (a few
+  // round trips), plus the first-registration BU's wait for the SAs
+  EXPECT_LT(h.ba_received - lost[0].time, 2 * kSec);
+  if (GetParam() != M6IKE_SCHEME_STATIC) {
+    std::set<uint32_t> new_spis = MnSpis(mn, ev_before, mn.ev.size());
+    EXPECT_GE(new_spis.size(), 4u);
+    for (uint32_t spi : new_spis)
+      EXPECT_EQ(0u, old_spis.count(spi)) << "SPI " << spi << " reused";
+    std::string ike = n.Ike(wire_before);
+    EXPECT_NE(std::string::npos, ike.find("MN:IKE_SA_INIT> HA:IKE_SA_INIT<"))
+        << ike;
+    // the old IKE SA and its SAs are gone from the MN
+    EXPECT_EQ(1u, m6ike_ikev2_count(m6ike_agent_ikev2(mn.a)));
+    EXPECT_EQ(4u, m6ike_ipsec_sa_count(m6ike_agent_ipsec(mn.a)))
+        << "only the new pairs";
+  }
+  EXPECT_TRUE(TunnelFlows(n));
+}
+
+TEST_P(AgentHaLost, KnobOffNothingRecovers) {
+  Options o;
+  o.scheme = GetParam();
+  o.lifetime = 10;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  Node &mn = n.Mn();
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(10 * kSec);
+  ASSERT_EQ(0, n.RestartHa());
+  n.RunUntil(120 * kSec);
+  EXPECT_EQ(0, mn.Count(M6IKE_AGENT_EV_HA_LOST));
+  if (GetParam() == M6IKE_SCHEME_STATIC) GTEST_SKIP() << "recovers alone";
+  EXPECT_EQ(1, mn.Count(M6IKE_AGENT_EV_BA_RECEIVED));
+  EXPECT_EQ(0, m6ike_agent_lookup(n.ha.a, &mn.hoa, nullptr));
+  EXPECT_EQ(0u, n.Ho().index);
+}
+
+/* liveness_s = 5 on the MN, the HA silent from 10 s (every frame lost):
+ *   MN  INFORMATIONAL {} -->  (lost; retransmitted 0.5 .. 16 s: 31.5 s)
+ *   MN: IKE SA deleted locally; SADB_DELETE for its four ESP SAs
+ * Before 10 s the HA answers the checks and nothing is deleted. */
+TEST(Agent, LivenessDeadPeerDeletesSas) {
+  for (unsigned live : {0u, 5u}) {
+    Options o;
+    o.liveness_s = live;
+    Net n(o);
+    ASSERT_TRUE(n.ok);
+    Node &mn = n.Mn();
+    n.drop = [&n](const Wire &) { return n.now >= 10 * kSec; };
+    ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+    n.RunUntil(9 * kSec);
+    const m6ike_ikev2 *ike = m6ike_agent_ikev2(mn.a);
+    m6ike_ikev2_stats es, hs;
+    m6ike_ikev2_get_stats(ike, &es);
+    m6ike_ikev2_get_stats(m6ike_agent_ikev2(n.ha.a), &hs);
+    // both sides run it; the first check (~5.04 s) answered resets the
+    // other side's idle timer too: one check in all
+    EXPECT_EQ(live ? 1u : 0u, es.liveness_checks + hs.liveness_checks);
+    EXPECT_EQ(1u, m6ike_ikev2_count(ike));
+    n.RunUntil(60 * kSec);
+    m6ike_agent_stats st;
+    m6ike_agent_get_stats(mn.a, &st);
+    m6ike_ikev2_get_stats(ike, &es);
+    if (live) {
+      EXPECT_EQ(0u, m6ike_ikev2_count(ike)) << "the IKE SA was deleted";
+      EXPECT_EQ(4u, st.sa_deleted) << "the DELETE copies of 4 SAs";
+      EXPECT_EQ(0u, m6ike_ipsec_sa_count(m6ike_agent_ipsec(mn.a)));
+      EXPECT_GE(es.liveness_checks, 1u);
+      EXPECT_EQ(0, mn.Count(M6IKE_AGENT_EV_HA_LOST)) << "ha_lost_after off";
+    } else {
+      EXPECT_EQ(1u, m6ike_ikev2_count(ike));
+      EXPECT_EQ(0u, st.sa_deleted);
+      EXPECT_EQ(0u, es.liveness_checks);
+    }
+  }
+}
+
+/* Both knobs: the liveness check finds the restarted HA dead, its SAs go,
+ * and the mobility side takes "every SA to the HA deleted while
+ * registered" as HA LOST (status 0) long before a refresh (lifetime 420
+ * s). */
+TEST(Agent, LivenessThenHaLostOnEverySaDeleted) {
+  Options o;
+  o.liveness_s = 5;
+  o.ha_lost_after = 100;
+  Net n(o);
+  ASSERT_TRUE(n.ok);
+  Node &mn = n.Mn();
+  ASSERT_EQ(0, n.SetCoa(0, kCoA1));
+  n.RunUntil(8 * kSec);
+  ASSERT_EQ(0, n.RestartHa());
+  n.RunUntil(80 * kSec);
+  auto lost = mn.Events(M6IKE_AGENT_EV_HA_LOST);
+  ASSERT_EQ(1u, lost.size());
+  EXPECT_EQ(0, lost[0].status);
+  EXPECT_LT(lost[0].time, 50 * kSec);
+  EXPECT_TRUE(n.Ho().complete);
+  EXPECT_EQ(1, m6ike_agent_lookup(n.ha.a, &mn.hoa, nullptr));
+  EXPECT_TRUE(TunnelFlows(n));
+}
+
+TEST(Agent, FailingAllocationsHaLostRecovery) {
+  for (m6ike_scheme s : {M6IKE_SCHEME_MSRD, M6IKE_SCHEME_RENEGOTIATE}) {
+    bool done = false;
+    size_t fail = 1;
+    for (; !done && fail < 5000; fail++) {
+      FailingMem fm;
+      fm.reset(fail);
+      {
+        Options o;
+        o.scheme = s;
+        o.mem = &fm.mem;
+        o.liveness_s = 5;
+        o.ha_lost_after = 2;
+        o.lifetime = 5;
+        Net n(o);
+        if (n.ok) {
+          n.SetCoa(0, kCoA1);
+          n.RunUntil(6 * kSec);
+          if (n.RestartHa() == 0) n.RunUntil(60 * kSec);
+        }
+        done = fm.calls < fail;
+        if (done) {
+          ASSERT_TRUE(n.ok);
+          EXPECT_EQ(1, n.Mn().Count(M6IKE_AGENT_EV_HA_LOST));
+          EXPECT_TRUE(n.Ho().complete) << m6ike_scheme_name(s);
+        }
+      }
+      EXPECT_EQ(0, fm.live) << m6ike_scheme_name(s) << " fail " << fail;
+    }
+    EXPECT_TRUE(done) << m6ike_scheme_name(s);
+    EXPECT_GT(fail, 60u) << "the whole run allocates more than this";
+    std::printf("HA lost, %s: %zu allocations failed one by one\n",
                 m6ike_scheme_name(s), fail - 2);
   }
 }

@@ -146,6 +146,34 @@
  * to + 32 s (mobility.h FAILURES).  The BU stays held (or, renegotiate,
  * keeps being dropped) until then.
  *
+ * HA LOST (cfg.ha_lost_after, cfg.liveness_s; both off by default).  A
+ * home agent that crashed and came back has no binding, no IKE SA and no
+ * ESP SA: it drops the MN's ESP (unknown SPI) and answers IKE on the old
+ * IKE SA at most with an unprotected INVALID_IKE_SPI, which RFC 7296
+ * §2.21.4 forbids acting on.  What the MN sees is silence, so it acts on
+ * silence:
+ *   - the key manager's liveness check (liveness_s) deletes an IKE SA
+ *     whose peer no longer answers, with its CHILD_SAs (SADB_DELETE);
+ *   - the mobility side declares the HA lost when the refresh of its
+ *     registered binding went ha_lost_after retransmissions without a BA,
+ *     or when every SA to the HA was deleted while registered: event
+ *     HA_LOST, then, as for the first CoA, a first home registration
+ *     (InitialBindackTimeoutFirstReg) from the current CoA: a NEW MSRD
+ *     entry (the old MPI removed, a new one inserted: REGISTERING) and the
+ *     scheme's bootstrap ACQUIRE (msrd: + Reference(new MPI)).  The BU is
+ *     held until the new transport SAs are up (static: no IKE, the BU goes
+ *     at once).  A new handover record starts (coa = old_coa = the CoA).
+ *   - the key manager bootstraps a NEW IKE SA even though it may still
+ *     hold the old one: an ACQUIRE (with or without Reference) while the
+ *     MSRD entry of its HoA carries another MPI than the one its IKE SA
+ *     was made for means "new registration epoch": it forgets every IKE SA
+ *     to the HA locally (m6ike_ikev2_forget_peer: SADB_DELETE of their
+ *     SAs), then hands the ACQUIRE to the engine, which finds no IKE SA and
+ *     bootstraps (renegotiate and the first registration of migrate /
+ *     mobike: with INITIAL_CONTACT).  keymgr.h, mobility.h.
+ * With both knobs off the MN behaves as before: an unanswered refresh
+ * backs off to 32 s and the host must restart the node.
+ *
  * HANDOVER RECORD.  Each set_coa with a new CoA (the first one included:
  * index 0 = bootstrap) starts a record: the times of set_coa, of the first
  * BU that left the node (a BU IPsec dropped for want of an SA did not
@@ -292,6 +320,20 @@ typedef struct m6ike_agent_config {
   /* Forward esp_sa key-log lines (default 1; an HA with thousands of MNs
    * may turn them off). */
   int keylog_esp;
+  /* Recovery from a home agent that lost its state (HA LOST).  Both 0 =
+   * off (the default: nothing on the wire changes).
+   * liveness_s (key manager, both roles): an IKE SA that received nothing
+   *   for this many seconds runs an RFC 7296 §1.4 liveness check (an empty
+   *   INFORMATIONAL, m6ike_ikev2_config.liveness_idle); no answer after
+   *   the IKE retransmissions: the IKE SA and its CHILD_SAs are deleted
+   *   locally and their ESP SAs removed with SADB_DELETE.
+   * ha_lost_after (mobility side, MN): the refresh of a registered binding
+   *   retransmitted this many times without a BA, or every SA to the HA
+   *   deleted while registered (e.g. by the liveness check), declares the
+   *   HA lost: M6IKE_AGENT_EV_HA_LOST, then a new first registration from
+   *   the current CoA with fresh SAs (see HA LOST below). */
+  unsigned liveness_s;
+  unsigned ha_lost_after;
 } m6ike_agent_config;
 
 /* Fills cfg with the defaults for role (scheme MSRD, lifetime 105, proposals
@@ -321,8 +363,13 @@ typedef enum m6ike_agent_event_kind {
   M6IKE_AGENT_EV_SA_UPDATED,       /* an ESP SA's endpoints changed in place */
   M6IKE_AGENT_EV_SA_READY,         /* MN: every SA the scheme needs at the
                                       current CoA is usable */
-  M6IKE_AGENT_EV_DROP              /* a packet was dropped (status = the
+  M6IKE_AGENT_EV_DROP,             /* a packet was dropped (status = the
                                       reason code) */
+  M6IKE_AGENT_EV_HA_LOST           /* MN, cfg.ha_lost_after: the HA lost our
+                                      binding and SAs (status: the unanswered
+                                      refresh retransmissions, 0 = every SA
+                                      to the HA was deleted); a new first
+                                      registration follows (HA LOST) */
 } m6ike_agent_event_kind;
 
 typedef struct m6ike_agent_event {

@@ -304,6 +304,14 @@ void m6ike_bul_del(m6ike_bul *bul);
 int m6ike_bul_move(m6ike_bul *bul, const m6ike_addr6 *coa, m6ike_tstamp now);
 
 /*
+ * The HA lost the binding (it restarted): back to IDLE without a message
+ * (no BU outstanding, no refresh, no binding); the sequence number goes
+ * on.  A following m6ike_bul_move() -- the same CoA included -- starts a
+ * first home registration.  NULL: no-op.
+ */
+void m6ike_bul_forget(m6ike_bul *bul);
+
+/*
  * If a BU is due at now (first send, retransmission, refresh or
  * sequence resync), fills *bu_out, *src_coa (the source address: the CoA,
  * or the HoA for a de-registration) and *dst (the HA) and returns 1; else

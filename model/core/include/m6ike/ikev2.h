@@ -227,6 +227,16 @@ typedef struct m6ike_ikev2_config {
   unsigned hash_bits;           /* SPI hash tables of 2^hash_bits buckets;
                                    0 = 10, 4..20 (a small node: 4, a home
                                    agent with 10,000 MNs: 14) */
+  m6ike_tstamp liveness_idle;   /* RFC 7296 §1.4 liveness check: an
+                                   established IKE SA that received nothing
+                                   authenticated for this long (and has no
+                                   exchange of its own in flight) sends an
+                                   empty INFORMATIONAL request, as
+                                   m6ike_ikev2_liveness(); no answer after
+                                   the retransmissions kills the SA
+                                   (ike_sa_down / child_sa_down with
+                                   M6IKE_ERR_IKEV2_TIMEOUT).  0 = off (the
+                                   default: no message is added) */
 } m6ike_ikev2_config;
 
 /* Fills cfg with the defaults (every field its "0 =" value made explicit). */
@@ -457,6 +467,13 @@ int m6ike_ikev2_report_invalid_spi(m6ike_ikev2 *ike, uint32_t sa_id,
 /* Empty INFORMATIONAL (liveness check, RFC 7296 §2.4): no answer after the
  * retransmissions deletes the SA (ike_sa_down M6IKE_ERR_IKEV2_TIMEOUT). */
 int m6ike_ikev2_liveness(m6ike_ikev2 *ike, uint32_t sa_id, m6ike_tstamp now);
+/* Forgets every IKE SA whose peer address is remote (any state), locally:
+ * no message is sent (the peer lost them, or is gone); each SA's
+ * CHILD_SAs go down (child_sa_down) and then the SA (ike_sa_down), both
+ * with reason M6IKE_ERR_IKEV2_DELETED.  Returns the number of IKE SAs
+ * forgotten (>= 0) or M6IKE_ERR_INVALID_ARGUMENT. */
+int m6ike_ikev2_forget_peer(m6ike_ikev2 *ike, const m6ike_addr6 *remote,
+                            m6ike_tstamp now);
 
 /* ---- the main paper's mechanism: PF_KEY + MSRD ------------------------------ */
 /*
@@ -603,6 +620,7 @@ typedef struct m6ike_ikev2_stats {
   uint64_t mobike_updates;           /* UPDATE_SA_ADDRESSES applied */
   uint64_t migrates, migrate_ike_moved; /* SADB_X_MIGRATEs; with KMADDRESS
                                            (the IKE SA moved) */
+  uint64_t liveness_checks;          /* cfg.liveness_idle checks started */
 } m6ike_ikev2_stats;
 
 void m6ike_ikev2_get_stats(const m6ike_ikev2 *ike, m6ike_ikev2_stats *st);

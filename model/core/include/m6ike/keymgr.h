@@ -63,6 +63,20 @@
  * The host calls it whenever the MSRD may have changed (in-process: after
  * the mobility side's set_coa; across processes: on a timer or a doorbell).
  *
+ * HA LOST (agent.h; off unless the configuration asks).  cfg.liveness_s
+ * sets the engine's liveness check (m6ike_ikev2_config.liveness_idle): an
+ * IKE SA silent that long sends an empty INFORMATIONAL; unanswered, the
+ * engine kills the SA and the CHILD_SA-down path above DELETEs its ESP
+ * SAs.  MN: before each SADB_ACQUIRE reaches the engine the key manager
+ * reads the MSRD entry of its HoA; when its MPI is not the one seen at
+ * the previous ACQUIRE, the mobility side has begun a new registration
+ * (it removes the entry and inserts a new one only when it declared the
+ * HA lost): every IKE SA to the HA is forgotten locally
+ * (m6ike_ikev2_forget_peer; SADB_DELETE for their SAs), so the engine
+ * bootstraps a new IKE SA (with Reference: no IKE SA for the new MPI;
+ * without: none to the peer) instead of answering "nothing moved".
+ * Without an MSRD reader this does not happen.
+ *
  * ERRORS.  Codes -180..-189 belong to this unit: a part of the agent's
  * range -150..-199 (common.h; their text comes through the agent's
  * m6ike_agent_strerror_), plus the agent's configuration codes
@@ -189,6 +203,8 @@ typedef struct m6ike_keymgr_stats {
   uint64_t refused;                          /* error replies received */
   uint64_t acquires, migrates;               /* handed to the engine */
   uint64_t udp_send_failed;
+  uint64_t epochs;                           /* MN: new MSRD entries seen
+                                                (HA LOST re-bootstraps) */
 } m6ike_keymgr_stats;
 void m6ike_keymgr_get_stats(const m6ike_keymgr *k, m6ike_keymgr_stats *st);
 

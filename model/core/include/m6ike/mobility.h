@@ -82,6 +82,18 @@
  * + 4 s, ... up to + 32 s, as a kernel asks again for the next packet once
  * its ACQUIRE hold-down is over.
  *
+ * HA LOST (cfg.ha_lost_after, MN; agent.h HA LOST).  A refresh of the
+ * registered binding retransmitted ha_lost_after times without a BA, or
+ * the DELETE copies leaving no SA to the HA while registered (and no
+ * key-manager operation of ours running), makes this object report
+ * M6IKE_AGENT_EV_HA_LOST and register anew from the current CoA: the
+ * binding update list back to IDLE (m6ike_bul_forget), its view of the SAs
+ * cleared, the MSRD entry REMOVED and a NEW one inserted (a new MPI: the
+ * key manager's cue to forget its old IKE SA and bootstrap, keymgr.h HA
+ * LOST), then the scheme's first-CoA sequence (ACQUIRE, held BU, first
+ * registration timer, a new handover record).  Static scheme: only the
+ * new first registration.  0 = off.
+ *
  * HANDOVER RECORD.  m6ike_agent_handover, as the agent fills it; the IKE
  * message counts (ike_msgs, ike_bytes, ike_msgs_x) come from the key
  * manager, which this object cannot see: the host reports that key
