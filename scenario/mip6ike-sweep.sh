@@ -394,7 +394,7 @@ sweep() {
   [[ ${#keys[@]} -gt 0 ]] && dims="$(for i in "${!keys[@]}"; do printf '%s=%s ' "${keys[$i]}" "${vals[$i]}"; done)"
   echo "sweep: $scen, host $host: ${#combos[@]} combination(s) ($dims) x $seeds seed(s) = $total runs, into $out"
   if [[ "$host" == emu ]]; then
-    echo "sweep: --host emu runs emu/run/emu-run.sh with \`mip6ike-scenario --args emu\` (the runner's 'handover --set key=value' interface; scenario files straight into ./mip6ike emu are not merged yet)"
+    echo "sweep: --host emu runs emu/run/emu-run.sh with \`mip6ike-scenario --args emu\` (the mapping \`./mip6ike emu SCENARIO.ini\` uses; the runner's default arch=three, the paper's three daemons per node)"
   fi
 
   if [[ $slurm -eq 1 ]]; then
