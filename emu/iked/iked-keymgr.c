@@ -42,6 +42,7 @@
 #include "m6ike/pfkey_wire.h"
 #include "msrd-shm.h"
 #include "netio.h"
+#include "nodeopts.h"
 #ifdef M6E_HAVE_KEYMGR
 #include "m6ike/keymgr.h"
 #endif
@@ -49,15 +50,13 @@
 #define PROG "mip6ike-iked"
 
 typedef struct kopts {
-  m6ike_agent_role role;
-  m6ike_scheme scheme;
-  m6ike_addr6 ha, hoa, prefix;
-  unsigned plen, max_mns;
-  const char *pfkey, *shm, *events, *kl_ike, *kl_esp, *ike_prop, *esp_prop;
-  const char *local_id, *remote_id; /* NULL: the defaults; "address": none */
-  char psk[129];
-  m6ike_addr6 mns[16];
-  unsigned nmns;
+  union { /* the shared options (netio/nodeopts.h) under their own names */
+    m6e_nodeopts common;
+    struct {
+      M6E_NODEOPTS_FIELDS
+    };
+  };
+  const char *pfkey, *shm;
   int selftest;
 } kopts;
 
@@ -67,9 +66,8 @@ static void kdie(const char *opt, const char *why) {
 }
 
 static void kparse(int argc, char **argv, kopts *o) {
-  memset(o, 0, sizeof(*o));
-  o->scheme = M6IKE_SCHEME_MSRD;
-  o->max_mns = 64;
+  m6e_nodeopts_init(&o->common, M6E_NODEOPT_MAX_MNS | M6E_NODEOPT_IKE |
+                                    M6E_NODEOPT_PSK_FILE);
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(k, "--selftest-write-msrd")) {
@@ -80,84 +78,13 @@ static void kparse(int argc, char **argv, kopts *o) {
       kdie(k, "needs a value");
     }
     i++;
+    if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
+      continue;
+    }
     if (!strcmp(k, "--pfkey")) {
       o->pfkey = v;
     } else if (!strcmp(k, "--msrd-shm")) {
       o->shm = v;
-    } else if (!strcmp(k, "--role")) {
-      if (!strcmp(v, "mn")) {
-        o->role = M6IKE_AGENT_MN;
-      } else if (!strcmp(v, "ha")) {
-        o->role = M6IKE_AGENT_HA;
-      } else {
-        kdie(k, "must be mn or ha");
-      }
-    } else if (!strcmp(k, "--scheme")) {
-      if (m6ike_scheme_parse(v, &o->scheme) != 0) {
-        kdie(k, "unknown scheme");
-      }
-    } else if (!strcmp(k, "--ha") || !strcmp(k, "--hoa")) {
-      if (m6ike_addr6_parse(!strcmp(k, "--ha") ? &o->ha : &o->hoa, v) != 0) {
-        kdie(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--mn")) {
-      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
-        kdie(k, "not an IPv6 address (at most 16)");
-      }
-      o->nmns++;
-    } else if (!strcmp(k, "--home-prefix")) {
-      char buf[64], *end;
-      const char *sl = strchr(v, '/');
-      unsigned long l;
-      if (!sl || (size_t)(sl - v) >= sizeof(buf)) {
-        kdie(k, "must be PREFIX/LEN");
-      }
-      memcpy(buf, v, (size_t)(sl - v));
-      buf[sl - v] = 0;
-      l = strtoul(sl + 1, &end, 10);
-      if (m6ike_addr6_parse(&o->prefix, buf) != 0 || *end || l < 1 ||
-          l > 128) {
-        kdie(k, "must be PREFIX/LEN (LEN 1..128)");
-      }
-      o->plen = (unsigned)l;
-    } else if (!strcmp(k, "--psk")) {
-      if (strlen(v) >= sizeof(o->psk)) {
-        kdie(k, "longer than 128");
-      }
-      snprintf(o->psk, sizeof(o->psk), "%s", v);
-    } else if (!strcmp(k, "--psk-file")) {
-      FILE *f = fopen(v, "r");
-      size_t n;
-      if (!f) {
-        kdie(k, strerror(errno));
-      }
-      n = fread(o->psk, 1, sizeof(o->psk) - 1, f);
-      fclose(f);
-      while (n && (o->psk[n - 1] == '\n' || o->psk[n - 1] == '\r')) {
-        n--;
-      }
-      o->psk[n] = 0;
-    } else if (!strcmp(k, "--max-mns")) {
-      char *end;
-      unsigned long x = strtoul(v, &end, 10);
-      if (*end || x < 1 || x > 100000) {
-        kdie(k, "must be 1..100000");
-      }
-      o->max_mns = (unsigned)x;
-    } else if (!strcmp(k, "--ike-proposal")) {
-      o->ike_prop = v;
-    } else if (!strcmp(k, "--esp-proposal")) {
-      o->esp_prop = v;
-    } else if (!strcmp(k, "--local-id")) {
-      o->local_id = v;
-    } else if (!strcmp(k, "--remote-id")) {
-      o->remote_id = v;
-    } else if (!strcmp(k, "--events")) {
-      o->events = v;
-    } else if (!strcmp(k, "--keylog-ike")) {
-      o->kl_ike = v;
-    } else if (!strcmp(k, "--keylog-esp")) {
-      o->kl_esp = v;
     } else {
       kdie(k, "unknown option (key-manager mode, --pfkey)");
     }
@@ -171,21 +98,10 @@ static void kparse(int argc, char **argv, kopts *o) {
   if (!o->pfkey) {
     kdie("--pfkey", "missing");
   }
-  if (!o->role) {
-    kdie("--role", "missing");
-  }
-  if (m6ike_addr6_is_unspecified(&o->ha)) {
-    kdie("--ha", "missing");
-  }
-  if (!o->plen) {
-    kdie("--home-prefix", "missing");
-  }
   if (!o->psk[0]) {
     kdie("--psk", "missing (or --psk-file)");
   }
-  if (o->role == M6IKE_AGENT_MN && m6ike_addr6_is_unspecified(&o->hoa)) {
-    kdie("--hoa", "missing (mn)");
-  }
+  m6e_nodeopts_check(&o->common, PROG);
 }
 
 static const char *shm_err(int rv) {
@@ -403,8 +319,8 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
       fprintf(stderr, PROG ": --events %s: %s\n", o.events, strerror(errno));
       return 2;
     }
-    d->kl[0] = o.kl_ike ? fopen(o.kl_ike, "a") : NULL;
-    d->kl[1] = o.kl_esp ? fopen(o.kl_esp, "a") : NULL;
+    d->kl[0] = o.keylog_ike ? fopen(o.keylog_ike, "a") : NULL;
+    d->kl[1] = o.keylog_esp ? fopen(o.keylog_esp, "a") : NULL;
     rv = m6e_msrd_shm_attach(&d->shm, o.shm);
     if (rv != 0) {
       fprintf(stderr, PROG ": --msrd-shm %s: %s\n", o.shm, shm_err(rv));
@@ -447,11 +363,11 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
     if (o.role == M6IKE_AGENT_HA) {
       cfg.max_mns = o.max_mns;
     }
-    if (o.ike_prop) {
-      cfg.ike_proposal = o.ike_prop;
+    if (o.ike_proposal) {
+      cfg.ike_proposal = o.ike_proposal;
     }
-    if (o.esp_prop) {
-      cfg.esp_proposal = o.esp_prop;
+    if (o.esp_proposal) {
+      cfg.esp_proposal = o.esp_proposal;
     }
     memset(&cb, 0, sizeof(cb));
     cb.user_data = d;

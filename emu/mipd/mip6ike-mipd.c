@@ -58,6 +58,7 @@
 #include "mhsock.h"
 #include "msrd-shm.h"
 #include "netio.h"
+#include "nodeopts.h"
 
 #define PROG "mip6ike-mipd"
 #define BUF_MAX 65600
@@ -66,13 +67,13 @@
 #define KM_QUIET_US 300
 
 typedef struct options {
-  m6ike_agent_role role;
-  m6ike_scheme scheme;
-  m6ike_addr6 ha, hoa, prefix;
-  unsigned plen, max_mns;
-  const char *pfkey, *mh, *shm, *tun, *home_if, *events, *psk;
-  m6ike_addr6 mns[16];
-  unsigned nmns;
+  union { /* the shared options (netio/nodeopts.h) under their own names */
+    m6e_nodeopts common;
+    struct {
+      M6E_NODEOPTS_FIELDS
+    };
+  };
+  const char *pfkey, *mh, *shm;
 } options;
 
 typedef struct held {
@@ -145,9 +146,7 @@ static void usage(FILE *f) {
 }
 
 static void parse(int argc, char **argv, options *o) {
-  memset(o, 0, sizeof(*o));
-  o->scheme = M6IKE_SCHEME_MSRD;
-  o->max_mns = 64;
+  m6e_nodeopts_init(&o->common, M6E_NODEOPT_TUN | M6E_NODEOPT_MAX_MNS);
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
@@ -161,38 +160,10 @@ static void parse(int argc, char **argv, options *o) {
       die_arg(k, "needs a value");
     }
     i++;
-    if (!strcmp(k, "--role")) {
-      if (!strcmp(v, "mn")) {
-        o->role = M6IKE_AGENT_MN;
-      } else if (!strcmp(v, "ha")) {
-        o->role = M6IKE_AGENT_HA;
-      } else {
-        die_arg(k, "must be mn or ha");
-      }
-    } else if (!strcmp(k, "--scheme")) {
-      if (m6ike_scheme_parse(v, &o->scheme) != 0) {
-        die_arg(k, "unknown scheme");
-      }
-    } else if (!strcmp(k, "--ha") || !strcmp(k, "--hoa")) {
-      if (m6ike_addr6_parse(!strcmp(k, "--ha") ? &o->ha : &o->hoa, v) != 0) {
-        die_arg(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--home-prefix")) {
-      char buf[64], *end;
-      const char *sl = strchr(v, '/');
-      unsigned long l;
-      if (!sl || (size_t)(sl - v) >= sizeof(buf)) {
-        die_arg(k, "must be PREFIX/LEN");
-      }
-      memcpy(buf, v, (size_t)(sl - v));
-      buf[sl - v] = 0;
-      l = strtoul(sl + 1, &end, 10);
-      if (m6ike_addr6_parse(&o->prefix, buf) != 0 || *end || l < 1 ||
-          l > 128) {
-        die_arg(k, "must be PREFIX/LEN (LEN 1..128)");
-      }
-      o->plen = (unsigned)l;
-    } else if (!strcmp(k, "--pfkey")) {
+    if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
+      continue;
+    }
+    if (!strcmp(k, "--pfkey")) {
       o->pfkey = v;
     } else if (!strcmp(k, "--mh")) {
       o->mh = v;
@@ -201,53 +172,16 @@ static void parse(int argc, char **argv, options *o) {
         die_arg(k, "must be /NAME (at most 60 characters)");
       }
       o->shm = v;
-    } else if (!strcmp(k, "--tun")) {
-      if (strlen(v) >= IFNAMSIZ) {
-        die_arg(k, "interface name too long");
-      }
-      o->tun = v;
-    } else if (!strcmp(k, "--home-if")) {
-      o->home_if = v;
-    } else if (!strcmp(k, "--mn")) {
-      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
-        die_arg(k, "not an IPv6 address (at most 16)");
-      }
-      o->nmns++;
-    } else if (!strcmp(k, "--max-mns")) {
-      char *end;
-      unsigned long x = strtoul(v, &end, 10);
-      if (*end || x < 1 || x > 100000) {
-        die_arg(k, "must be 1..100000");
-      }
-      o->max_mns = (unsigned)x;
-    } else if (!strcmp(k, "--events")) {
-      o->events = v;
-    } else if (!strcmp(k, "--psk")) {
-      o->psk = v;
     } else {
       die_arg(k, "unknown option");
     }
-  }
-  if (!o->role) {
-    die_arg("--role", "missing");
-  }
-  if (m6ike_addr6_is_unspecified(&o->ha)) {
-    die_arg("--ha", "missing");
-  }
-  if (!o->plen) {
-    die_arg("--home-prefix", "missing");
   }
   if (!o->pfkey || !o->mh || !o->shm || !o->tun) {
     die_arg(!o->pfkey ? "--pfkey" : !o->mh ? "--mh" : !o->shm ? "--msrd-shm"
                                                                : "--tun",
             "missing");
   }
-  if (o->role == M6IKE_AGENT_MN && m6ike_addr6_is_unspecified(&o->hoa)) {
-    die_arg("--hoa", "missing (mn)");
-  }
-  if (o->role == M6IKE_AGENT_HA && !o->home_if) {
-    die_arg("--home-if", "missing (ha)");
-  }
+  m6e_nodeopts_check(&o->common, PROG);
 }
 
 static int run_ip(mipd *d, const char *fmt, ...) {
@@ -627,7 +561,7 @@ int main(int argc, char **argv) {
   cfg.home_plen = (uint8_t)d->o.plen;
   /* mobility.h checks the agent's whole configuration; the PSK and ids
    * are the key manager's and are not used here. */
-  cfg.psk = (const uint8_t *)(d->o.psk ? d->o.psk : "unused by mipd");
+  cfg.psk = (const uint8_t *)(d->o.psk[0] ? d->o.psk : "unused by mipd");
   cfg.psk_len = strlen((const char *)cfg.psk);
   cfg.local_id = d->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
                                              : "email:mn@example";

@@ -67,21 +67,19 @@
 #include "m6ike/agent.h"
 #include "m6ike/crypto_openssl.h"
 #include "netio.h"
+#include "nodeopts.h"
 
 #define PROG "mip6ike-noded"
 
 typedef struct options {
-  m6ike_agent_role role;
-  m6ike_scheme scheme;
-  m6ike_addr6 ha, hoa, prefix;
-  unsigned plen;
-  const char *psk, *tun, *home_if, *events, *keylog_ike, *keylog_esp;
-  const char *ike_proposal, *esp_proposal;
-  const char *local_id, *remote_id; /* NULL: the defaults below */
+  union { /* the shared options (netio/nodeopts.h) under their own names */
+    m6e_nodeopts common;
+    struct {
+      M6E_NODEOPTS_FIELDS
+    };
+  };
   unsigned lifetime;        /* MN: --lifetime (4-s units), 0 = default */
   unsigned reregister_after; /* MN: --reregister-after N, 0 = never */
-  m6ike_addr6 mns[16]; /* HA: --mn HOA (provisioned MNs; static scheme) */
-  unsigned nmns;
 } options;
 
 typedef struct node {
@@ -153,8 +151,7 @@ static void die_arg(const char *opt, const char *why) {
 
 static void parse(int argc, char **argv, options *o) {
   int i;
-  memset(o, 0, sizeof(*o));
-  o->scheme = M6IKE_SCHEME_MSRD;
+  m6e_nodeopts_init(&o->common, M6E_NODEOPT_TUN | M6E_NODEOPT_IKE);
   for (i = 1; i < argc; i++) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
@@ -168,67 +165,10 @@ static void parse(int argc, char **argv, options *o) {
       die_arg(k, "needs a value");
     }
     i++;
-    if (!strcmp(k, "--role")) {
-      if (!strcmp(v, "mn")) {
-        o->role = M6IKE_AGENT_MN;
-      } else if (!strcmp(v, "ha")) {
-        o->role = M6IKE_AGENT_HA;
-      } else {
-        die_arg(k, "must be mn or ha");
-      }
-    } else if (!strcmp(k, "--scheme")) {
-      if (m6ike_scheme_parse(v, &o->scheme) != 0) {
-        die_arg(k, "unknown scheme");
-      }
-    } else if (!strcmp(k, "--ha")) {
-      if (m6ike_addr6_parse(&o->ha, v) != 0) {
-        die_arg(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--hoa")) {
-      if (m6ike_addr6_parse(&o->hoa, v) != 0) {
-        die_arg(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--home-prefix")) {
-      char buf[64];
-      const char *sl = strchr(v, '/');
-      char *end;
-      unsigned long l;
-      if (!sl || (size_t)(sl - v) >= sizeof(buf)) {
-        die_arg(k, "must be PREFIX/LEN");
-      }
-      memcpy(buf, v, (size_t)(sl - v));
-      buf[sl - v] = 0;
-      l = strtoul(sl + 1, &end, 10);
-      if (m6ike_addr6_parse(&o->prefix, buf) != 0 || *end || l < 1 ||
-          l > 128) {
-        die_arg(k, "must be PREFIX/LEN (LEN 1..128)");
-      }
-      o->plen = (unsigned)l;
-    } else if (!strcmp(k, "--psk")) {
-      o->psk = v;
-    } else if (!strcmp(k, "--tun")) {
-      if (strlen(v) >= IFNAMSIZ) {
-        die_arg(k, "interface name too long");
-      }
-      o->tun = v;
-    } else if (!strcmp(k, "--mn")) {
-      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
-        die_arg(k, "not an IPv6 address (at most 16)");
-      }
-      o->nmns++;
-    } else if (!strcmp(k, "--home-if")) {
-      o->home_if = v;
-    } else if (!strcmp(k, "--events")) {
-      o->events = v;
-    } else if (!strcmp(k, "--keylog-ike")) {
-      o->keylog_ike = v;
-    } else if (!strcmp(k, "--keylog-esp")) {
-      o->keylog_esp = v;
-    } else if (!strcmp(k, "--ike-proposal")) {
-      o->ike_proposal = v;
-    } else if (!strcmp(k, "--esp-proposal")) {
-      o->esp_proposal = v;
-    } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after")) {
+    if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
+      continue;
+    }
+    if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after")) {
       char *end;
       unsigned long l = strtoul(v, &end, 10);
       if (*end || !*v || l > 65535 || (l == 0 && k[2] == 'l')) {
@@ -239,35 +179,17 @@ static void parse(int argc, char **argv, options *o) {
       } else {
         o->reregister_after = (unsigned)l;
       }
-    } else if (!strcmp(k, "--local-id")) {
-      o->local_id = v;
-    } else if (!strcmp(k, "--remote-id")) {
-      o->remote_id = v;
     } else {
       die_arg(k, "unknown option");
     }
   }
-  if (!o->role) {
-    die_arg("--role", "missing");
-  }
-  if (m6ike_addr6_is_unspecified(&o->ha)) {
-    die_arg("--ha", "missing");
-  }
-  if (!o->plen) {
-    die_arg("--home-prefix", "missing");
-  }
-  if (!o->psk || !*o->psk) {
+  if (!o->psk[0]) {
     die_arg("--psk", "missing");
   }
   if (!o->tun) {
     die_arg("--tun", "missing");
   }
-  if (o->role == M6IKE_AGENT_MN && m6ike_addr6_is_unspecified(&o->hoa)) {
-    die_arg("--hoa", "missing (mn)");
-  }
-  if (o->role == M6IKE_AGENT_HA && !o->home_if) {
-    die_arg("--home-if", "missing (ha)");
-  }
+  m6e_nodeopts_check(&o->common, PROG);
 }
 
 /* ---- helpers running ip(8) for the slow-path configuration ------------- */
