@@ -110,10 +110,6 @@ static const char *shm_err(int rv) {
 
 #ifdef M6E_HAVE_KEYMGR
 static volatile sig_atomic_t g_stop;
-static void on_sig(int s) {
-  (void)s;
-  g_stop = 1;
-}
 
 typedef struct kd {
   kopts o;
@@ -125,22 +121,6 @@ typedef struct kd {
   uint64_t counts[M6IKE_IKEV2_X_COUNT], bytes;
   uint64_t ike_dropped, pfkey_refused, pfkey_bad, pfkey_in;
 } kd;
-
-static int k_rand(uint8_t *dest, size_t len, void *ud) {
-  (void)ud;
-  while (len) {
-    ssize_t r = getrandom(dest, len, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    dest += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
 
 static int k_send_pfkey(const uint8_t *msg, size_t len, void *ud) {
   kd *d = ud;
@@ -312,7 +292,6 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
     kd *d = &dd;
     m6ike_agent_config cfg;
     m6ike_keymgr_callbacks cb;
-    struct sigaction sa;
     d->o = o;
     d->ev = o.events ? fopen(o.events, "a") : stdout;
     if (!d->ev) {
@@ -371,7 +350,7 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
     }
     memset(&cb, 0, sizeof(cb));
     cb.user_data = d;
-    cb.rand = k_rand;
+    cb.rand = m6e_rand;
     cb.send_pfkey = k_send_pfkey;
     cb.send_udp = k_send_udp;
     cb.log = k_log;
@@ -390,11 +369,7 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
       fprintf(stderr, PROG ": keymgr start: %s\n", m6ike_strerror(rv));
       return 1;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sig;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    m6e_stop_signals(&g_stop, -1);
     m6e_emit(d->ev, m6e_now_ns(), "READY role=%s scheme=%s pfkey=%s msrd=%s",
              o.role == M6IKE_AGENT_MN ? "mn" : "ha",
              m6ike_scheme_name(o.scheme), o.pfkey, o.shm);

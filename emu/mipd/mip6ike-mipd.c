@@ -111,18 +111,6 @@ typedef struct mipd {
 } mipd;
 
 static volatile sig_atomic_t g_stop;
-static int g_sig_wr = -1;
-
-static void on_signal(int sig) {
-  int e = errno;
-  (void)sig;
-  g_stop = 1;
-  if (g_sig_wr >= 0) {
-    ssize_t r = write(g_sig_wr, "x", 1);
-    (void)r;
-  }
-  errno = e;
-}
 
 #define now_ns m6e_now_ns
 #define emit(d, ...) m6e_emit((d)->ev, m6e_now_ns(), __VA_ARGS__)
@@ -200,22 +188,6 @@ static int run_ip(mipd *d, const char *fmt, ...) {
 
 /* ---- callbacks of m6ike_mobility ------------------------------------------ */
 
-static int cb_rand(uint8_t *dest, size_t len, void *ud) {
-  (void)ud;
-  while (len) {
-    ssize_t r = getrandom(dest, len, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    dest += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
-
 static void hold(mipd *d, const uint8_t *pkt, size_t len, int esp) {
   if (d->nq == MAX_HELD || !(d->q[d->nq].pkt = malloc(len))) {
     d->st.drop_mh++;
@@ -246,6 +218,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     const uint8_t *in;
     size_t ilen;
     ssize_t r;
+    int rv;
     m6ike_tstamp t = now_ns();
     if (t >= deadline) {
       emit(d, "HOST_ERROR mh_send err=\"no answer from ipsecd\"");
@@ -254,7 +227,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     if (poll(&p, 1, (int)((deadline - t) / 1000000u) + 1) <= 0) {
       continue;
     }
-    r = recv(d->mh_fd, rec, sizeof(rec), MSG_DONTWAIT | MSG_TRUNC);
+    r = m6e_mhsock_recv(d->mh_fd, rec, sizeof(rec), &h, &in, &ilen, &rv);
     if (r == 0) {
       emit(d, "HOST_ERROR mh_send err=\"ipsecd closed the MH socket\"");
       g_stop = 1;
@@ -263,9 +236,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     if (r < 0) {
       continue;
     }
-    if (m6e_mhsock_parse(rec, (size_t)r > sizeof(rec) ? sizeof(rec) + 1
-                                                      : (size_t)r,
-                         &h, &in, &ilen) != 0) {
+    if (rv != 0) {
       d->st.mh_malformed++;
       continue;
     }
@@ -354,7 +325,8 @@ static void on_mh(mipd *d) {
     const uint8_t *pkt;
     size_t len;
     int rv;
-    ssize_t r = recv(d->mh_fd, rec, sizeof(rec), MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t r =
+        m6e_mhsock_recv(d->mh_fd, rec, sizeof(rec), &h, &pkt, &len, &rv);
     if (r == 0) {
       emit(d, "HOST_ERROR err=\"ipsecd closed the MH socket\"");
       g_stop = 1;
@@ -363,9 +335,6 @@ static void on_mh(mipd *d) {
     if (r < 0) {
       return;
     }
-    rv = m6e_mhsock_parse(rec, (size_t)r > sizeof(rec) ? sizeof(rec) + 1
-                                                       : (size_t)r,
-                          &h, &pkt, &len);
     if (rv != 0 || h.kind != M6E_MH_RECEIVED) {
       d->st.mh_malformed++;
       emit(d, "DROP where=mh_sock len=%zd reason=\"%s\"", r,
@@ -511,7 +480,6 @@ int main(int argc, char **argv) {
   mipd *d = &dd;
   m6ike_agent_config cfg;
   m6ike_mobility_callbacks cb;
-  struct sigaction sa;
   char tb[M6IKE_ADDR6_STRLEN];
   size_t rsize;
   int rv;
@@ -524,12 +492,7 @@ int main(int argc, char **argv) {
     perror(PROG ": pipe");
     return 1;
   }
-  g_sig_wr = d->sig_fd[1];
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  m6e_stop_signals(&g_stop, d->sig_fd[1]);
 
   d->tun_ifindex = (int)if_nametoindex(d->o.tun);
   if (!d->tun_ifindex) {
@@ -581,7 +544,7 @@ int main(int argc, char **argv) {
   }
   memset(&cb, 0, sizeof(cb));
   cb.user_data = d;
-  cb.rand = cb_rand;
+  cb.rand = m6e_rand;
   cb.send_ip6 = cb_send_ip6;
   cb.send_pfkey = cb_send_pfkey;
   cb.event = cb_event;

@@ -17,7 +17,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -168,6 +170,18 @@ int m6e_send_ip6(int raw_fd, const uint8_t *pkt, size_t len) {
 
 /* ---- IKE datagrams ------------------------------------------------------ */
 
+/* One datagram to or from peer, its pktinfo in ctl. */
+static void udp_msghdr(struct msghdr *mh, struct sockaddr_in6 *peer,
+                       struct iovec *iov, char *ctl, size_t ctllen) {
+  memset(mh, 0, sizeof(*mh));
+  mh->msg_name = peer;
+  mh->msg_namelen = sizeof(*peer);
+  mh->msg_iov = iov;
+  mh->msg_iovlen = 1;
+  mh->msg_control = ctl;
+  mh->msg_controllen = ctllen;
+}
+
 int m6e_udp_send(int fd, const m6ike_ikev2_path *p, const uint8_t *buf,
                  size_t len) {
   struct sockaddr_in6 to;
@@ -183,14 +197,8 @@ int m6e_udp_send(int fd, const m6ike_ikev2_path *p, const uint8_t *buf,
   to.sin6_family = AF_INET6;
   to.sin6_port = htons(p->remote_port);
   memcpy(&to.sin6_addr, p->remote.b, 16);
-  memset(&mh, 0, sizeof(mh));
   memset(&c, 0, sizeof(c));
-  mh.msg_name = &to;
-  mh.msg_namelen = sizeof(to);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = c.b;
-  mh.msg_controllen = sizeof(c.b);
+  udp_msghdr(&mh, &to, &iov, c.b, sizeof(c.b));
   cm = CMSG_FIRSTHDR(&mh);
   cm->cmsg_level = IPPROTO_IPV6;
   cm->cmsg_type = IPV6_PKTINFO;
@@ -212,13 +220,7 @@ ssize_t m6e_udp_recv(int fd, uint16_t port, uint8_t *buf, size_t cap,
   struct msghdr mh;
   struct cmsghdr *cm;
   ssize_t r;
-  memset(&mh, 0, sizeof(mh));
-  mh.msg_name = &from;
-  mh.msg_namelen = sizeof(from);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = c.b;
-  mh.msg_controllen = sizeof(c.b);
+  udp_msghdr(&mh, &from, &iov, c.b, sizeof(c.b));
   r = recvmsg(fd, &mh, MSG_DONTWAIT);
   if (r < 0) {
     return -1;
@@ -486,4 +488,47 @@ int m6e_pfkey_connect(const char *path, int role, int wait_ms) {
     return -1;
   }
   return fd;
+}
+
+/* ---- process plumbing --------------------------------------------------- */
+
+int m6e_rand(uint8_t *dest, size_t len, void *user_data) {
+  (void)user_data;
+  while (len) {
+    ssize_t r = getrandom(dest, len, 0);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) {
+        continue;
+      }
+      return -1;
+    }
+    dest += r;
+    len -= (size_t)r;
+  }
+  return 0;
+}
+
+static volatile sig_atomic_t *g_stop_flag;
+static int g_wake_fd = -1;
+
+static void on_stop_signal(int sig) {
+  int e = errno;
+  (void)sig;
+  *g_stop_flag = 1;
+  if (g_wake_fd >= 0) {
+    ssize_t r = write(g_wake_fd, "x", 1);
+    (void)r;
+  }
+  errno = e;
+}
+
+void m6e_stop_signals(volatile sig_atomic_t *stop, int wake_fd) {
+  struct sigaction sa;
+  g_stop_flag = stop;
+  g_wake_fd = wake_fd;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
 }

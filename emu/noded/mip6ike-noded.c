@@ -102,18 +102,6 @@ typedef struct node {
 } node;
 
 static volatile sig_atomic_t g_stop;
-static int g_sig_wr = -1;
-
-static void on_signal(int sig) {
-  int e = errno;
-  (void)sig;
-  g_stop = 1;
-  if (g_sig_wr >= 0) {
-    ssize_t r = write(g_sig_wr, "x", 1);
-    (void)r;
-  }
-  errno = e;
-}
 
 #define now_ns m6e_now_ns
 #define emit(n, t, ...) m6e_emit((n)->ev, (t), __VA_ARGS__)
@@ -211,22 +199,6 @@ static int run_ip(node *n, const char *fmt, ...) {
 /* ---- sockets ------------------------------------------------------------ */
 
 /* ---- agent callbacks ---------------------------------------------------- */
-
-static int cb_rand(uint8_t *dest, size_t len, void *ud) {
-  (void)ud;
-  while (len) {
-    ssize_t r = getrandom(dest, len, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    dest += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
 
 static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
   node *n = ud;
@@ -435,7 +407,6 @@ int main(int argc, char **argv) {
   node *n = &nd;
   m6ike_agent_config *cfgp = &n->cfg;
   m6ike_agent_callbacks *cbp = &n->cbs;
-  struct sigaction sa;
   int rv;
   char tb[M6IKE_ADDR6_STRLEN];
 
@@ -448,12 +419,7 @@ int main(int argc, char **argv) {
     perror(PROG ": pipe");
     return 1;
   }
-  g_sig_wr = n->sig_fd[1];
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  m6e_stop_signals(&g_stop, n->sig_fd[1]);
 
   n->tun_fd = m6e_open_tun(n->o.tun);
   if (n->tun_fd < 0) {
@@ -513,7 +479,7 @@ int main(int argc, char **argv) {
   }
   memset(cbp, 0, sizeof(*cbp));
   cbp->user_data = n;
-  cbp->rand = cb_rand;
+  cbp->rand = m6e_rand;
   cbp->send_ip6 = cb_send_ip6;
   cbp->send_udp = cb_send_udp;
   cbp->deliver_ip6 = cb_deliver;
