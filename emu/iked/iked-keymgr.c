@@ -98,10 +98,10 @@ static void kparse(int argc, char **argv, kopts *o) {
   if (!o->pfkey) {
     kdie("--pfkey", "missing");
   }
+  m6e_nodeopts_check(&o->common, PROG);
   if (!o->psk[0]) {
     kdie("--psk", "missing (or --psk-file)");
   }
-  m6e_nodeopts_check(&o->common, PROG);
 }
 
 static const char *shm_err(int rv) {

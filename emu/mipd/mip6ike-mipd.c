@@ -134,20 +134,10 @@ static void usage(FILE *f) {
 }
 
 static void parse(int argc, char **argv, options *o) {
+  int i = 0;
+  const char *k, *v;
   m6e_nodeopts_init(&o->common, M6E_NODEOPT_TUN | M6E_NODEOPT_MAX_MNS);
-  for (int i = 1; i < argc; i++) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
-      usage(stdout);
-      exit(0);
-    }
-    if (strncmp(k, "--", 2) != 0) {
-      die_arg(k, "unexpected argument");
-    }
-    if (!v) {
-      die_arg(k, "needs a value");
-    }
-    i++;
+  while (m6e_nodeopts_next(argc, argv, &i, PROG, usage, &k, &v)) {
     if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
       continue;
     }
@@ -164,12 +154,12 @@ static void parse(int argc, char **argv, options *o) {
       die_arg(k, "unknown option");
     }
   }
+  m6e_nodeopts_check(&o->common, PROG);
   if (!o->pfkey || !o->mh || !o->shm || !o->tun) {
     die_arg(!o->pfkey ? "--pfkey" : !o->mh ? "--mh" : !o->shm ? "--msrd-shm"
                                                                : "--tun",
             "missing");
   }
-  m6e_nodeopts_check(&o->common, PROG);
 }
 
 static int run_ip(mipd *d, const char *fmt, ...) {

@@ -170,6 +170,12 @@ int m6e_send_ip6(int raw_fd, const uint8_t *pkt, size_t len) {
 
 /* ---- IKE datagrams ------------------------------------------------------ */
 
+/* Room for one IPV6_PKTINFO control message, aligned. */
+typedef union pktinfo_cmsg {
+  char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  struct cmsghdr align;
+} pktinfo_cmsg;
+
 /* One datagram to or from peer, its pktinfo in ctl. */
 static void udp_msghdr(struct msghdr *mh, struct sockaddr_in6 *peer,
                        struct iovec *iov, char *ctl, size_t ctllen) {
@@ -186,10 +192,7 @@ int m6e_udp_send(int fd, const m6ike_ikev2_path *p, const uint8_t *buf,
                  size_t len) {
   struct sockaddr_in6 to;
   struct iovec iov = {(void *)buf, len};
-  union {
-    char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    struct cmsghdr align;
-  } c;
+  pktinfo_cmsg c;
   struct msghdr mh;
   struct cmsghdr *cm;
   struct in6_pktinfo pi;
@@ -213,10 +216,7 @@ ssize_t m6e_udp_recv(int fd, uint16_t port, uint8_t *buf, size_t cap,
                      m6ike_ikev2_path *p) {
   struct sockaddr_in6 from;
   struct iovec iov = {buf, cap};
-  union {
-    char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    struct cmsghdr align;
-  } c;
+  pktinfo_cmsg c;
   struct msghdr mh;
   struct cmsghdr *cm;
   ssize_t r;

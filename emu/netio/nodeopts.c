@@ -25,6 +25,27 @@ void m6e_nodeopts_init(m6e_nodeopts *o, unsigned accept) {
   o->max_mns = 64;
 }
 
+int m6e_nodeopts_next(int argc, char **argv, int *i, const char *prog,
+                      void (*usage)(FILE *), const char **k, const char **v) {
+  if (*i + 1 >= argc) {
+    return 0;
+  }
+  *k = argv[*i + 1];
+  if (!strcmp(*k, "-h") || !strcmp(*k, "--help")) {
+    usage(stdout);
+    exit(0);
+  }
+  if (strncmp(*k, "--", 2) != 0) {
+    m6e_die_arg(prog, *k, NULL, "unexpected argument");
+  }
+  if (*i + 2 >= argc) {
+    m6e_die_arg(prog, *k, NULL, "needs a value");
+  }
+  *v = argv[*i + 2];
+  *i += 2;
+  return 1;
+}
+
 /* "PREFIX/LEN", LEN 1..128. */
 static void take_prefix(m6e_nodeopts *o, const char *prog, const char *k,
                         const char *v) {

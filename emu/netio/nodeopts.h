@@ -16,6 +16,8 @@
 #ifndef MIP6IKE_EMU_NODEOPTS_H
 #define MIP6IKE_EMU_NODEOPTS_H
 
+#include <stdio.h>
+
 #include "m6ike/agent.h"
 #include "m6ike/common.h"
 
@@ -52,15 +54,23 @@ typedef struct m6e_nodeopts {
 /* Zeroes o, sets the defaults (scheme msrd, max_mns 64) and accept. */
 void m6e_nodeopts_init(m6e_nodeopts *o, unsigned accept);
 
+/* The next "--name value" pair of argv after index *i (start with 0), for
+ * a daemon whose options all take a value: 1 with *k and *v set and *i
+ * advanced past them, 0 at the end.  -h or --help: usage(stdout) and exit
+ * 0; an argument that is not an option ("unexpected argument") or an
+ * option without its value ("needs a value"): "PROG: ARG: why", exit 2. */
+int m6e_nodeopts_next(int argc, char **argv, int *i, const char *prog,
+                      void (*usage)(FILE *), const char **k, const char **v);
+
 /* Option k with value v: 1 if taken, 0 if it is not a shared option (or
  * one of a group this daemon does not accept).  A bad value prints
  * "PROG: K: WHY (got 'V')" to stderr and exits 2. */
 int m6e_nodeopts_take(m6e_nodeopts *o, const char *prog, const char *k,
                       const char *v);
 
-/* After the loop: --role, --ha and --home-prefix given, --hoa for an MN,
- * --home-if for an HA (when M6E_NODEOPT_TUN); else "PROG: OPT: missing"
- * and exit 2. */
+/* After the loop, before the daemon's own checks: --role, --ha and
+ * --home-prefix given, --hoa for an MN, --home-if for an HA (when
+ * M6E_NODEOPT_TUN); else "PROG: OPT: missing" and exit 2. */
 void m6e_nodeopts_check(const m6e_nodeopts *o, const char *prog);
 
 /* "PROG: OPT: WHY" (+ " (got 'VAL')" when val is not NULL) to stderr,

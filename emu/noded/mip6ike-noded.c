@@ -138,21 +138,10 @@ static void die_arg(const char *opt, const char *why) {
 }
 
 static void parse(int argc, char **argv, options *o) {
-  int i;
+  int i = 0;
+  const char *k, *v;
   m6e_nodeopts_init(&o->common, M6E_NODEOPT_TUN | M6E_NODEOPT_IKE);
-  for (i = 1; i < argc; i++) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
-      usage(stdout);
-      exit(0);
-    }
-    if (strncmp(k, "--", 2) != 0) {
-      die_arg(k, "unexpected argument");
-    }
-    if (!v) {
-      die_arg(k, "needs a value");
-    }
-    i++;
+  while (m6e_nodeopts_next(argc, argv, &i, PROG, usage, &k, &v)) {
     if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
       continue;
     }
@@ -171,13 +160,13 @@ static void parse(int argc, char **argv, options *o) {
       die_arg(k, "unknown option");
     }
   }
+  m6e_nodeopts_check(&o->common, PROG);
   if (!o->psk[0]) {
     die_arg("--psk", "missing");
   }
   if (!o->tun) {
     die_arg("--tun", "missing");
   }
-  m6e_nodeopts_check(&o->common, PROG);
 }
 
 /* ---- helpers running ip(8) for the slow-path configuration ------------- */

@@ -19,8 +19,7 @@ BUILD="$1"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 m6e_test_require "$BUILD" emu/mip6ike-noded
-m6e_init
-OUT="$M6E_STATE"
+m6e_test_state
 m6e_build 0
 m6e_in ha "$BUILD/emu/mip6ike-noded" --role ha --home-if h0 --scheme msrd --ha "$M6E_HA" \
   --home-prefix "$M6E_HOME_PREFIX/64" --psk k --tun mip6 --events "$OUT/ha.events" 2>"$OUT/ha.err" &

@@ -15,8 +15,7 @@ BUILD="$1"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 m6e_test_require "$BUILD" emu/mip6ike-ipsecd emu/mip6ike-pfkey-manual
-m6e_init
-OUT="$M6E_STATE"
+m6e_test_state
 A=2001:db8:ff::1 B=2001:db8:ff::2
 m6e_veth_pair dpa "$A/64" dpb "$B/64"
 for n in dpa dpb; do

@@ -24,8 +24,7 @@ if [[ "$probe" == *"no m6ike_keymgr"* ]]; then
   echo "SKIP: mip6ike-iked built without the core's m6ike_keymgr (wip/split)"
   exit 77
 fi
-m6e_init
-OUT="$M6E_STATE"
+m6e_test_state
 HA=2001:db8:1::1 HOA=2001:db8:1::100 COA=2001:db8:a1::5 COA2=2001:db8:a2::7
 m6e_veth_pair kmn "$COA/64" kha "$HA/64"
 ip -n "$(m6e_ns kmn)" -6 route add "$HA/128" dev v0

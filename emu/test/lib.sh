@@ -8,6 +8,9 @@
 #   m6e_test_out PREFIX
 #       OUT = a new directory /tmp/PREFIX.XXXXXX, removed at exit (kept
 #       when KEEP is set).
+#   m6e_test_state
+#       a run of its own (topo.sh's m6e_init: torn down at exit) and
+#       OUT = its state directory.
 #   fail MSG...
 #       for the runner's tests: "FAIL: MSG", the tail of OUT/run.log and
 #       of OUT/mn.events (lines matching M6E_FAIL_HIDE left out, cut to
@@ -44,6 +47,11 @@ m6e_test_require() {
 m6e_test_out() {
   OUT="$(mktemp -d "/tmp/$1.XXXXXX")"
   trap '[[ -n "${KEEP:-}" ]] || rm -rf "$OUT"' EXIT
+}
+
+m6e_test_state() {
+  m6e_init
+  OUT="$M6E_STATE"
 }
 
 M6E_FAIL_HIDE=' LOG ' M6E_FAIL_COLS=200 M6E_FAIL_LINES=30

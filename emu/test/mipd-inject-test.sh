@@ -15,8 +15,7 @@ BUILD="$1"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 m6e_test_require "$BUILD" emu/mip6ike-mipd
-m6e_init
-OUT="$M6E_STATE"
+m6e_test_state
 ns="$(m6e_ns mi)"
 ip netns add "$ns"
 ip -n "$ns" link set lo up
