@@ -162,19 +162,6 @@ static void parse(int argc, char **argv, options *o) {
   }
 }
 
-static int run_ip(mipd *d, const char *fmt, ...) {
-  char cmd[512];
-  va_list ap;
-  int rc;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  rc = system(cmd);
-  if (rc != 0) {
-    emit(d, "HOST_ERROR cmd=\"%s\" rc=%d", cmd, rc);
-  }
-  return rc;
-}
 
 /* ---- callbacks of m6ike_mobility ------------------------------------------ */
 
@@ -456,14 +443,6 @@ static void on_coa_ready(const m6ike_addr6 *coa, void *ud) {
   run_held(d);
 }
 
-static FILE *open_out(const char *path, const char *opt) {
-  FILE *f = fopen(path, "a");
-  if (!f) {
-    fprintf(stderr, PROG ": %s: %s: %s\n", opt, path, strerror(errno));
-    exit(2);
-  }
-  return f;
-}
 
 int main(int argc, char **argv) {
   static mipd dd;
@@ -475,7 +454,7 @@ int main(int argc, char **argv) {
   int rv;
 
   parse(argc, argv, &d->o);
-  d->ev = d->o.events ? open_out(d->o.events, "--events") : stdout;
+  d->ev = d->o.events ? m6e_open_out(PROG, d->o.events, "--events") : stdout;
   d->pf_fd = d->mh_fd = d->nl_fd = -1;
   d->km_turn_until = M6IKE_TSTAMP_UNSET;
   if (pipe2(d->sig_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -563,8 +542,8 @@ int main(int argc, char **argv) {
   d->md.coa_ready = on_coa_ready;
   d->md.user_data = d;
   if (d->o.role == M6IKE_AGENT_MN) {
-    run_ip(d, "ip -6 addr replace %s/128 dev %s nodad",
-           m6ike_addr6_format(&d->o.hoa, tb), d->o.tun);
+    m6e_run_ip(d->ev, "ip -6 addr replace %s/128 dev %s nodad",
+               m6ike_addr6_format(&d->o.hoa, tb), d->o.tun);
   }
   emit(d, "READY role=%s scheme=%s tun=%s msrd=%s",
        d->o.role == M6IKE_AGENT_MN ? "mn" : "ha",
@@ -627,8 +606,9 @@ int main(int argc, char **argv) {
       /* proxy ND on the home link and a route into the tunnel
        * (idempotent: replace) */
       m6ike_addr6_format(&d->pending[i], tb);
-      run_ip(d, "ip -6 neigh replace proxy %s dev %s", tb, d->o.home_if);
-      run_ip(d, "ip -6 route replace %s/128 dev %s", tb, d->o.tun);
+      m6e_run_ip(d->ev, "ip -6 neigh replace proxy %s dev %s", tb,
+                 d->o.home_if);
+      m6e_run_ip(d->ev, "ip -6 route replace %s/128 dev %s", tb, d->o.tun);
     }
     d->npending = 0;
     if (d->o.role == M6IKE_AGENT_MN && !d->printed_complete &&

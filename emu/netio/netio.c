@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -531,4 +532,31 @@ void m6e_stop_signals(volatile sig_atomic_t *stop, int wake_fd) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+}
+
+int m6e_run_ip(FILE *ev, const char *fmt, ...) {
+  char cmd[512];
+  va_list ap;
+  int rc;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof(cmd), fmt, ap);
+  va_end(ap);
+  rc = system(cmd);
+  if (rc != 0) {
+    m6e_emit(ev, m6e_now_ns(), "HOST_ERROR cmd=\"%s\" rc=%d", cmd, rc);
+  }
+  return rc;
+}
+
+FILE *m6e_open_out(const char *prog, const char *path, const char *opt) {
+  FILE *f;
+  if (!path) {
+    return NULL;
+  }
+  f = fopen(path, "a");
+  if (!f) {
+    fprintf(stderr, "%s: %s: %s: %s\n", prog, opt, path, strerror(errno));
+    exit(2);
+  }
+  return f;
 }

@@ -75,6 +75,15 @@ int m6e_rand(uint8_t *dest, size_t len, void *user_data);
  * ignored.  One daemon per process: the handler's state is process-wide. */
 void m6e_stop_signals(volatile sig_atomic_t *stop, int wake_fd);
 
+/* Runs the shell command fmt... (ip(8) for the slow-path configuration);
+ * a non-zero status is logged to ev as "HOST_ERROR cmd=\"...\" rc=N".
+ * Returns the status. */
+int m6e_run_ip(FILE *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* fopen(path, "a") (NULL for a NULL path); on failure "PROG: OPT: PATH:
+ * why" to stderr and exit 2. */
+FILE *m6e_open_out(const char *prog, const char *path, const char *opt);
+
 /* ---- event log -------------------------------------------------------- */
 /* CLOCK_REALTIME in ns (events line up with the runner and the pcaps). */
 m6ike_tstamp m6e_now_ns(void);

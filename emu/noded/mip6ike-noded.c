@@ -169,22 +169,6 @@ static void parse(int argc, char **argv, options *o) {
   }
 }
 
-/* ---- helpers running ip(8) for the slow-path configuration ------------- */
-
-static int run_ip(node *n, const char *fmt, ...) {
-  char cmd[512];
-  va_list ap;
-  int rc;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  rc = system(cmd);
-  if (rc != 0) {
-    emit(n, now_ns(), "HOST_ERROR cmd=\"%s\" rc=%d", cmd, rc);
-  }
-  return rc;
-}
-
 /* ---- sockets ------------------------------------------------------------ */
 
 /* ---- agent callbacks ---------------------------------------------------- */
@@ -378,18 +362,6 @@ static void reregister(node *n) {
 
 /* ---- main --------------------------------------------------------------- */
 
-static FILE *open_out(const char *path, const char *opt) {
-  FILE *f;
-  if (!path) {
-    return NULL;
-  }
-  f = fopen(path, "a");
-  if (!f) {
-    fprintf(stderr, PROG ": %s: %s: %s\n", opt, path, strerror(errno));
-    exit(2);
-  }
-  return f;
-}
 
 int main(int argc, char **argv) {
   static node nd;
@@ -400,9 +372,9 @@ int main(int argc, char **argv) {
   char tb[M6IKE_ADDR6_STRLEN];
 
   parse(argc, argv, &n->o);
-  n->ev = n->o.events ? open_out(n->o.events, "--events") : stdout;
-  n->kl_ike = open_out(n->o.keylog_ike, "--keylog-ike");
-  n->kl_esp = open_out(n->o.keylog_esp, "--keylog-esp");
+  n->ev = n->o.events ? m6e_open_out(PROG, n->o.events, "--events") : stdout;
+  n->kl_ike = m6e_open_out(PROG, n->o.keylog_ike, "--keylog-ike");
+  n->kl_esp = m6e_open_out(PROG, n->o.keylog_esp, "--keylog-esp");
 
   if (pipe2(n->sig_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
     perror(PROG ": pipe");
@@ -489,8 +461,8 @@ int main(int argc, char **argv) {
     }
   }
   if (n->o.role == M6IKE_AGENT_MN) {
-    run_ip(n, "ip -6 addr replace %s/128 dev %s nodad", addr_s(&n->o.hoa, tb),
-           n->o.tun);
+    m6e_run_ip(n->ev, "ip -6 addr replace %s/128 dev %s nodad",
+               addr_s(&n->o.hoa, tb), n->o.tun);
   }
   emit(n, now_ns(), "READY role=%s scheme=%s tun=%s",
        n->o.role == M6IKE_AGENT_MN ? "mn" : "ha",
@@ -549,8 +521,9 @@ int main(int argc, char **argv) {
       /* proxy ND on the home link and a route into the tunnel
        * (idempotent: replace) */
       addr_s(&n->pending[i], tb);
-      run_ip(n, "ip -6 neigh replace proxy %s dev %s", tb, n->o.home_if);
-      run_ip(n, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
+      m6e_run_ip(n->ev, "ip -6 neigh replace proxy %s dev %s", tb,
+                 n->o.home_if);
+      m6e_run_ip(n->ev, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
     }
     n->npending = 0;
     if (n->o.role == M6IKE_AGENT_MN && n->o.reregister_after &&
