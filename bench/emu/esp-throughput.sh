@@ -18,16 +18,10 @@
 # says why and exits 0 without figures (exit 2: bad arguments).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-PROG="${M6B_PROG:-esp-throughput.sh}"
-
-usage_error() {
-  echo "$PROG: $1" >&2
-  exit 2
-}
-
-[[ $# -ge 1 && "$1" != -* ]] || usage_error "missing BUILD_DIR"
-BUILD="$1"
+PROG="${M6B_PROG:-esp-throughput.sh}" BENCH=emu-esp
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6b_build_dir "$@"
 shift
 SECS=5 LEN=1200 TCP=1 ROUNDS=2
 while [[ $# -gt 0 ]]; do
@@ -46,11 +40,7 @@ done
 [[ $LEN -le 1400 ]] || usage_error "--len $LEN: at most 1400 octets (the tunnel's MTU)"
 [[ "${M6B_CHECK_ONLY:-0}" == 1 ]] && exit 0
 
-skip() {
-  echo "bench emu-esp: skipped: $*"
-  exit 0
-}
-[[ "$(id -u)" -eq 0 ]] || skip "needs root (network namespaces, veth, TUN)"
+m6b_require_root
 IKED="$BUILD/emu/mip6ike-iked"
 [[ -x "$IKED" ]] || skip "$IKED not built"
 command -v iperf3 >/dev/null 2>&1 || skip "iperf3 not installed"

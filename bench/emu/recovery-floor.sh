@@ -16,16 +16,10 @@
 # says why and exits 0 without figures (exit 2: bad arguments).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-PROG="${M6B_PROG:-recovery-floor.sh}"
-
-usage_error() {
-  echo "$PROG: $1" >&2
-  exit 2
-}
-
-[[ $# -ge 1 && "$1" != -* ]] || usage_error "missing BUILD_DIR"
-BUILD="$1"
+PROG="${M6B_PROG:-recovery-floor.sh}" BENCH=emu-recovery
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6b_build_dir "$@"
 shift
 SCHEMES=msrd,renegotiate RUNS=1 RATE=1000
 while [[ $# -gt 0 ]]; do
@@ -60,11 +54,7 @@ for s in "${scheme_list[@]}"; do
 done
 [[ "${M6B_CHECK_ONLY:-0}" == 1 ]] && exit 0
 
-skip() {
-  echo "bench emu-recovery: skipped: $*"
-  exit 0
-}
-[[ "$(id -u)" -eq 0 ]] || skip "needs root (network namespaces, veth, TUN)"
+m6b_require_root
 for b in mip6ike-noded mip6ike-cbr mip6ike-ipsecd mip6ike-mipd mip6ike-iked; do
   [[ -x "$BUILD/emu/$b" ]] || skip "$BUILD/emu/$b not built"
 done

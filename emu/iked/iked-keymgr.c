@@ -45,6 +45,7 @@
 #include "m6ike/pfkey_wire.h"
 #include "msrd-shm.h"
 #include "netio.h"
+#include "nodeopts.h"
 #ifdef M6E_HAVE_KEYMGR
 #include "m6ike/keymgr.h"
 #endif
@@ -52,16 +53,14 @@
 #define PROG "mip6ike-iked"
 
 typedef struct kopts {
-  m6ike_agent_role role;
-  m6ike_scheme scheme;
-  m6ike_addr6 ha, hoa, prefix;
-  unsigned plen, max_mns;
+  union { /* the shared options (netio/nodeopts.h) under their own names */
+    m6e_nodeopts common;
+    struct {
+      M6E_NODEOPTS_FIELDS
+    };
+  };
+  const char *pfkey, *shm;
   unsigned liveness; /* --liveness S, 0 = off */
-  const char *pfkey, *shm, *events, *kl_ike, *kl_esp, *ike_prop, *esp_prop;
-  const char *local_id, *remote_id; /* NULL: the defaults; "address": none */
-  char psk[129];
-  m6ike_addr6 mns[16];
-  unsigned nmns;
   int selftest;
 } kopts;
 
@@ -71,9 +70,8 @@ static void kdie(const char *opt, const char *why) {
 }
 
 static void kparse(int argc, char **argv, kopts *o) {
-  memset(o, 0, sizeof(*o));
-  o->scheme = M6IKE_SCHEME_MSRD;
-  o->max_mns = 64;
+  m6e_nodeopts_init(&o->common, M6E_NODEOPT_MAX_MNS | M6E_NODEOPT_IKE |
+                                    M6E_NODEOPT_PSK_FILE);
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(k, "--selftest-write-msrd")) {
@@ -84,70 +82,13 @@ static void kparse(int argc, char **argv, kopts *o) {
       kdie(k, "needs a value");
     }
     i++;
+    if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
+      continue;
+    }
     if (!strcmp(k, "--pfkey")) {
       o->pfkey = v;
     } else if (!strcmp(k, "--msrd-shm")) {
       o->shm = v;
-    } else if (!strcmp(k, "--role")) {
-      if (!strcmp(v, "mn")) {
-        o->role = M6IKE_AGENT_MN;
-      } else if (!strcmp(v, "ha")) {
-        o->role = M6IKE_AGENT_HA;
-      } else {
-        kdie(k, "must be mn or ha");
-      }
-    } else if (!strcmp(k, "--scheme")) {
-      if (m6ike_scheme_parse(v, &o->scheme) != 0) {
-        kdie(k, "unknown scheme");
-      }
-    } else if (!strcmp(k, "--ha") || !strcmp(k, "--hoa")) {
-      if (m6ike_addr6_parse(!strcmp(k, "--ha") ? &o->ha : &o->hoa, v) != 0) {
-        kdie(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--mn")) {
-      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
-        kdie(k, "not an IPv6 address (at most 16)");
-      }
-      o->nmns++;
-    } else if (!strcmp(k, "--home-prefix")) {
-      char buf[64], *end;
-      const char *sl = strchr(v, '/');
-      unsigned long l;
-      if (!sl || (size_t)(sl - v) >= sizeof(buf)) {
-        kdie(k, "must be PREFIX/LEN");
-      }
-      memcpy(buf, v, (size_t)(sl - v));
-      buf[sl - v] = 0;
-      l = strtoul(sl + 1, &end, 10);
-      if (m6ike_addr6_parse(&o->prefix, buf) != 0 || *end || l < 1 ||
-          l > 128) {
-        kdie(k, "must be PREFIX/LEN (LEN 1..128)");
-      }
-      o->plen = (unsigned)l;
-    } else if (!strcmp(k, "--psk")) {
-      if (strlen(v) >= sizeof(o->psk)) {
-        kdie(k, "longer than 128");
-      }
-      snprintf(o->psk, sizeof(o->psk), "%s", v);
-    } else if (!strcmp(k, "--psk-file")) {
-      FILE *f = fopen(v, "r");
-      size_t n;
-      if (!f) {
-        kdie(k, strerror(errno));
-      }
-      n = fread(o->psk, 1, sizeof(o->psk) - 1, f);
-      fclose(f);
-      while (n && (o->psk[n - 1] == '\n' || o->psk[n - 1] == '\r')) {
-        n--;
-      }
-      o->psk[n] = 0;
-    } else if (!strcmp(k, "--max-mns")) {
-      char *end;
-      unsigned long x = strtoul(v, &end, 10);
-      if (*end || x < 1 || x > 100000) {
-        kdie(k, "must be 1..100000");
-      }
-      o->max_mns = (unsigned)x;
     } else if (!strcmp(k, "--liveness")) {
       char *end;
       unsigned long x = strtoul(v, &end, 10);
@@ -155,20 +96,6 @@ static void kparse(int argc, char **argv, kopts *o) {
         kdie(k, "must be 0..86400 (seconds)");
       }
       o->liveness = (unsigned)x;
-    } else if (!strcmp(k, "--ike-proposal")) {
-      o->ike_prop = v;
-    } else if (!strcmp(k, "--esp-proposal")) {
-      o->esp_prop = v;
-    } else if (!strcmp(k, "--local-id")) {
-      o->local_id = v;
-    } else if (!strcmp(k, "--remote-id")) {
-      o->remote_id = v;
-    } else if (!strcmp(k, "--events")) {
-      o->events = v;
-    } else if (!strcmp(k, "--keylog-ike")) {
-      o->kl_ike = v;
-    } else if (!strcmp(k, "--keylog-esp")) {
-      o->kl_esp = v;
     } else {
       kdie(k, "unknown option (key-manager mode, --pfkey)");
     }
@@ -182,20 +109,9 @@ static void kparse(int argc, char **argv, kopts *o) {
   if (!o->pfkey) {
     kdie("--pfkey", "missing");
   }
-  if (!o->role) {
-    kdie("--role", "missing");
-  }
-  if (m6ike_addr6_is_unspecified(&o->ha)) {
-    kdie("--ha", "missing");
-  }
-  if (!o->plen) {
-    kdie("--home-prefix", "missing");
-  }
+  m6e_nodeopts_check(&o->common, PROG);
   if (!o->psk[0]) {
     kdie("--psk", "missing (or --psk-file)");
-  }
-  if (o->role == M6IKE_AGENT_MN && m6ike_addr6_is_unspecified(&o->hoa)) {
-    kdie("--hoa", "missing (mn)");
   }
 }
 
@@ -205,10 +121,6 @@ static const char *shm_err(int rv) {
 
 #ifdef M6E_HAVE_KEYMGR
 static volatile sig_atomic_t g_stop;
-static void on_sig(int s) {
-  (void)s;
-  g_stop = 1;
-}
 
 typedef struct kd {
   kopts o;
@@ -220,22 +132,6 @@ typedef struct kd {
   uint64_t counts[M6IKE_IKEV2_X_COUNT], bytes;
   uint64_t ike_dropped, pfkey_refused, pfkey_bad, pfkey_in;
 } kd;
-
-static int k_rand(uint8_t *dest, size_t len, void *ud) {
-  (void)ud;
-  while (len) {
-    ssize_t r = getrandom(dest, len, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    dest += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
 
 static int k_send_pfkey(const uint8_t *msg, size_t len, void *ud) {
   kd *d = ud;
@@ -407,15 +303,14 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
     kd *d = &dd;
     m6ike_agent_config cfg;
     m6ike_keymgr_callbacks cb;
-    struct sigaction sa;
     d->o = o;
     d->ev = o.events ? fopen(o.events, "a") : stdout;
     if (!d->ev) {
       fprintf(stderr, PROG ": --events %s: %s\n", o.events, strerror(errno));
       return 2;
     }
-    d->kl[0] = o.kl_ike ? fopen(o.kl_ike, "a") : NULL;
-    d->kl[1] = o.kl_esp ? fopen(o.kl_esp, "a") : NULL;
+    d->kl[0] = o.keylog_ike ? fopen(o.keylog_ike, "a") : NULL;
+    d->kl[1] = o.keylog_esp ? fopen(o.keylog_esp, "a") : NULL;
     rv = m6e_msrd_shm_attach(&d->shm, o.shm);
     if (rv != 0) {
       fprintf(stderr, PROG ": --msrd-shm %s: %s\n", o.shm, shm_err(rv));
@@ -459,15 +354,15 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
       cfg.max_mns = o.max_mns;
     }
     cfg.liveness_s = o.liveness;
-    if (o.ike_prop) {
-      cfg.ike_proposal = o.ike_prop;
+    if (o.ike_proposal) {
+      cfg.ike_proposal = o.ike_proposal;
     }
-    if (o.esp_prop) {
-      cfg.esp_proposal = o.esp_prop;
+    if (o.esp_proposal) {
+      cfg.esp_proposal = o.esp_proposal;
     }
     memset(&cb, 0, sizeof(cb));
     cb.user_data = d;
-    cb.rand = k_rand;
+    cb.rand = m6e_rand;
     cb.send_pfkey = k_send_pfkey;
     cb.send_udp = k_send_udp;
     cb.log = k_log;
@@ -486,11 +381,7 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
       fprintf(stderr, PROG ": keymgr start: %s\n", m6ike_strerror(rv));
       return 1;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sig;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    m6e_stop_signals(&g_stop, -1);
     m6e_emit(d->ev, m6e_now_ns(), "READY role=%s scheme=%s pfkey=%s msrd=%s",
              o.role == M6IKE_AGENT_MN ? "mn" : "ha",
              m6ike_scheme_name(o.scheme), o.pfkey, o.shm);

@@ -139,10 +139,6 @@ typedef struct daemon_s {
 } daemon_s;
 
 static volatile sig_atomic_t g_stop;
-static void on_signal(int s) {
-  (void)s;
-  g_stop = 1;
-}
 
 #define emit(d, ...) m6e_emit((d)->ev, m6e_now_ns(), __VA_ARGS__)
 
@@ -495,11 +491,12 @@ static void on_mh_accept(daemon_s *d) {
 static void on_mh(daemon_s *d) {
   static uint8_t buf[BUF_MAX + 16];
   for (;;) {
-    ssize_t r = recv(d->mh_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
     m6e_mhsock_hdr h;
     const uint8_t *pkt;
     size_t len;
     int rv;
+    ssize_t r =
+        m6e_mhsock_recv(d->mh_fd, buf, sizeof(buf), &h, &pkt, &len, &rv);
     if (r == 0) {
       emit(d, "MH_DISCONNECT");
       close(d->mh_fd);
@@ -509,9 +506,6 @@ static void on_mh(daemon_s *d) {
     if (r < 0) {
       return;
     }
-    rv = m6e_mhsock_parse(buf, (size_t)r > sizeof(buf) ? sizeof(buf) + 1
-                                                       : (size_t)r,
-                          &h, &pkt, &len);
     if (rv == 0 && h.kind != M6E_MH_SEND) {
       rv = M6E_MH_EKIND;
     }
@@ -601,7 +595,6 @@ int main(int argc, char **argv) {
   int kernel_acquire = 0;
   m6ike_ipsec_config ic;
   m6ike_pfkey_bus_config bc;
-  struct sigaction sg;
   int rv;
   d.tun_fd = d.pkt_fd = d.raw_fd = d.mh_lfd = d.mh_fd = -1;
   for (int i = 1; i < argc; i += 2) {
@@ -752,11 +745,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": --socket %s: %s\n", path, strerror(errno));
     return 1;
   }
-  memset(&sg, 0, sizeof(sg));
-  sg.sa_handler = on_signal;
-  sigaction(SIGTERM, &sg, NULL);
-  sigaction(SIGINT, &sg, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  m6e_stop_signals(&g_stop, -1);
   emit(&d, "READY socket=%s msrd=%s tun=%s mh=%s", path, msrd ? msrd : "-",
        d.tun_name ? d.tun_name : "-", d.mh_path ? d.mh_path : "-");
 

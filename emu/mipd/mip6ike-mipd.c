@@ -58,6 +58,7 @@
 #include "mhsock.h"
 #include "msrd-shm.h"
 #include "netio.h"
+#include "nodeopts.h"
 
 #define PROG "mip6ike-mipd"
 #define BUF_MAX 65600
@@ -66,15 +67,15 @@
 #define KM_QUIET_US 300
 
 typedef struct options {
-  m6ike_agent_role role;
-  m6ike_scheme scheme;
-  m6ike_addr6 ha, hoa, prefix;
-  unsigned plen, max_mns;
+  union { /* the shared options (netio/nodeopts.h) under their own names */
+    m6e_nodeopts common;
+    struct {
+      M6E_NODEOPTS_FIELDS
+    };
+  };
+  const char *pfkey, *mh, *shm;
   unsigned lifetime;         /* mn: --lifetime (4-s units), 0 = default */
   unsigned reregister_after; /* mn: --reregister-after (ha_lost_after) */
-  const char *pfkey, *mh, *shm, *tun, *home_if, *events, *psk;
-  m6ike_addr6 mns[16];
-  unsigned nmns;
 } options;
 
 typedef struct held {
@@ -112,18 +113,6 @@ typedef struct mipd {
 } mipd;
 
 static volatile sig_atomic_t g_stop;
-static int g_sig_wr = -1;
-
-static void on_signal(int sig) {
-  int e = errno;
-  (void)sig;
-  g_stop = 1;
-  if (g_sig_wr >= 0) {
-    ssize_t r = write(g_sig_wr, "x", 1);
-    (void)r;
-  }
-  errno = e;
-}
 
 #define now_ns m6e_now_ns
 #define emit(d, ...) m6e_emit((d)->ev, m6e_now_ns(), __VA_ARGS__)
@@ -152,54 +141,14 @@ static void usage(FILE *f) {
 }
 
 static void parse(int argc, char **argv, options *o) {
-  memset(o, 0, sizeof(*o));
-  o->scheme = M6IKE_SCHEME_MSRD;
-  o->max_mns = 64;
-  for (int i = 1; i < argc; i++) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
-      usage(stdout);
-      exit(0);
+  int i = 0;
+  const char *k, *v;
+  m6e_nodeopts_init(&o->common, M6E_NODEOPT_TUN | M6E_NODEOPT_MAX_MNS);
+  while (m6e_nodeopts_next(argc, argv, &i, PROG, usage, &k, &v)) {
+    if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
+      continue;
     }
-    if (strncmp(k, "--", 2) != 0) {
-      die_arg(k, "unexpected argument");
-    }
-    if (!v) {
-      die_arg(k, "needs a value");
-    }
-    i++;
-    if (!strcmp(k, "--role")) {
-      if (!strcmp(v, "mn")) {
-        o->role = M6IKE_AGENT_MN;
-      } else if (!strcmp(v, "ha")) {
-        o->role = M6IKE_AGENT_HA;
-      } else {
-        die_arg(k, "must be mn or ha");
-      }
-    } else if (!strcmp(k, "--scheme")) {
-      if (m6ike_scheme_parse(v, &o->scheme) != 0) {
-        die_arg(k, "unknown scheme");
-      }
-    } else if (!strcmp(k, "--ha") || !strcmp(k, "--hoa")) {
-      if (m6ike_addr6_parse(!strcmp(k, "--ha") ? &o->ha : &o->hoa, v) != 0) {
-        die_arg(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--home-prefix")) {
-      char buf[64], *end;
-      const char *sl = strchr(v, '/');
-      unsigned long l;
-      if (!sl || (size_t)(sl - v) >= sizeof(buf)) {
-        die_arg(k, "must be PREFIX/LEN");
-      }
-      memcpy(buf, v, (size_t)(sl - v));
-      buf[sl - v] = 0;
-      l = strtoul(sl + 1, &end, 10);
-      if (m6ike_addr6_parse(&o->prefix, buf) != 0 || *end || l < 1 ||
-          l > 128) {
-        die_arg(k, "must be PREFIX/LEN (LEN 1..128)");
-      }
-      o->plen = (unsigned)l;
-    } else if (!strcmp(k, "--pfkey")) {
+    if (!strcmp(k, "--pfkey")) {
       o->pfkey = v;
     } else if (!strcmp(k, "--mh")) {
       o->mh = v;
@@ -208,25 +157,6 @@ static void parse(int argc, char **argv, options *o) {
         die_arg(k, "must be /NAME (at most 60 characters)");
       }
       o->shm = v;
-    } else if (!strcmp(k, "--tun")) {
-      if (strlen(v) >= IFNAMSIZ) {
-        die_arg(k, "interface name too long");
-      }
-      o->tun = v;
-    } else if (!strcmp(k, "--home-if")) {
-      o->home_if = v;
-    } else if (!strcmp(k, "--mn")) {
-      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
-        die_arg(k, "not an IPv6 address (at most 16)");
-      }
-      o->nmns++;
-    } else if (!strcmp(k, "--max-mns")) {
-      char *end;
-      unsigned long x = strtoul(v, &end, 10);
-      if (*end || x < 1 || x > 100000) {
-        die_arg(k, "must be 1..100000");
-      }
-      o->max_mns = (unsigned)x;
     } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after")) {
       char *end;
       unsigned long x = strtoul(v, &end, 10);
@@ -239,67 +169,20 @@ static void parse(int argc, char **argv, options *o) {
       } else {
         o->reregister_after = (unsigned)x;
       }
-    } else if (!strcmp(k, "--events")) {
-      o->events = v;
-    } else if (!strcmp(k, "--psk")) {
-      o->psk = v;
     } else {
       die_arg(k, "unknown option");
     }
   }
-  if (!o->role) {
-    die_arg("--role", "missing");
-  }
-  if (m6ike_addr6_is_unspecified(&o->ha)) {
-    die_arg("--ha", "missing");
-  }
-  if (!o->plen) {
-    die_arg("--home-prefix", "missing");
-  }
+  m6e_nodeopts_check(&o->common, PROG);
   if (!o->pfkey || !o->mh || !o->shm || !o->tun) {
     die_arg(!o->pfkey ? "--pfkey" : !o->mh ? "--mh" : !o->shm ? "--msrd-shm"
                                                                : "--tun",
             "missing");
   }
-  if (o->role == M6IKE_AGENT_MN && m6ike_addr6_is_unspecified(&o->hoa)) {
-    die_arg("--hoa", "missing (mn)");
-  }
-  if (o->role == M6IKE_AGENT_HA && !o->home_if) {
-    die_arg("--home-if", "missing (ha)");
-  }
 }
 
-static int run_ip(mipd *d, const char *fmt, ...) {
-  char cmd[512];
-  va_list ap;
-  int rc;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  rc = system(cmd);
-  if (rc != 0) {
-    emit(d, "HOST_ERROR cmd=\"%s\" rc=%d", cmd, rc);
-  }
-  return rc;
-}
 
 /* ---- callbacks of m6ike_mobility ------------------------------------------ */
-
-static int cb_rand(uint8_t *dest, size_t len, void *ud) {
-  (void)ud;
-  while (len) {
-    ssize_t r = getrandom(dest, len, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    dest += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
 
 static void hold(mipd *d, const uint8_t *pkt, size_t len, int esp) {
   if (d->nq == MAX_HELD || !(d->q[d->nq].pkt = malloc(len))) {
@@ -331,6 +214,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     const uint8_t *in;
     size_t ilen;
     ssize_t r;
+    int rv;
     m6ike_tstamp t = now_ns();
     if (t >= deadline) {
       emit(d, "HOST_ERROR mh_send err=\"no answer from ipsecd\"");
@@ -339,7 +223,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     if (poll(&p, 1, (int)((deadline - t) / 1000000u) + 1) <= 0) {
       continue;
     }
-    r = recv(d->mh_fd, rec, sizeof(rec), MSG_DONTWAIT | MSG_TRUNC);
+    r = m6e_mhsock_recv(d->mh_fd, rec, sizeof(rec), &h, &in, &ilen, &rv);
     if (r == 0) {
       emit(d, "HOST_ERROR mh_send err=\"ipsecd closed the MH socket\"");
       g_stop = 1;
@@ -348,9 +232,7 @@ static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
     if (r < 0) {
       continue;
     }
-    if (m6e_mhsock_parse(rec, (size_t)r > sizeof(rec) ? sizeof(rec) + 1
-                                                      : (size_t)r,
-                         &h, &in, &ilen) != 0) {
+    if (rv != 0) {
       d->st.mh_malformed++;
       continue;
     }
@@ -442,7 +324,8 @@ static void on_mh(mipd *d) {
     const uint8_t *pkt;
     size_t len;
     int rv;
-    ssize_t r = recv(d->mh_fd, rec, sizeof(rec), MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t r =
+        m6e_mhsock_recv(d->mh_fd, rec, sizeof(rec), &h, &pkt, &len, &rv);
     if (r == 0) {
       emit(d, "HOST_ERROR err=\"ipsecd closed the MH socket\"");
       g_stop = 1;
@@ -451,9 +334,6 @@ static void on_mh(mipd *d) {
     if (r < 0) {
       return;
     }
-    rv = m6e_mhsock_parse(rec, (size_t)r > sizeof(rec) ? sizeof(rec) + 1
-                                                       : (size_t)r,
-                          &h, &pkt, &len);
     if (rv != 0 || h.kind != M6E_MH_RECEIVED) {
       d->st.mh_malformed++;
       emit(d, "DROP where=mh_sock len=%zd reason=\"%s\"", r,
@@ -585,39 +465,25 @@ static void on_coa_ready(const m6ike_addr6 *coa, void *ud) {
   run_held(d);
 }
 
-static FILE *open_out(const char *path, const char *opt) {
-  FILE *f = fopen(path, "a");
-  if (!f) {
-    fprintf(stderr, PROG ": %s: %s: %s\n", opt, path, strerror(errno));
-    exit(2);
-  }
-  return f;
-}
 
 int main(int argc, char **argv) {
   static mipd dd;
   mipd *d = &dd;
   m6ike_agent_config cfg;
   m6ike_mobility_callbacks cb;
-  struct sigaction sa;
   char tb[M6IKE_ADDR6_STRLEN];
   size_t rsize;
   int rv;
 
   parse(argc, argv, &d->o);
-  d->ev = d->o.events ? open_out(d->o.events, "--events") : stdout;
+  d->ev = d->o.events ? m6e_open_out(PROG, d->o.events, "--events") : stdout;
   d->pf_fd = d->mh_fd = d->nl_fd = -1;
   d->km_turn_until = M6IKE_TSTAMP_UNSET;
   if (pipe2(d->sig_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
     perror(PROG ": pipe");
     return 1;
   }
-  g_sig_wr = d->sig_fd[1];
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  m6e_stop_signals(&g_stop, d->sig_fd[1]);
 
   d->tun_ifindex = (int)if_nametoindex(d->o.tun);
   if (!d->tun_ifindex) {
@@ -655,7 +521,7 @@ int main(int argc, char **argv) {
   }
   /* mobility.h checks the agent's whole configuration; the PSK and ids
    * are the key manager's and are not used here. */
-  cfg.psk = (const uint8_t *)(d->o.psk ? d->o.psk : "unused by mipd");
+  cfg.psk = (const uint8_t *)(d->o.psk[0] ? d->o.psk : "unused by mipd");
   cfg.psk_len = strlen((const char *)cfg.psk);
   cfg.local_id = d->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
                                              : "email:mn@example";
@@ -680,7 +546,7 @@ int main(int argc, char **argv) {
   }
   memset(&cb, 0, sizeof(cb));
   cb.user_data = d;
-  cb.rand = cb_rand;
+  cb.rand = m6e_rand;
   cb.send_ip6 = cb_send_ip6;
   cb.send_pfkey = cb_send_pfkey;
   cb.event = cb_event;
@@ -709,8 +575,8 @@ int main(int argc, char **argv) {
   d->md.coa_ready = on_coa_ready;
   d->md.user_data = d;
   if (d->o.role == M6IKE_AGENT_MN) {
-    run_ip(d, "ip -6 addr replace %s/128 dev %s nodad",
-           m6ike_addr6_format(&d->o.hoa, tb), d->o.tun);
+    m6e_run_ip(d->ev, "ip -6 addr replace %s/128 dev %s nodad",
+               m6ike_addr6_format(&d->o.hoa, tb), d->o.tun);
   }
   emit(d, "READY role=%s scheme=%s tun=%s msrd=%s",
        d->o.role == M6IKE_AGENT_MN ? "mn" : "ha",
@@ -773,8 +639,9 @@ int main(int argc, char **argv) {
       /* proxy ND on the home link and a route into the tunnel
        * (idempotent: replace) */
       m6ike_addr6_format(&d->pending[i], tb);
-      run_ip(d, "ip -6 neigh replace proxy %s dev %s", tb, d->o.home_if);
-      run_ip(d, "ip -6 route replace %s/128 dev %s", tb, d->o.tun);
+      m6e_run_ip(d->ev, "ip -6 neigh replace proxy %s dev %s", tb,
+                 d->o.home_if);
+      m6e_run_ip(d->ev, "ip -6 route replace %s/128 dev %s", tb, d->o.tun);
     }
     d->npending = 0;
     if (d->o.role == M6IKE_AGENT_MN && !d->printed_complete &&

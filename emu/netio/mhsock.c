@@ -40,6 +40,22 @@ int m6e_mhsock_parse(const uint8_t *rec, size_t len, m6e_mhsock_hdr *h,
   return 0;
 }
 
+ssize_t m6e_mhsock_recv(int fd, uint8_t *buf, size_t cap, m6e_mhsock_hdr *h,
+                        const uint8_t **pkt, size_t *plen, int *rv) {
+  ssize_t r = recv(fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
+  if (r <= 0) {
+    return r < 0 ? -1 : 0;
+  }
+  if ((size_t)r > cap) {
+    *pkt = NULL;
+    *plen = 0;
+    *rv = M6E_MH_ELONG;
+  } else {
+    *rv = m6e_mhsock_parse(buf, (size_t)r, h, pkt, plen);
+  }
+  return r;
+}
+
 int m6e_mhsock_send(int fd, uint8_t kind, uint8_t flags, int32_t status,
                     const uint8_t *pkt, size_t len) {
   uint8_t h[M6E_MH_HDR_LEN] = {kind, flags, 0, 0, 0, 0, 0, 0};

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum {
   M6E_MH_SEND = 1,     /* mipd -> ipsecd: send through the SPD */
@@ -39,6 +40,13 @@ typedef struct m6e_mhsock_hdr {
  * 0 or an M6E_MH_E* code. */
 int m6e_mhsock_parse(const uint8_t *rec, size_t len, m6e_mhsock_hdr *h,
                      const uint8_t **pkt, size_t *plen);
+/* The next record on fd (non-blocking) into buf (cap octets, at least
+ * the longest record, M6E_MH_HDR_LEN + 40 + 65535), checked with
+ * m6e_mhsock_parse: its length (> 0; *rv = 0 or the M6E_MH_E* code of a
+ * bad record, ELONG if it did not fit), 0 when the peer closed, -1 when
+ * nothing is waiting. */
+ssize_t m6e_mhsock_recv(int fd, uint8_t *buf, size_t cap, m6e_mhsock_hdr *h,
+                        const uint8_t **pkt, size_t *plen, int *rv);
 /* Sends one record (pkt may be NULL).  0 or -1 (errno). */
 int m6e_mhsock_send(int fd, uint8_t kind, uint8_t flags, int32_t status,
                     const uint8_t *pkt, size_t len);

@@ -16,8 +16,11 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -168,14 +171,29 @@ int m6e_send_ip6(int raw_fd, const uint8_t *pkt, size_t len) {
 
 /* ---- IKE datagrams ------------------------------------------------------ */
 
+/* Room for one IPV6_PKTINFO control message, aligned. */
+typedef union pktinfo_cmsg {
+  char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  struct cmsghdr align;
+} pktinfo_cmsg;
+
+/* One datagram to or from peer, its pktinfo in ctl. */
+static void udp_msghdr(struct msghdr *mh, struct sockaddr_in6 *peer,
+                       struct iovec *iov, char *ctl, size_t ctllen) {
+  memset(mh, 0, sizeof(*mh));
+  mh->msg_name = peer;
+  mh->msg_namelen = sizeof(*peer);
+  mh->msg_iov = iov;
+  mh->msg_iovlen = 1;
+  mh->msg_control = ctl;
+  mh->msg_controllen = ctllen;
+}
+
 int m6e_udp_send(int fd, const m6ike_ikev2_path *p, const uint8_t *buf,
                  size_t len) {
   struct sockaddr_in6 to;
   struct iovec iov = {(void *)buf, len};
-  union {
-    char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    struct cmsghdr align;
-  } c;
+  pktinfo_cmsg c;
   struct msghdr mh;
   struct cmsghdr *cm;
   struct in6_pktinfo pi;
@@ -183,14 +201,8 @@ int m6e_udp_send(int fd, const m6ike_ikev2_path *p, const uint8_t *buf,
   to.sin6_family = AF_INET6;
   to.sin6_port = htons(p->remote_port);
   memcpy(&to.sin6_addr, p->remote.b, 16);
-  memset(&mh, 0, sizeof(mh));
   memset(&c, 0, sizeof(c));
-  mh.msg_name = &to;
-  mh.msg_namelen = sizeof(to);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = c.b;
-  mh.msg_controllen = sizeof(c.b);
+  udp_msghdr(&mh, &to, &iov, c.b, sizeof(c.b));
   cm = CMSG_FIRSTHDR(&mh);
   cm->cmsg_level = IPPROTO_IPV6;
   cm->cmsg_type = IPV6_PKTINFO;
@@ -205,20 +217,11 @@ ssize_t m6e_udp_recv(int fd, uint16_t port, uint8_t *buf, size_t cap,
                      m6ike_ikev2_path *p) {
   struct sockaddr_in6 from;
   struct iovec iov = {buf, cap};
-  union {
-    char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    struct cmsghdr align;
-  } c;
+  pktinfo_cmsg c;
   struct msghdr mh;
   struct cmsghdr *cm;
   ssize_t r;
-  memset(&mh, 0, sizeof(mh));
-  mh.msg_name = &from;
-  mh.msg_namelen = sizeof(from);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = c.b;
-  mh.msg_controllen = sizeof(c.b);
+  udp_msghdr(&mh, &from, &iov, c.b, sizeof(c.b));
   r = recvmsg(fd, &mh, MSG_DONTWAIT);
   if (r < 0) {
     return -1;
@@ -487,4 +490,74 @@ int m6e_pfkey_connect(const char *path, int role, int wait_ms) {
     return -1;
   }
   return fd;
+}
+
+/* ---- process plumbing --------------------------------------------------- */
+
+int m6e_rand(uint8_t *dest, size_t len, void *user_data) {
+  (void)user_data;
+  while (len) {
+    ssize_t r = getrandom(dest, len, 0);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) {
+        continue;
+      }
+      return -1;
+    }
+    dest += r;
+    len -= (size_t)r;
+  }
+  return 0;
+}
+
+static volatile sig_atomic_t *g_stop_flag;
+static int g_wake_fd = -1;
+
+static void on_stop_signal(int sig) {
+  int e = errno;
+  (void)sig;
+  *g_stop_flag = 1;
+  if (g_wake_fd >= 0) {
+    ssize_t r = write(g_wake_fd, "x", 1);
+    (void)r;
+  }
+  errno = e;
+}
+
+void m6e_stop_signals(volatile sig_atomic_t *stop, int wake_fd) {
+  struct sigaction sa;
+  g_stop_flag = stop;
+  g_wake_fd = wake_fd;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int m6e_run_ip(FILE *ev, const char *fmt, ...) {
+  char cmd[512];
+  va_list ap;
+  int rc;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof(cmd), fmt, ap);
+  va_end(ap);
+  rc = system(cmd);
+  if (rc != 0) {
+    m6e_emit(ev, m6e_now_ns(), "HOST_ERROR cmd=\"%s\" rc=%d", cmd, rc);
+  }
+  return rc;
+}
+
+FILE *m6e_open_out(const char *prog, const char *path, const char *opt) {
+  FILE *f;
+  if (!path) {
+    return NULL;
+  }
+  f = fopen(path, "a");
+  if (!f) {
+    fprintf(stderr, "%s: %s: %s: %s\n", prog, opt, path, strerror(errno));
+    exit(2);
+  }
+  return f;
 }

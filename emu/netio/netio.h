@@ -8,6 +8,7 @@
 #ifndef MIP6IKE_EMU_NETIO_H
 #define MIP6IKE_EMU_NETIO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,6 +65,24 @@ int m6e_unix_connect(const char *path, int wait_ms);
 /* m6e_unix_connect + the pfkey_wire HELLO with role (1 KEY_MANAGER, 2
  * MOBILITY) and pid = ours. */
 int m6e_pfkey_connect(const char *path, int role, int wait_ms);
+
+/* ---- process plumbing ------------------------------------------------- */
+/* The core's random callback (m6ike_rand_cb) from getrandom(2), retried
+ * on EINTR and short reads: 0 or -1.  user_data unused. */
+int m6e_rand(uint8_t *dest, size_t len, void *user_data);
+/* SIGTERM and SIGINT set *stop and, when wake_fd >= 0 (the write end of a
+ * non-blocking pipe the daemon polls), write a byte to it; SIGPIPE is
+ * ignored.  One daemon per process: the handler's state is process-wide. */
+void m6e_stop_signals(volatile sig_atomic_t *stop, int wake_fd);
+
+/* Runs the shell command fmt... (ip(8) for the slow-path configuration);
+ * a non-zero status is logged to ev as "HOST_ERROR cmd=\"...\" rc=N".
+ * Returns the status. */
+int m6e_run_ip(FILE *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* fopen(path, "a") (NULL for a NULL path); on failure "PROG: OPT: PATH:
+ * why" to stderr and exit 2. */
+FILE *m6e_open_out(const char *prog, const char *path, const char *opt);
 
 /* ---- event log -------------------------------------------------------- */
 /* CLOCK_REALTIME in ns (events line up with the runner and the pcaps). */

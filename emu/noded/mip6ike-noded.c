@@ -67,24 +67,22 @@
 #include "m6ike/agent.h"
 #include "m6ike/crypto_openssl.h"
 #include "netio.h"
+#include "nodeopts.h"
 
 #define PROG "mip6ike-noded"
 
 typedef struct options {
-  m6ike_agent_role role;
-  m6ike_scheme scheme;
-  m6ike_addr6 ha, hoa, prefix;
-  unsigned plen;
-  const char *psk, *tun, *home_if, *events, *keylog_ike, *keylog_esp;
-  const char *ike_proposal, *esp_proposal;
-  const char *local_id, *remote_id; /* NULL: the defaults below */
+  union { /* the shared options (netio/nodeopts.h) under their own names */
+    m6e_nodeopts common;
+    struct {
+      M6E_NODEOPTS_FIELDS
+    };
+  };
   unsigned lifetime;        /* MN: --lifetime (4-s units), 0 = default */
   unsigned reregister_after; /* MN: --reregister-after N (the core's
                                 cfg.ha_lost_after), 0 = never */
   unsigned liveness;        /* --liveness S (the core's cfg.liveness_s),
                                0 = off */
-  m6ike_addr6 mns[16]; /* HA: --mn HOA (provisioned MNs; static scheme) */
-  unsigned nmns;
 } options;
 
 typedef struct node {
@@ -103,18 +101,6 @@ typedef struct node {
 } node;
 
 static volatile sig_atomic_t g_stop;
-static int g_sig_wr = -1;
-
-static void on_signal(int sig) {
-  int e = errno;
-  (void)sig;
-  g_stop = 1;
-  if (g_sig_wr >= 0) {
-    ssize_t r = write(g_sig_wr, "x", 1);
-    (void)r;
-  }
-  errno = e;
-}
 
 #define now_ns m6e_now_ns
 #define emit(n, t, ...) m6e_emit((n)->ev, (t), __VA_ARGS__)
@@ -155,84 +141,15 @@ static void die_arg(const char *opt, const char *why) {
 }
 
 static void parse(int argc, char **argv, options *o) {
-  int i;
-  memset(o, 0, sizeof(*o));
-  o->scheme = M6IKE_SCHEME_MSRD;
-  for (i = 1; i < argc; i++) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
-      usage(stdout);
-      exit(0);
+  int i = 0;
+  const char *k, *v;
+  m6e_nodeopts_init(&o->common, M6E_NODEOPT_TUN | M6E_NODEOPT_IKE);
+  while (m6e_nodeopts_next(argc, argv, &i, PROG, usage, &k, &v)) {
+    if (m6e_nodeopts_take(&o->common, PROG, k, v)) {
+      continue;
     }
-    if (strncmp(k, "--", 2) != 0) {
-      die_arg(k, "unexpected argument");
-    }
-    if (!v) {
-      die_arg(k, "needs a value");
-    }
-    i++;
-    if (!strcmp(k, "--role")) {
-      if (!strcmp(v, "mn")) {
-        o->role = M6IKE_AGENT_MN;
-      } else if (!strcmp(v, "ha")) {
-        o->role = M6IKE_AGENT_HA;
-      } else {
-        die_arg(k, "must be mn or ha");
-      }
-    } else if (!strcmp(k, "--scheme")) {
-      if (m6ike_scheme_parse(v, &o->scheme) != 0) {
-        die_arg(k, "unknown scheme");
-      }
-    } else if (!strcmp(k, "--ha")) {
-      if (m6ike_addr6_parse(&o->ha, v) != 0) {
-        die_arg(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--hoa")) {
-      if (m6ike_addr6_parse(&o->hoa, v) != 0) {
-        die_arg(k, "not an IPv6 address");
-      }
-    } else if (!strcmp(k, "--home-prefix")) {
-      char buf[64];
-      const char *sl = strchr(v, '/');
-      char *end;
-      unsigned long l;
-      if (!sl || (size_t)(sl - v) >= sizeof(buf)) {
-        die_arg(k, "must be PREFIX/LEN");
-      }
-      memcpy(buf, v, (size_t)(sl - v));
-      buf[sl - v] = 0;
-      l = strtoul(sl + 1, &end, 10);
-      if (m6ike_addr6_parse(&o->prefix, buf) != 0 || *end || l < 1 ||
-          l > 128) {
-        die_arg(k, "must be PREFIX/LEN (LEN 1..128)");
-      }
-      o->plen = (unsigned)l;
-    } else if (!strcmp(k, "--psk")) {
-      o->psk = v;
-    } else if (!strcmp(k, "--tun")) {
-      if (strlen(v) >= IFNAMSIZ) {
-        die_arg(k, "interface name too long");
-      }
-      o->tun = v;
-    } else if (!strcmp(k, "--mn")) {
-      if (o->nmns == 16 || m6ike_addr6_parse(&o->mns[o->nmns], v) != 0) {
-        die_arg(k, "not an IPv6 address (at most 16)");
-      }
-      o->nmns++;
-    } else if (!strcmp(k, "--home-if")) {
-      o->home_if = v;
-    } else if (!strcmp(k, "--events")) {
-      o->events = v;
-    } else if (!strcmp(k, "--keylog-ike")) {
-      o->keylog_ike = v;
-    } else if (!strcmp(k, "--keylog-esp")) {
-      o->keylog_esp = v;
-    } else if (!strcmp(k, "--ike-proposal")) {
-      o->ike_proposal = v;
-    } else if (!strcmp(k, "--esp-proposal")) {
-      o->esp_proposal = v;
-    } else if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after") ||
-               !strcmp(k, "--liveness")) {
+    if (!strcmp(k, "--lifetime") || !strcmp(k, "--reregister-after") ||
+        !strcmp(k, "--liveness")) {
       char *end;
       unsigned long l = strtoul(v, &end, 10);
       int lt = !strcmp(k, "--lifetime");
@@ -246,72 +163,22 @@ static void parse(int argc, char **argv, options *o) {
       } else {
         o->liveness = (unsigned)l;
       }
-    } else if (!strcmp(k, "--local-id")) {
-      o->local_id = v;
-    } else if (!strcmp(k, "--remote-id")) {
-      o->remote_id = v;
     } else {
       die_arg(k, "unknown option");
     }
   }
-  if (!o->role) {
-    die_arg("--role", "missing");
-  }
-  if (m6ike_addr6_is_unspecified(&o->ha)) {
-    die_arg("--ha", "missing");
-  }
-  if (!o->plen) {
-    die_arg("--home-prefix", "missing");
-  }
-  if (!o->psk || !*o->psk) {
+  m6e_nodeopts_check(&o->common, PROG);
+  if (!o->psk[0]) {
     die_arg("--psk", "missing");
   }
   if (!o->tun) {
     die_arg("--tun", "missing");
   }
-  if (o->role == M6IKE_AGENT_MN && m6ike_addr6_is_unspecified(&o->hoa)) {
-    die_arg("--hoa", "missing (mn)");
-  }
-  if (o->role == M6IKE_AGENT_HA && !o->home_if) {
-    die_arg("--home-if", "missing (ha)");
-  }
-}
-
-/* ---- helpers running ip(8) for the slow-path configuration ------------- */
-
-static int run_ip(node *n, const char *fmt, ...) {
-  char cmd[512];
-  va_list ap;
-  int rc;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  rc = system(cmd);
-  if (rc != 0) {
-    emit(n, now_ns(), "HOST_ERROR cmd=\"%s\" rc=%d", cmd, rc);
-  }
-  return rc;
 }
 
 /* ---- sockets ------------------------------------------------------------ */
 
 /* ---- agent callbacks ---------------------------------------------------- */
-
-static int cb_rand(uint8_t *dest, size_t len, void *ud) {
-  (void)ud;
-  while (len) {
-    ssize_t r = getrandom(dest, len, 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    dest += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
 
 static int cb_send_ip6(const uint8_t *pkt, size_t len, void *ud) {
   node *n = ud;
@@ -459,43 +326,25 @@ static void on_coa_ready(const m6ike_addr6 *coa, void *ud) {
 
 /* ---- main --------------------------------------------------------------- */
 
-static FILE *open_out(const char *path, const char *opt) {
-  FILE *f;
-  if (!path) {
-    return NULL;
-  }
-  f = fopen(path, "a");
-  if (!f) {
-    fprintf(stderr, PROG ": %s: %s: %s\n", opt, path, strerror(errno));
-    exit(2);
-  }
-  return f;
-}
 
 int main(int argc, char **argv) {
   static node nd;
   node *n = &nd;
   m6ike_agent_config *cfgp = &n->cfg;
   m6ike_agent_callbacks *cbp = &n->cbs;
-  struct sigaction sa;
   int rv;
   char tb[M6IKE_ADDR6_STRLEN];
 
   parse(argc, argv, &n->o);
-  n->ev = n->o.events ? open_out(n->o.events, "--events") : stdout;
-  n->kl_ike = open_out(n->o.keylog_ike, "--keylog-ike");
-  n->kl_esp = open_out(n->o.keylog_esp, "--keylog-esp");
+  n->ev = n->o.events ? m6e_open_out(PROG, n->o.events, "--events") : stdout;
+  n->kl_ike = m6e_open_out(PROG, n->o.keylog_ike, "--keylog-ike");
+  n->kl_esp = m6e_open_out(PROG, n->o.keylog_esp, "--keylog-esp");
 
   if (pipe2(n->sig_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
     perror(PROG ": pipe");
     return 1;
   }
-  g_sig_wr = n->sig_fd[1];
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  m6e_stop_signals(&g_stop, n->sig_fd[1]);
 
   n->tun_fd = m6e_open_tun(n->o.tun);
   if (n->tun_fd < 0) {
@@ -557,7 +406,7 @@ int main(int argc, char **argv) {
   cfgp->liveness_s = n->o.liveness;
   memset(cbp, 0, sizeof(*cbp));
   cbp->user_data = n;
-  cbp->rand = cb_rand;
+  cbp->rand = m6e_rand;
   cbp->send_ip6 = cb_send_ip6;
   cbp->send_udp = cb_send_udp;
   cbp->deliver_ip6 = cb_deliver;
@@ -578,8 +427,8 @@ int main(int argc, char **argv) {
     }
   }
   if (n->o.role == M6IKE_AGENT_MN) {
-    run_ip(n, "ip -6 addr replace %s/128 dev %s nodad", addr_s(&n->o.hoa, tb),
-           n->o.tun);
+    m6e_run_ip(n->ev, "ip -6 addr replace %s/128 dev %s nodad",
+               addr_s(&n->o.hoa, tb), n->o.tun);
   }
   emit(n, now_ns(), "READY role=%s scheme=%s tun=%s",
        n->o.role == M6IKE_AGENT_MN ? "mn" : "ha",
@@ -638,8 +487,9 @@ int main(int argc, char **argv) {
       /* proxy ND on the home link and a route into the tunnel
        * (idempotent: replace) */
       addr_s(&n->pending[i], tb);
-      run_ip(n, "ip -6 neigh replace proxy %s dev %s", tb, n->o.home_if);
-      run_ip(n, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
+      m6e_run_ip(n->ev, "ip -6 neigh replace proxy %s dev %s", tb,
+                 n->o.home_if);
+      m6e_run_ip(n->ev, "ip -6 route replace %s/128 dev %s", tb, n->o.tun);
     }
     n->npending = 0;
     if (n->o.role == M6IKE_AGENT_MN && !n->printed_complete &&

@@ -30,23 +30,13 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1" SCHEME="${2:-msrd}" ARCH="${3:-one}"
 shift $(($# >= 3 ? 3 : $#))
-case "$ARCH" in one) daemons=(mip6ike-noded) ;; three) daemons=(mip6ike-ipsecd mip6ike-mipd mip6ike-iked) ;;
+case "$ARCH" in one) daemons=(emu/mip6ike-noded) ;; three) daemons=(emu/mip6ike-ipsecd emu/mip6ike-mipd emu/mip6ike-iked) ;;
 *) echo "usage: $0 BUILD_DIR [SCHEME [one|three ...]]"; exit 2 ;; esac
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-for b in "${daemons[@]}" mip6ike-cbr mip6ike-pcap; do
-  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
-done
-command -v radvd >/dev/null || { echo "SKIP: radvd not installed"; exit 77; }
-OUT="$(mktemp -d /tmp/m6e-test.XXXXXX)"
-trap 'rm -rf "$OUT"' EXIT
-fail() {
-  echo "FAIL: $*"
-  echo "---- run.log"; tail -20 "$OUT/run.log" 2>/dev/null || true
-  echo "---- mn.events"; grep -Ev ' (LOG|DROP) ' "$OUT/mn.events" 2>/dev/null | cut -c1-160 | tail -25 || true
-  exit 1
-}
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6e_test_require "$BUILD" --radvd "${daemons[@]}" emu/mip6ike-cbr emu/mip6ike-pcap
+m6e_test_out m6e-test
+M6E_FAIL_HIDE=' (LOG|DROP) ' M6E_FAIL_COLS=160 M6E_FAIL_LINES=25
 
 "$HERE/../run/emu-run.sh" "$BUILD" handover --set scheme="$SCHEME" --set rate_kbps=200 \
   --set handover_at=1 --set dad_transmits=0 --set duration=15 \

@@ -28,23 +28,12 @@ extra=(--set arch=one)
 [[ "$CASE" == ba-loss ]] && extra=(--set arch=one --set ba_loss=1)
 [[ "$CASE" == three ]] && extra=(--set arch=three)
 [[ "$CASE" == three-ba-loss ]] && extra=(--set arch=three --set ba_loss=1)
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-bins=(mip6ike-cbr mip6ike-pcap mip6ike-noded)
-[[ "$CASE" == three* ]] && bins=(mip6ike-cbr mip6ike-pcap mip6ike-ipsecd mip6ike-mipd mip6ike-iked)
-for b in "${bins[@]}"; do
-  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
-done
-command -v radvd >/dev/null || { echo "SKIP: radvd not installed"; exit 77; }
-OUT="$(mktemp -d /tmp/m6e-test.XXXXXX)"
-trap '[[ -n "${KEEP:-}" ]] || rm -rf "$OUT"' EXIT
-fail() {
-  echo "FAIL: $*"
-  echo "---- run.log"; tail -20 "$OUT/run.log" 2>/dev/null || true
-  echo "---- mn.events"; grep -v ' LOG ' "$OUT/mn.events" 2>/dev/null | cut -c1-200 | tail -30 || true
-  exit 1
-}
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+bins=(emu/mip6ike-cbr emu/mip6ike-pcap emu/mip6ike-noded)
+[[ "$CASE" == three* ]] && bins=(emu/mip6ike-cbr emu/mip6ike-pcap emu/mip6ike-ipsecd emu/mip6ike-mipd emu/mip6ike-iked)
+m6e_test_require "$BUILD" --radvd "${bins[@]}"
+m6e_test_out m6e-test
 
 "$HERE/../run/emu-run.sh" "$BUILD" handover --set scheme="$SCHEME" --set rate_kbps=200 \
   --set handover_at=1.5 --set duration=7 "${extra[@]}" --out "$OUT" &

@@ -11,11 +11,10 @@
 set -euo pipefail
 IKED="$1" TOOL="$2"
 NAME="/m6e-$$-mn-msrd"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fail() { echo "FAIL: $*"; exit 1; }
-coproc W { "$TOOL" writer "$NAME" 2001:db8:1::100 2001:db8:a1::5 2001:db8:1::1; }
-wpid="$W_PID"
-trap 'kill "$wpid" 2>/dev/null || true; rm -f "/dev/shm${NAME}"' EXIT
-read -r -t 5 word mpi <&"${W[0]}" || fail "writer did not start"
+m6e_msrd_writer "$TOOL" "$NAME"
 [[ "$word" == MPI ]] || fail "writer said '$word $mpi'"
 before="$("$TOOL" reader "$NAME" "$mpi")"
 out="$("$IKED" --msrd-shm "$NAME" --selftest-write-msrd)" || fail "iked could write the MSRD: $out"

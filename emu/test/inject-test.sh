@@ -16,35 +16,15 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1"
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-[[ -x "$BUILD/emu/mip6ike-noded" ]] || { echo "SKIP: $BUILD/emu/mip6ike-noded not built"; exit 77; }
-m6e_init
-OUT="$M6E_STATE"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6e_test_require "$BUILD" emu/mip6ike-noded
+m6e_test_state
 m6e_build 0
 m6e_in ha "$BUILD/emu/mip6ike-noded" --role ha --home-if h0 --scheme msrd --ha "$M6E_HA" \
   --home-prefix "$M6E_HOME_PREFIX/64" --psk k --tun mip6 --events "$OUT/ha.events" 2>"$OUT/ha.err" &
 m6e_wait_for 5 grep -qs READY "$OUT/ha.events" || m6e_die "HA daemon did not start"
-m6e_in cn python3 - "$M6E_HA" <<'PY'
-import socket, sys, os
-ha = sys.argv[1]
-u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-for port in (500, 4500):
-    for payload in (b"", b"\x00" * 3, os.urandom(28), b"\xff" * 600, os.urandom(2000)):
-        u.sendto(payload, (ha, port))
-def raw(proto, payloads):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, proto)
-    for p in payloads:
-        s.sendto(p, (ha, 0))
-# Mobility Header: truncated, garbage, and a well-formed-looking BU that
-# is not under ESP (RFC 4877: dropped)
-raw(135, [b"\x3b\x00\x05\x00\x00\x00", os.urandom(7), os.urandom(64),
-          bytes([59, 1, 5, 0, 0, 0, 0, 1, 0x80, 0, 0, 10])])
-# ESP: too short for a header, unknown SPIs
-raw(50, [b"\x00\x00", os.urandom(8), os.urandom(100), b"\x00\x00\x01\x00" + os.urandom(60)])
-print("injected")
-PY
+m6e_in cn python3 "$HERE/ike-mh-esp-inject.py" "$M6E_HA" injected
 sleep 0.5
 pids="$(ip netns pids "$(m6e_ns ha)")"
 [[ -n "$pids" ]] || m6e_die "the HA daemon died: $(cat "$OUT/ha.err")"
@@ -74,29 +54,12 @@ if [[ -x "$BUILD/emu/mip6ike-mipd" && -x "$BUILD/emu/mip6ike-ipsecd" ]]; then
   m6e_in ha "$BUILD/emu/mip6ike-iked" --role ha "${com[@]}" --pfkey "$dir/pfkey" --msrd-shm "$shm" --psk k \
     --events "$OUT/ha-iked.events" 2>>"$OUT/ha3.err" &
   m6e_wait_for 5 grep -qs READY "$OUT/ha-iked.events" || m6e_die "iked did not start: $(cat "$OUT/ha3.err")"
-  m6e_in cn python3 - "$M6E_HA" <<'PY'
-import socket, sys, os
-ha = sys.argv[1]
-u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-for port in (500, 4500):
-    for payload in (b"", b"\x00" * 3, os.urandom(28), b"\xff" * 600, os.urandom(2000)):
-        u.sendto(payload, (ha, port))
-def raw(proto, payloads):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, proto)
-    for p in payloads:
-        s.sendto(p, (ha, 0))
-raw(135, [b"\x3b\x00\x05\x00\x00\x00", os.urandom(7), os.urandom(64),
-          bytes([59, 1, 5, 0, 0, 0, 0, 1, 0x80, 0, 0, 10])])
-raw(50, [b"\x00\x00", os.urandom(8), os.urandom(100), b"\x00\x00\x01\x00" + os.urandom(60)])
-print("injected (IKE, MH, ESP)")
-PY
+  m6e_in cn python3 "$HERE/ike-mh-esp-inject.py" "$M6E_HA" "injected (IKE, MH, ESP)"
   python3 "$HERE/pfkey-inject.py" "$dir/pfkey" >"$OUT/pfkey-inject.out" || { cat "$OUT/pfkey-inject.out"; m6e_die "PF_KEY injection"; }
   echo "injected (PF_KEY: $(grep -c '^ok' "$OUT/pfkey-inject.out") cases)"
   sleep 0.5
-  # the daemons by name among the namespace's processes (m6e_in runs in a
-  # subshell: $! is not the daemon)
-  daemon_pid() { local p; for p in $(ip netns pids "$(m6e_ns ha)"); do
-    [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "mip6ike-$1" ]] && echo "$p"; done; }
+  # the daemons by name among the namespace's processes
+  daemon_pid() { m6e_daemon_pid ha "mip6ike-$1"; }
   for d in ipsecd mipd iked; do
     [[ -n "$(daemon_pid $d)" ]] || m6e_die "$d died: $(cat "$OUT/ha3.err")"
   done

@@ -9,16 +9,12 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1" ARCH="${2:-one}" # the test's default: the single-process variant
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-bins=(mip6ike-noded mip6ike-cbr mip6ike-pcap)
-[[ "$ARCH" == three ]] && bins=(mip6ike-ipsecd mip6ike-mipd mip6ike-iked mip6ike-cbr mip6ike-pcap)
-for b in "${bins[@]}"; do
-  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
-done
-OUT="$(mktemp -d /tmp/m6e-int.XXXXXX)"
-trap 'rm -rf "$OUT"' EXIT
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+bins=(emu/mip6ike-noded emu/mip6ike-cbr emu/mip6ike-pcap)
+[[ "$ARCH" == three ]] && bins=(emu/mip6ike-ipsecd emu/mip6ike-mipd emu/mip6ike-iked emu/mip6ike-cbr emu/mip6ike-pcap)
+m6e_test_require "$BUILD" "${bins[@]}"
+m6e_test_out m6e-int
 set -m # the runner in its own process group, SIGINT not ignored
 "$HERE/../run/emu-run.sh" "$BUILD" handover --set duration=20 --set arch="$ARCH" --out "$OUT" >/dev/null 2>&1 &
 run=$!

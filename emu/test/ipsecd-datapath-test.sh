@@ -12,28 +12,12 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1"
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-for b in mip6ike-ipsecd mip6ike-pfkey-manual; do
-  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
-done
-m6e_init
-OUT="$M6E_STATE"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6e_test_require "$BUILD" emu/mip6ike-ipsecd emu/mip6ike-pfkey-manual
+m6e_test_state
 A=2001:db8:ff::1 B=2001:db8:ff::2
-for n in dpa dpb; do
-  ip netns add "$(m6e_ns $n)"
-  ip -n "$(m6e_ns $n)" link set lo up
-done
-m6e_link dpa v0 dpb v0
-m6e_addr dpa v0 "$A/64"
-m6e_addr dpb v0 "$B/64"
-m6e_up dpa v0
-m6e_up dpb v0
-# the daemon of NODE by its name among the namespace's processes (m6e_in
-# runs in a subshell: $! is not the daemon)
-daemon_pid() { local p; for p in $(ip netns pids "$(m6e_ns "$1")"); do
-  [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "$2" ]] && echo "$p"; done; }
+m6e_veth_pair dpa "$A/64" dpb "$B/64"
 for n in dpa dpb; do
   m6e_in $n nft -f - <<NFT 2>/dev/null || true
 table ip6 m6e { chain pre { type filter hook prerouting priority -300; policy accept; ip6 nexthdr 50 drop; } }
@@ -56,7 +40,7 @@ m6e_in dpa ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:aa::1 2001:db8:bb::1 || m6e_die 
 ip -n "$(m6e_ns dpa)" -6 route add 2001:db8:cc::/64 dev mip6 src 2001:db8:aa::1
 m6e_in dpa ping -6 -c 1 -W 1 -I 2001:db8:aa::1 2001:db8:cc::1 >/dev/null 2>&1 || true
 for n in dpa dpb; do
-  kill -TERM "$(daemon_pid $n mip6ike-ipsecd)"
+  kill -TERM "$(m6e_daemon_pid $n mip6ike-ipsecd)"
   m6e_wait_for 5 grep -q ' EXIT' "$OUT/$n.events" || m6e_die "$n: no clean exit"
 done
 get() { grep ' STATS ' "$OUT/$1.events" | tr ' ' '\n' | sed -n "s/^$2=//p"; }

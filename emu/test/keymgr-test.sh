@@ -16,34 +16,20 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1"
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-for b in mip6ike-ipsecd mip6ike-iked mip6ike-pfkey-manual mip6ike-msrd-shm; do
-  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
-done
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6e_test_require "$BUILD" emu/mip6ike-ipsecd emu/mip6ike-iked emu/mip6ike-pfkey-manual emu/mip6ike-msrd-shm
 probe="$("$BUILD/emu/mip6ike-iked" --pfkey /nonexistent --msrd-shm /x 2>&1 || true)"
 if [[ "$probe" == *"no m6ike_keymgr"* ]]; then
   echo "SKIP: mip6ike-iked built without the core's m6ike_keymgr (wip/split)"
   exit 77
 fi
-m6e_init
-OUT="$M6E_STATE"
+m6e_test_state
 HA=2001:db8:1::1 HOA=2001:db8:1::100 COA=2001:db8:a1::5 COA2=2001:db8:a2::7
-for n in kmn kha; do
-  ip netns add "$(m6e_ns $n)"
-  ip -n "$(m6e_ns $n)" link set lo up
-done
-m6e_link kmn v0 kha v0
-m6e_addr kmn v0 "$COA/64"
-m6e_addr kha v0 "$HA/64"
-m6e_up kmn v0
-m6e_up kha v0
+m6e_veth_pair kmn "$COA/64" kha "$HA/64"
 ip -n "$(m6e_ns kmn)" -6 route add "$HA/128" dev v0
 ip -n "$(m6e_ns kha)" -6 route add 2001:db8:a1::/64 dev v0
 ip -n "$(m6e_ns kha)" -6 route add 2001:db8:a2::/64 dev v0
-daemon_pids() { local p; for p in $(ip netns pids "$(m6e_ns "$1")"); do
-  [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == "$2" ]] && echo "$p"; done; }
 coproc W { "$BUILD/emu/mip6ike-msrd-shm" writer "/m6e-$M6E_RUN-kmn-msrd" "$HOA" "$COA" "$HA"; }
 read -r -t 5 word mpi <&"${W[0]}" || m6e_die "MSRD writer did not start"
 # the HA's MSRD (its iked only attaches it): a second writer fed by a fifo
@@ -87,7 +73,7 @@ echo "direct update: UPDATEs MN $(upds kmn) HA $(upds kha); INFORMATIONAL +$(($(
 [[ $(($(lastc informational) - i0)) == 2 && "$(lastc ike_sa_init)" == "$s0" ]] || m6e_die "direct update: 2 INFORMATIONAL and no IKE_SA_INIT expected"
 for n in kmn kha; do
   for d in mip6ike-iked mip6ike-ipsecd; do
-    kill -TERM $(daemon_pids $n $d) 2>/dev/null || true
+    kill -TERM $(m6e_daemon_pid $n $d) 2>/dev/null || true
   done
 done
 for f in kmn-iked kha-iked kmn-ipsecd kha-ipsecd; do

@@ -12,12 +12,10 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1"
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-[[ -x "$BUILD/emu/mip6ike-mipd" ]] || { echo "SKIP: $BUILD/emu/mip6ike-mipd not built"; exit 77; }
-m6e_init
-OUT="$M6E_STATE"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6e_test_require "$BUILD" emu/mip6ike-mipd
+m6e_test_state
 ns="$(m6e_ns mi)"
 ip netns add "$ns"
 ip -n "$ns" link set lo up

@@ -15,15 +15,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$1" RUNS="${2:-2}"
 shift
 [[ $# -gt 0 ]] && shift
-# shellcheck source=../topo/topo.sh
-source "$HERE/../topo/topo.sh"
-m6e_require || exit $?
-for b in mip6ike-noded mip6ike-cbr mip6ike-pcap; do
-  [[ -x "$BUILD/emu/$b" ]] || { echo "SKIP: $BUILD/emu/$b not built"; exit 77; }
-done
-command -v radvd >/dev/null || { echo "SKIP: radvd not installed"; exit 77; }
-OUT="$(mktemp -d /tmp/m6e-mdtime.XXXXXX)"
-trap 'rm -rf "$OUT"' EXIT
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+m6e_test_require "$BUILD" --radvd emu/mip6ike-noded emu/mip6ike-cbr emu/mip6ike-pcap
+m6e_test_out m6e-mdtime
 GAP=0.05 RA_MIN=0.03 RA_MAX=0.07 MARGIN=0.1
 BOUND="$(awk -v g=$GAP -v r=$RA_MAX -v m=$MARGIN 'BEGIN{printf "%.3f", g + r + m}')"
 fail=0

@@ -8,11 +8,10 @@
 set -euo pipefail
 TOOL="$1"
 NAME="/m6e-$$-mn-msrd"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fail() { echo "FAIL: $*"; exit 1; }
-coproc W { "$TOOL" writer "$NAME" 2001:db8:1::100 2001:db8:a1::5 2001:db8:1::1; }
-wpid="$W_PID"
-trap 'kill "$wpid" 2>/dev/null || true; rm -f "/dev/shm${NAME}"' EXIT
-read -r -t 5 word mpi <&"${W[0]}" || fail "writer did not start"
+m6e_msrd_writer "$TOOL" "$NAME"
 [[ "$word" == MPI && "$mpi" =~ ^[0-9]+$ ]] || fail "writer said '$word $mpi'"
 r1="$("$TOOL" reader "$NAME" "$mpi")" || fail "reader: $r1"
 echo "$r1"

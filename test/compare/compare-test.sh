@@ -16,15 +16,11 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 BUILD="$1"
-# shellcheck source=../../emu/topo/topo.sh
-source "$ROOT/emu/topo/topo.sh"
-m6e_require || exit $?
-for b in emu/mip6ike-noded emu/mip6ike-cbr emu/mip6ike-pcap scenario/mip6ike-scenario examples/mip6ike-handover; do
-  [[ -x "$BUILD/$b" ]] || { echo "SKIP: $BUILD/$b not built"; exit 77; }
-done
-command -v radvd >/dev/null || { echo "SKIP: radvd not installed"; exit 77; }
-OUT="$(mktemp -d /tmp/m6c-test.XXXXXX)"
-trap 'rm -rf "$OUT"' EXIT
+# shellcheck source=../../emu/test/lib.sh
+source "$ROOT/emu/test/lib.sh"
+m6e_test_require "$BUILD" --radvd emu/mip6ike-noded emu/mip6ike-cbr emu/mip6ike-pcap \
+  scenario/mip6ike-scenario examples/mip6ike-handover
+m6e_test_out m6c-test
 fail() {
   echo "FAIL: $*"
   cat "$OUT/compare.csv" 2>/dev/null || true
