@@ -66,15 +66,10 @@ struct m6ike_keymgr {
 };
 
 static void km_logf(m6ike_keymgr *k, int level, const char *fmt, ...) {
-  if (k->cbs.log == NULL) {
-    return;
-  }
-  char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  agent_vlog_(k->cbs.log, k->cbs.user_data, level, fmt, ap);
   va_end(ap);
-  k->cbs.log(level, buf, k->cbs.user_data);
 }
 
 static int km_rand(uint8_t *d, size_t n, void *ud) {

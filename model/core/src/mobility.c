@@ -84,36 +84,15 @@ static void mob_event(m6ike_mobility *m, m6ike_agent_event_kind kind,
                       uint32_t mpi, const m6ike_addr6 *hoa,
                       const m6ike_addr6 *coa, uint32_t spi, uint16_t seq,
                       int status) {
-  if (m->cbs.event == NULL) {
-    return;
-  }
-  m6ike_agent_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = kind;
-  ev.time = m->now;
-  ev.mpi = mpi;
-  if (hoa) {
-    ev.hoa = *hoa;
-  }
-  if (coa) {
-    ev.coa = *coa;
-  }
-  ev.spi = spi;
-  ev.seq = seq;
-  ev.status = status;
-  m->cbs.event(&ev, m->cbs.user_data);
+  agent_event_emit_(m->cbs.event, m->cbs.user_data, kind, m->now, mpi, hoa,
+                    coa, spi, seq, status);
 }
 
 static void mob_logf(m6ike_mobility *m, int level, const char *fmt, ...) {
-  if (m->cbs.log == NULL) {
-    return;
-  }
-  char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  agent_vlog_(m->cbs.log, m->cbs.user_data, level, fmt, ap);
   va_end(ap);
-  m->cbs.log(level, buf, m->cbs.user_data);
 }
 
 static void mob_drop(m6ike_mobility *m, int reason, const m6ike_addr6 *hoa) {
