@@ -109,6 +109,21 @@ static inline void agent_event_emit_(
   event(&ev, user_data);
 }
 
+/* m6ike_mobility_add_mn()'s and m6ike_keymgr_add_mn()'s checks of the
+ * role and the HoA: 0, M6IKE_ERR_AGENT_ROLE or M6IKE_ERR_AGENT_ADDRESS. */
+static inline int agent_add_mn_check_(const m6ike_agent_config *cfg,
+                                      const m6ike_addr6 *hoa) {
+  if (cfg->role != M6IKE_AGENT_HA) {
+    return M6IKE_ERR_AGENT_ROLE;
+  }
+  if (m6ike_addr6_is_unspecified(hoa) || hoa->b[0] == 0xff ||
+      !m6ike_addr6_prefix_match(hoa, &cfg->home_prefix, cfg->home_plen) ||
+      m6ike_addr6_equal(hoa, &cfg->ha)) {
+    return M6IKE_ERR_AGENT_ADDRESS;
+  }
+  return 0;
+}
+
 /* agent.c */
 int agent_rand(uint8_t *dest, size_t len, void *ud);
 int agent_ip6_effective(const uint8_t *pkt, size_t len, m6ike_addr6 *src,

@@ -762,13 +762,9 @@ int m6ike_keymgr_add_mn(m6ike_keymgr *k, const m6ike_addr6 *hoa,
   if (k == NULL || hoa == NULL || now == M6IKE_TSTAMP_UNSET) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if (k->cfg.role != M6IKE_AGENT_HA) {
-    return M6IKE_ERR_AGENT_ROLE;
-  }
-  if (m6ike_addr6_is_unspecified(hoa) || hoa->b[0] == 0xff ||
-      !m6ike_addr6_prefix_match(hoa, &k->cfg.home_prefix, k->cfg.home_plen) ||
-      m6ike_addr6_equal(hoa, &k->cfg.ha)) {
-    return M6IKE_ERR_AGENT_ADDRESS;
+  int bad = agent_add_mn_check_(&k->cfg, hoa);
+  if (bad < 0) {
+    return bad;
   }
   if (k->cfg.scheme != M6IKE_SCHEME_STATIC) {
     return 0;

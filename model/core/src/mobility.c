@@ -1208,13 +1208,9 @@ int m6ike_mobility_add_mn(m6ike_mobility *m, const m6ike_addr6 *hoa,
   if (m == NULL || hoa == NULL || now == M6IKE_TSTAMP_UNSET) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if (m->cfg.role != M6IKE_AGENT_HA) {
-    return M6IKE_ERR_AGENT_ROLE;
-  }
-  if (m6ike_addr6_is_unspecified(hoa) || hoa->b[0] == 0xff ||
-      !m6ike_addr6_prefix_match(hoa, &m->cfg.home_prefix, m->cfg.home_plen) ||
-      m6ike_addr6_equal(hoa, &m->cfg.ha)) {
-    return M6IKE_ERR_AGENT_ADDRESS;
+  int bad = agent_add_mn_check_(&m->cfg, hoa);
+  if (bad < 0) {
+    return bad;
   }
   if (m->cfg.scheme != M6IKE_SCHEME_STATIC) {
     return 0;
