@@ -167,31 +167,16 @@ size_t m6ike_agent_memory_usage(const m6ike_agent *a) {
 /* ---- the composition --------------------------------------------------------- */
 
 static void agent_logf(m6ike_agent *a, int level, const char *fmt, ...) {
-  if (a->cbs.log == NULL) {
-    return;
-  }
-  char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  agent_vlog_(a->cbs.log, a->cbs.user_data, level, fmt, ap);
   va_end(ap);
-  a->cbs.log(level, buf, a->cbs.user_data);
 }
 
 static void agent_event(m6ike_agent *a, m6ike_agent_event_kind kind,
                         const m6ike_addr6 *hoa, int status) {
-  if (a->cbs.event == NULL) {
-    return;
-  }
-  m6ike_agent_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = kind;
-  ev.time = a->now;
-  if (hoa) {
-    ev.hoa = *hoa;
-  }
-  ev.status = status;
-  a->cbs.event(&ev, a->cbs.user_data);
+  agent_event_emit_(a->cbs.event, a->cbs.user_data, kind, a->now, 0, hoa,
+                    NULL, 0, 0, status);
 }
 
 static void agent_drop(m6ike_agent *a, int reason, const m6ike_addr6 *hoa) {

@@ -3,6 +3,10 @@
 #ifndef M6IKE_AGENT_INT_H
 #define M6IKE_AGENT_INT_H
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "m6ike/agent.h"
 #include "m6ike/binding.h"
 #include "m6ike/ipsec.h"
@@ -67,6 +71,58 @@ int agent_static_keys_(const m6ike_crypto *crypto,
                        size_t psk_len, const m6ike_addr6 *hoa,
                        uint32_t spi[4], uint8_t *keys, size_t *ek_len,
                        size_t *ik_len);
+
+/* The parts' log and event callbacks (agent.h, mobility.h, keymgr.h):
+ * format into one line, or fill one event; nothing when cb is NULL. */
+static inline void agent_vlog_(void (*log)(int, const char *, void *),
+                               void *user_data, int level, const char *fmt,
+                               va_list ap) {
+  if (log == NULL) {
+    return;
+  }
+  char buf[256];
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  log(level, buf, user_data);
+}
+static inline void agent_event_emit_(
+    void (*event)(const m6ike_agent_event *, void *), void *user_data,
+    m6ike_agent_event_kind kind, m6ike_tstamp time, uint32_t mpi,
+    const m6ike_addr6 *hoa, const m6ike_addr6 *coa, uint32_t spi,
+    uint16_t seq, int status) {
+  if (event == NULL) {
+    return;
+  }
+  m6ike_agent_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = kind;
+  ev.time = time;
+  ev.mpi = mpi;
+  if (hoa) {
+    ev.hoa = *hoa;
+  }
+  if (coa) {
+    ev.coa = *coa;
+  }
+  ev.spi = spi;
+  ev.seq = seq;
+  ev.status = status;
+  event(&ev, user_data);
+}
+
+/* m6ike_mobility_add_mn()'s and m6ike_keymgr_add_mn()'s checks of the
+ * role and the HoA: 0, M6IKE_ERR_AGENT_ROLE or M6IKE_ERR_AGENT_ADDRESS. */
+static inline int agent_add_mn_check_(const m6ike_agent_config *cfg,
+                                      const m6ike_addr6 *hoa) {
+  if (cfg->role != M6IKE_AGENT_HA) {
+    return M6IKE_ERR_AGENT_ROLE;
+  }
+  if (m6ike_addr6_is_unspecified(hoa) || hoa->b[0] == 0xff ||
+      !m6ike_addr6_prefix_match(hoa, &cfg->home_prefix, cfg->home_plen) ||
+      m6ike_addr6_equal(hoa, &cfg->ha)) {
+    return M6IKE_ERR_AGENT_ADDRESS;
+  }
+  return 0;
+}
 
 /* agent.c */
 int agent_rand(uint8_t *dest, size_t len, void *ud);

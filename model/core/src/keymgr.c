@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "hoa_table.h"
 #include "ipsec_internal.h"
 #include "m6ike/keymgr.h"
 #include "mem.h"
@@ -62,24 +63,15 @@ struct m6ike_keymgr {
   size_t n_ch, cap_ch;
   uint32_t *cidx; /* child_id -> ch index + 1, open addressing */
   size_t cidx_cap;
-  km_mn *mns;
-  size_t n_mns, cap_mns;
-  uint32_t *midx; /* HoA -> mns index + 1, open addressing */
-  size_t midx_cap;
-  uint64_t seed; /* bucket positions only: no output depends on it */
+  hoa_table mns; /* of km_mn */
   m6ike_keymgr_stats st;
 };
 
 static void km_logf(m6ike_keymgr *k, int level, const char *fmt, ...) {
-  if (k->cbs.log == NULL) {
-    return;
-  }
-  char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  agent_vlog_(k->cbs.log, k->cbs.user_data, level, fmt, ap);
   va_end(ap);
-  k->cbs.log(level, buf, k->cbs.user_data);
 }
 
 static int km_rand(uint8_t *d, size_t n, void *ud) {
@@ -256,8 +248,8 @@ static int add_sa(m6ike_keymgr *k, uint32_t spi, const m6ike_addr6 *src,
 
 /* ---- HA: the MN table ------------------------------------------------------- */
 
-/* The two tables are open-addressing hashes of indexes (+1, 0 = empty),
- * at most half full. */
+/* The MN table is a hoa_table; the CHILD_SA table an open-addressing
+ * hash of indexes (+1, 0 = empty), at most half full. */
 static size_t mix(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
@@ -265,76 +257,6 @@ static size_t mix(uint64_t x) {
   x *= 0xc4ceb9fe1a85ec53ull;
   x ^= x >> 33;
   return (size_t)x;
-}
-
-static size_t hoa_hash(const m6ike_keymgr *k, const m6ike_addr6 *a) {
-  uint64_t hi = 0, lo = 0;
-  for (int i = 0; i < 8; i++) {
-    hi = hi << 8 | a->b[i];
-    lo = lo << 8 | a->b[8 + i];
-  }
-  return mix(hi ^ k->seed) ^ mix(lo + k->seed);
-}
-
-static int midx_grow(m6ike_keymgr *k) {
-  size_t ncap = k->midx_cap ? k->midx_cap * 2 : 16;
-  uint32_t *n = m6ike_calloc(k->mem, ncap, sizeof(*n));
-  if (n == NULL) {
-    return M6IKE_ERR_NOMEM;
-  }
-  for (size_t r = 0; r < k->n_mns; r++) {
-    size_t i = hoa_hash(k, &k->mns[r].hoa) & (ncap - 1);
-    while (n[i] != 0) {
-      i = (i + 1) & (ncap - 1);
-    }
-    n[i] = (uint32_t)(r + 1);
-  }
-  m6ike_free(k->mem, k->midx);
-  k->midx = n;
-  k->midx_cap = ncap;
-  return 0;
-}
-
-/* Index of hoa (created if absent). */
-static int mn_index(m6ike_keymgr *k, const m6ike_addr6 *hoa, size_t *out) {
-  if (k->midx_cap != 0) {
-    size_t mask = k->midx_cap - 1;
-    for (size_t i = hoa_hash(k, hoa) & mask; k->midx[i] != 0;
-         i = (i + 1) & mask) {
-      if (m6ike_addr6_equal(&k->mns[k->midx[i] - 1].hoa, hoa)) {
-        *out = k->midx[i] - 1;
-        return 0;
-      }
-    }
-  }
-  if (k->cfg.max_mns && k->n_mns >= k->cfg.max_mns) {
-    return M6IKE_ERR_LIMIT;
-  }
-  if ((k->n_mns + 1) * 2 > k->midx_cap) {
-    int rc = midx_grow(k);
-    if (rc < 0) {
-      return rc;
-    }
-  }
-  if (k->n_mns == k->cap_mns) {
-    size_t ncap = k->cap_mns ? k->cap_mns * 2 : 4;
-    km_mn *n = m6ike_realloc(k->mem, k->mns, ncap * sizeof(*n));
-    if (n == NULL) {
-      return M6IKE_ERR_NOMEM;
-    }
-    k->mns = n;
-    k->cap_mns = ncap;
-  }
-  memset(&k->mns[k->n_mns], 0, sizeof(k->mns[0]));
-  k->mns[k->n_mns].hoa = *hoa;
-  size_t mask = k->midx_cap - 1;
-  size_t i = hoa_hash(k, hoa) & mask;
-  while (k->midx[i] != 0) {
-    i = (i + 1) & mask;
-  }
-  k->midx[i] = (uint32_t)(k->n_mns + 1);
-  *out = k->n_mns++;
-  return 0;
 }
 
 static int cidx_grow(m6ike_keymgr *k) {
@@ -482,7 +404,7 @@ static int cb_child_up(const m6ike_ikev2_child_info *c, void *ud) {
   }
   if (k->cfg.role == M6IKE_AGENT_HA) {
     size_t i;
-    if (mn_index(k, &hoa, &i) < 0) {
+    if (hoa_table_get(&k->mns, &hoa, &i) < 0) {
       return -1;
     }
     reqid = REQID_HA_BASE + (uint32_t)i;
@@ -685,8 +607,7 @@ void m6ike_keymgr_del(m6ike_keymgr *k) {
   m6ike_ikev2_del(k->ike);
   m6ike_free(k->mem, k->ch);
   m6ike_free(k->mem, k->cidx);
-  m6ike_free(k->mem, k->mns);
-  m6ike_free(k->mem, k->midx);
+  hoa_table_fini(&k->mns);
   const m6ike_mem *mem = k->mem;
   memset(k->psk, 0, sizeof(k->psk));
   m6ike_free(mem, k);
@@ -718,7 +639,9 @@ int m6ike_keymgr_new(m6ike_keymgr **pk, const m6ike_agent_config *cfg,
   k->crypto = crypto;
   k->msrd = msrd;
   k->pp = pp;
-  k->seed = (uint64_t)(uintptr_t)k ^ 0x9e3779b97f4a7c15ull;
+  /* bucket positions only: no output depends on the seed */
+  hoa_table_init(&k->mns, sizeof(km_mn), offsetof(km_mn, hoa), cfg->max_mns,
+                 (uint64_t)(uintptr_t)k ^ 0x9e3779b97f4a7c15ull, mem);
   memcpy(k->psk, cfg->psk, cfg->psk_len);
   k->cfg.psk = k->psk;
   k->cfg.ike_proposal = k->cfg.esp_proposal = NULL;
@@ -842,13 +765,9 @@ int m6ike_keymgr_add_mn(m6ike_keymgr *k, const m6ike_addr6 *hoa,
   if (k == NULL || hoa == NULL || now == M6IKE_TSTAMP_UNSET) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if (k->cfg.role != M6IKE_AGENT_HA) {
-    return M6IKE_ERR_AGENT_ROLE;
-  }
-  if (m6ike_addr6_is_unspecified(hoa) || hoa->b[0] == 0xff ||
-      !m6ike_addr6_prefix_match(hoa, &k->cfg.home_prefix, k->cfg.home_plen) ||
-      m6ike_addr6_equal(hoa, &k->cfg.ha)) {
-    return M6IKE_ERR_AGENT_ADDRESS;
+  int bad = agent_add_mn_check_(&k->cfg, hoa);
+  if (bad < 0) {
+    return bad;
   }
   if (k->cfg.scheme != M6IKE_SCHEME_STATIC) {
     return 0;
@@ -858,17 +777,18 @@ int m6ike_keymgr_add_mn(m6ike_keymgr *k, const m6ike_addr6 *hoa,
   }
   k->now = now;
   size_t i;
-  int rc = mn_index(k, hoa, &i);
+  int rc = hoa_table_get(&k->mns, hoa, &i);
   if (rc < 0) {
     return rc;
   }
-  if (k->mns[i].provisioned) {
+  km_mn *mn = hoa_table_at(&k->mns, i);
+  if (mn->provisioned) {
     return M6IKE_ERR_AGENT_STATE;
   }
   uint32_t reqid = REQID_HA_BASE + (uint32_t)i;
   rc = add_static(k, hoa, reqid, reqid);
   if (rc == 0) {
-    k->mns[i].provisioned = 1;
+    mn->provisioned = 1;
   }
   return rc;
 }

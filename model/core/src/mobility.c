@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "hoa_table.h"
 #include "m6ike/mobility.h"
 #include "mem.h"
 
@@ -80,11 +81,7 @@ struct m6ike_mobility {
   uint64_t snap_x[M6IKE_IKEV2_X_COUNT], snap_bytes;
   /* HA */
   m6ike_bcache *bc;
-  mob_rec *recs;
-  size_t n_recs, cap_recs;
-  uint32_t *idx;
-  size_t idx_cap;
-  uint64_t hash_seed;
+  hoa_table recs; /* of mob_rec */
 };
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -93,36 +90,15 @@ static void mob_event(m6ike_mobility *m, m6ike_agent_event_kind kind,
                       uint32_t mpi, const m6ike_addr6 *hoa,
                       const m6ike_addr6 *coa, uint32_t spi, uint16_t seq,
                       int status) {
-  if (m->cbs.event == NULL) {
-    return;
-  }
-  m6ike_agent_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = kind;
-  ev.time = m->now;
-  ev.mpi = mpi;
-  if (hoa) {
-    ev.hoa = *hoa;
-  }
-  if (coa) {
-    ev.coa = *coa;
-  }
-  ev.spi = spi;
-  ev.seq = seq;
-  ev.status = status;
-  m->cbs.event(&ev, m->cbs.user_data);
+  agent_event_emit_(m->cbs.event, m->cbs.user_data, kind, m->now, mpi, hoa,
+                    coa, spi, seq, status);
 }
 
 static void mob_logf(m6ike_mobility *m, int level, const char *fmt, ...) {
-  if (m->cbs.log == NULL) {
-    return;
-  }
-  char buf[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  agent_vlog_(m->cbs.log, m->cbs.user_data, level, fmt, ap);
   va_end(ap);
-  m->cbs.log(level, buf, m->cbs.user_data);
 }
 
 static void mob_drop(m6ike_mobility *m, int reason, const m6ike_addr6 *hoa) {
@@ -285,91 +261,15 @@ static int send_migrate(m6ike_mobility *m, uint8_t dir,
 
 /* ---- HA: the per-MN table (HoA -> record, open addressing) ---------------------- */
 
-static uint64_t addr_hash(const m6ike_mobility *m, const m6ike_addr6 *x) {
-  uint64_t h = m->hash_seed ^ 0x9e3779b97f4a7c15ull;
-  for (int w = 0; w < 2; w++) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-      v = v << 8 | x->b[8 * w + i];
-    }
-    h ^= v;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-  }
-  h *= 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 29);
-}
-
 static mob_rec *rec_find(const m6ike_mobility *m, const m6ike_addr6 *hoa) {
-  if (m->idx_cap == 0) {
-    return NULL;
-  }
-  size_t mask = m->idx_cap - 1;
-  for (size_t i = (size_t)addr_hash(m, hoa) & mask;; i = (i + 1) & mask) {
-    uint32_t v = m->idx[i];
-    if (v == 0) {
-      return NULL;
-    }
-    if (m6ike_addr6_equal(&m->recs[v - 1].hoa, hoa)) {
-      return &m->recs[v - 1];
-    }
-  }
-}
-
-static int idx_grow(m6ike_mobility *m) {
-  size_t ncap = m->idx_cap ? m->idx_cap * 2 : 16;
-  uint32_t *n = m6ike_calloc(m->mem, ncap, sizeof(*n));
-  if (n == NULL) {
-    return M6IKE_ERR_NOMEM;
-  }
-  for (size_t r = 0; r < m->n_recs; r++) {
-    size_t i = (size_t)addr_hash(m, &m->recs[r].hoa) & (ncap - 1);
-    while (n[i] != 0) {
-      i = (i + 1) & (ncap - 1);
-    }
-    n[i] = (uint32_t)(r + 1);
-  }
-  m6ike_free(m->mem, m->idx);
-  m->idx = n;
-  m->idx_cap = ncap;
-  return 0;
+  return hoa_table_find(&m->recs, hoa);
 }
 
 static int rec_get(m6ike_mobility *m, const m6ike_addr6 *hoa, mob_rec **out) {
-  mob_rec *r = rec_find(m, hoa);
-  if (r != NULL) {
-    *out = r;
-    return 0;
-  }
-  if (m->cfg.max_mns && m->n_recs >= m->cfg.max_mns) {
-    return M6IKE_ERR_LIMIT;
-  }
-  if ((m->n_recs + 1) * 2 > m->idx_cap) {
-    int rc = idx_grow(m);
-    if (rc < 0) {
-      return rc;
-    }
-  }
-  if (m->n_recs == m->cap_recs) {
-    size_t ncap = m->cap_recs ? m->cap_recs * 2 : 4;
-    mob_rec *n = m6ike_realloc(m->mem, m->recs, ncap * sizeof(*n));
-    if (n == NULL) {
-      return M6IKE_ERR_NOMEM;
-    }
-    m->recs = n;
-    m->cap_recs = ncap;
-  }
-  r = &m->recs[m->n_recs];
-  memset(r, 0, sizeof(*r));
-  r->hoa = *hoa;
-  size_t mask = m->idx_cap - 1;
-  size_t i = (size_t)addr_hash(m, hoa) & mask;
-  while (m->idx[i] != 0) {
-    i = (i + 1) & mask;
-  }
-  m->idx[i] = (uint32_t)(++m->n_recs);
-  *out = r;
-  return 0;
+  size_t i;
+  int rc = hoa_table_get(&m->recs, hoa, &i);
+  *out = rc == 0 ? hoa_table_at(&m->recs, i) : NULL;
+  return rc;
 }
 
 static int tunnel_policies(m6ike_mobility *m, mob_rec *r,
@@ -1253,7 +1153,7 @@ static int ha_init(m6ike_mobility *m) {
     return M6IKE_ERR_RANDOM;
   }
   for (int i = 0; i < 8; i++) {
-    m->hash_seed = m->hash_seed << 8 | seed[i];
+    m->recs.seed = m->recs.seed << 8 | seed[i];
   }
   m6ike_bcache_config bc;
   memset(&bc, 0, sizeof(bc));
@@ -1272,10 +1172,8 @@ static int ha_init(m6ike_mobility *m) {
     return rc;
   }
   size_t want = m->cfg.expected_mns;
-  while (m->idx_cap < want * 2 && want > 0) {
-    if ((rc = idx_grow(m)) < 0) {
-      return rc;
-    }
+  if ((rc = hoa_table_reserve(&m->recs, want)) < 0) {
+    return rc;
   }
   if ((rc = policy(m, M6IKE_IPSEC_DIR_INBOUND, pfx, plen, ha, 128,
                    M6IKE_IPPROTO_MH, M6IKE_MH_BU, M6IKE_IPSEC_MODE_TRANSPORT,
@@ -1303,8 +1201,7 @@ void m6ike_mobility_del(m6ike_mobility *m) {
   }
   m6ike_bul_del(m->bul);
   m6ike_bcache_del(m->bc);
-  m6ike_free(m->mem, m->recs);
-  m6ike_free(m->mem, m->idx);
+  hoa_table_fini(&m->recs);
   m6ike_msrd_del(m->db);
   m6ike_free(m->mem, m);
 }
@@ -1329,6 +1226,8 @@ static int mobility_new(m6ike_mobility **pm, const m6ike_agent_config *cfg,
     return M6IKE_ERR_NOMEM;
   }
   m->mem = mem;
+  hoa_table_init(&m->recs, sizeof(mob_rec), offsetof(mob_rec, hoa),
+                 cfg->max_mns, 0, mem);
   m->cfg = *cfg;
   m->cfg.psk = NULL; /* not used here: not kept */
   m->cfg.psk_len = 0;
@@ -1390,13 +1289,9 @@ int m6ike_mobility_add_mn(m6ike_mobility *m, const m6ike_addr6 *hoa,
   if (m == NULL || hoa == NULL || now == M6IKE_TSTAMP_UNSET) {
     return M6IKE_ERR_INVALID_ARGUMENT;
   }
-  if (m->cfg.role != M6IKE_AGENT_HA) {
-    return M6IKE_ERR_AGENT_ROLE;
-  }
-  if (m6ike_addr6_is_unspecified(hoa) || hoa->b[0] == 0xff ||
-      !m6ike_addr6_prefix_match(hoa, &m->cfg.home_prefix, m->cfg.home_plen) ||
-      m6ike_addr6_equal(hoa, &m->cfg.ha)) {
-    return M6IKE_ERR_AGENT_ADDRESS;
+  int bad = agent_add_mn_check_(&m->cfg, hoa);
+  if (bad < 0) {
+    return bad;
   }
   if (m->cfg.scheme != M6IKE_SCHEME_STATIC) {
     return 0;

@@ -896,14 +896,7 @@ TEST_P(AgentScheme, GoldenWireTrace) {
   }
   FILE *f = std::fopen(path.c_str(), "r");
   ASSERT_NE(nullptr, f) << path << " missing (M6IKE_UPDATE_GOLDEN=1 records)";
-  std::vector<std::string> want;
-  char buf[256];
-  while (std::fgets(buf, sizeof buf, f)) {
-    std::string l(buf);
-    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
-    if (!l.empty()) want.push_back(l);
-  }
-  std::fclose(f);
+  std::vector<std::string> want = ReadLines(f);
   ASSERT_EQ(want.size(), got.size()) << "frame count differs";
   for (size_t i = 0; i < want.size(); i++) {
     EXPECT_EQ(want[i], got[i]) << "frame " << i;

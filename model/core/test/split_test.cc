@@ -80,6 +80,9 @@ struct Host {
   virtual void Expire(m6ike_tstamp now) = 0;
   virtual m6ike_agent_handover Ho() = 0;
   virtual int Tunnel(const Bytes &p, m6ike_tstamp now) = 0;
+  // One IPv6 packet or one IKE datagram onto the link.
+  void SendIp6(const uint8_t *p, size_t len);
+  void SendUdp(const m6ike_ikev2_path *path, const uint8_t *b, size_t len);
 };
 
 struct Net {
@@ -174,6 +177,21 @@ struct Net {
   }
 };
 
+void Host::SendIp6(const uint8_t *p, size_t len) {
+  Frame f;
+  f.data.assign(p, p + len);
+  net->Send(this, f);
+}
+
+void Host::SendUdp(const m6ike_ikev2_path *path, const uint8_t *b,
+                   size_t len) {
+  Frame f;
+  f.kind = 1;
+  f.path = *path;
+  f.data.assign(b, b + len);
+  net->Send(this, f);
+}
+
 // ---- the composite -----------------------------------------------------------
 
 struct AgentHost : Host {
@@ -192,20 +210,12 @@ struct AgentHost : Host {
       return Rand(d, len, &static_cast<AgentHost *>(ud)->rng);
     };
     cb.send_ip6 = [](const uint8_t *p, size_t len, void *ud) {
-      auto *h = static_cast<AgentHost *>(ud);
-      Frame f;
-      f.data.assign(p, p + len);
-      h->net->Send(h, f);
+      static_cast<AgentHost *>(ud)->SendIp6(p, len);
       return 0;
     };
     cb.send_udp = [](const m6ike_ikev2_path *path, const uint8_t *b,
                      size_t len, void *ud) {
-      auto *h = static_cast<AgentHost *>(ud);
-      Frame f;
-      f.kind = 1;
-      f.path = *path;
-      f.data.assign(b, b + len);
-      h->net->Send(h, f);
+      static_cast<AgentHost *>(ud)->SendUdp(path, b, len);
       return 0;
     };
     cb.deliver_ip6 = [](const uint8_t *p, size_t len, void *ud) {
@@ -338,12 +348,7 @@ struct SplitHost : Host {
     };
     kc.send_udp = [](const m6ike_ikev2_path *path, const uint8_t *b,
                      size_t len, void *ud) {
-      auto *h = static_cast<SplitHost *>(ud);
-      Frame f;
-      f.kind = 1;
-      f.path = *path;
-      f.data.assign(b, b + len);
-      h->net->Send(h, f);
+      static_cast<SplitHost *>(ud)->SendUdp(path, b, len);
       return 0;
     };
     rc = m6ike_keymgr_new(&km, &c, &kc, m6ike_crypto_null(), reader, nullptr);
@@ -366,9 +371,7 @@ struct SplitHost : Host {
     Bytes out(len + M6IKE_IPSEC_MAX_OVERHEAD + 64);
     int n = m6ike_ipsec_output(x, p, len, out.data(), out.size(), net->now);
     if (n < 0) return n;
-    Frame f;
-    f.data.assign(out.begin(), out.begin() + n);
-    net->Send(this, f);
+    SendIp6(out.data(), static_cast<size_t>(n));
     return 0;
   }
   // The IPsec daemon's loop: client bytes -> bus; bus queues -> client
@@ -602,14 +605,7 @@ TEST_P(SplitScheme, GoldenWireTraceOfTheComposite) {
                      m6ike_scheme_name(GetParam()) + ".txt";
   FILE *f = std::fopen(path.c_str(), "r");
   ASSERT_NE(nullptr, f) << path;
-  std::vector<std::string> want;
-  char buf[256];
-  while (std::fgets(buf, sizeof buf, f)) {
-    std::string l(buf);
-    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
-    if (!l.empty()) want.push_back(l);
-  }
-  std::fclose(f);
+  std::vector<std::string> want = ReadLines(f);
   ASSERT_GE(want.size(), 12u);
   EXPECT_EQ(want, n->trace);
 }

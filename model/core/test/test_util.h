@@ -9,6 +9,7 @@
 #ifndef M6IKE_TEST_UTIL_H
 #define M6IKE_TEST_UTIL_H
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -83,6 +84,20 @@ inline m6ike_addr6 Addr(const char *text) {
   std::memset(&a, 0, sizeof(a));
   if (m6ike_addr6_parse(&a, text) != 0) std::abort();
   return a;
+}
+
+// The non-empty lines of f (line ends stripped, lines up to 254
+// characters: the golden traces), and closes f.
+inline std::vector<std::string> ReadLines(FILE *f) {
+  std::vector<std::string> out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, f)) {
+    std::string l(buf);
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+    if (!l.empty()) out.push_back(l);
+  }
+  std::fclose(f);
+  return out;
 }
 
 #endif
