@@ -742,8 +742,8 @@ class Mip6IkeHaLostTestCase : public TestCase
         if (m_on)
         {
             NS_TEST_EXPECT_MSG_EQ(o.haLost.size(), 1u, "one HaLost");
-            NS_TEST_EXPECT_MSG_EQ(o.haLost.empty() ? -1 : o.haLost.front(), 0,
-                                  "every SA deleted");
+            const int firstHaLost = o.haLost.empty() ? -1 : o.haLost.front();
+            NS_TEST_EXPECT_MSG_EQ(firstHaLost, 0, "every SA deleted");
             NS_TEST_EXPECT_MSG_EQ(o.mnStats.sa_deleted, 4u, "the liveness check's DELETEs");
             NS_TEST_EXPECT_MSG_GT(o.mnStats.ike_msgs_out[M6IKE_IKEV2_X_IKE_SA_INIT],
                                   1u,
