@@ -331,35 +331,8 @@ int m6e_iked_keymgr_main(int argc, char **argv) {
       fprintf(stderr, PROG ": UDP 500/4500: %s\n", strerror(errno));
       return 1;
     }
-    m6ike_agent_config_default(&cfg, o.role);
-    cfg.scheme = o.scheme;
-    cfg.ha = o.ha;
-    cfg.hoa = o.hoa;
-    cfg.home_prefix = o.prefix;
-    cfg.home_plen = (uint8_t)o.plen;
-    cfg.psk = (const uint8_t *)d->o.psk;
-    cfg.psk_len = strlen(d->o.psk);
-    cfg.local_id = o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
-                                            : "email:mn@example";
-    cfg.remote_id = o.role == M6IKE_AGENT_HA ? NULL : "fqdn:ha.example";
-    /* "address": the node's IP address as its identity (the ns-3 agent's
-     * default), as noded's --local-id/--remote-id. */
-    if (o.local_id) {
-      cfg.local_id = strcmp(o.local_id, "address") ? o.local_id : NULL;
-    }
-    if (o.remote_id) {
-      cfg.remote_id = strcmp(o.remote_id, "address") ? o.remote_id : NULL;
-    }
-    if (o.role == M6IKE_AGENT_HA) {
-      cfg.max_mns = o.max_mns;
-    }
+    m6e_nodeopts_agent_config(&o.common, &cfg);
     cfg.liveness_s = o.liveness;
-    if (o.ike_proposal) {
-      cfg.ike_proposal = o.ike_proposal;
-    }
-    if (o.esp_proposal) {
-      cfg.esp_proposal = o.esp_proposal;
-    }
     memset(&cb, 0, sizeof(cb));
     cb.user_data = d;
     cb.rand = m6e_rand;

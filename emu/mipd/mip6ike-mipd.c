@@ -507,27 +507,18 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  m6ike_agent_config_default(&cfg, d->o.role);
-  cfg.scheme = d->o.scheme;
-  cfg.ha = d->o.ha;
-  cfg.hoa = d->o.hoa;
-  cfg.home_prefix = d->o.prefix;
-  cfg.home_plen = (uint8_t)d->o.plen;
+  m6e_nodeopts_agent_config(&d->o.common, &cfg);
   if (d->o.role == M6IKE_AGENT_MN) {
     if (d->o.lifetime) {
       cfg.lifetime = (uint16_t)d->o.lifetime;
     }
     cfg.ha_lost_after = d->o.reregister_after;
   }
-  /* mobility.h checks the agent's whole configuration; the PSK and ids
-   * are the key manager's and are not used here. */
-  cfg.psk = (const uint8_t *)(d->o.psk[0] ? d->o.psk : "unused by mipd");
-  cfg.psk_len = strlen((const char *)cfg.psk);
-  cfg.local_id = d->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
-                                             : "email:mn@example";
-  cfg.remote_id = d->o.role == M6IKE_AGENT_HA ? NULL : "fqdn:ha.example";
-  if (d->o.role == M6IKE_AGENT_HA) {
-    cfg.max_mns = d->o.max_mns;
+  /* mobility.h checks the agent's whole configuration; the PSK is the key
+   * manager's and is not used here. */
+  if (!d->o.psk[0]) {
+    cfg.psk = (const uint8_t *)"unused by mipd";
+    cfg.psk_len = strlen((const char *)cfg.psk);
   }
   rsize = m6ike_msrd_region_size(d->o.role == M6IKE_AGENT_HA
                                      ? M6IKE_MSRD_ROLE_HA

@@ -166,3 +166,35 @@ void m6e_nodeopts_check(const m6e_nodeopts *o, const char *prog) {
     m6e_die_arg(prog, "--home-if", NULL, "missing (ha)");
   }
 }
+
+static const char *ike_id(const char *opt, const char *dflt) {
+  if (opt == NULL) {
+    return dflt;
+  }
+  return strcmp(opt, "address") ? opt : NULL;
+}
+
+void m6e_nodeopts_agent_config(const m6e_nodeopts *o, m6ike_agent_config *cfg) {
+  int ha = o->role == M6IKE_AGENT_HA;
+  m6ike_agent_config_default(cfg, o->role);
+  cfg->scheme = o->scheme;
+  cfg->ha = o->ha;
+  cfg->hoa = o->hoa;
+  cfg->home_prefix = o->prefix;
+  cfg->home_plen = (uint8_t)o->plen;
+  if (o->psk[0]) {
+    cfg->psk = (const uint8_t *)o->psk;
+    cfg->psk_len = strlen(o->psk);
+  }
+  cfg->local_id = ike_id(o->local_id, ha ? "fqdn:ha.example" : "email:mn@example");
+  cfg->remote_id = ike_id(o->remote_id, ha ? NULL : "fqdn:ha.example");
+  if (o->ike_proposal) {
+    cfg->ike_proposal = o->ike_proposal;
+  }
+  if (o->esp_proposal) {
+    cfg->esp_proposal = o->esp_proposal;
+  }
+  if (ha && (o->accept & M6E_NODEOPT_MAX_MNS)) {
+    cfg->max_mns = o->max_mns;
+  }
+}

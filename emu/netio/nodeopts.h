@@ -73,6 +73,14 @@ int m6e_nodeopts_take(m6e_nodeopts *o, const char *prog, const char *k,
  * M6E_NODEOPT_TUN); else "PROG: OPT: missing" and exit 2. */
 void m6e_nodeopts_check(const m6e_nodeopts *o, const char *prog);
 
+/* The agent configuration the options describe, for noded, mipd and iked
+ * alike: m6ike_agent_config_default for the role, then scheme, HA, HoA,
+ * home prefix, the PSK (if given), the IKE identities (HA fqdn:ha.example,
+ * MN email:mn@example, unless --local-id/--remote-id; "address" = the
+ * node's IP address, the ns-3 agent's default), the proposals and, for an
+ * HA accepting M6E_NODEOPT_MAX_MNS, max_mns.  The strings stay o's. */
+void m6e_nodeopts_agent_config(const m6e_nodeopts *o, m6ike_agent_config *cfg);
+
 /* "PROG: OPT: WHY" (+ " (got 'VAL')" when val is not NULL) to stderr,
  * exit 2. */
 void m6e_die_arg(const char *prog, const char *opt, const char *val,

@@ -376,31 +376,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": crypto: %s\n", m6ike_strerror(rv));
     return 1;
   }
-  m6ike_agent_config_default(cfgp, n->o.role);
-  cfgp->scheme = n->o.scheme;
-  cfgp->ha = n->o.ha;
-  cfgp->hoa = n->o.hoa;
-  cfgp->home_prefix = n->o.prefix;
-  cfgp->home_plen = (uint8_t)n->o.plen;
-  cfgp->psk = (const uint8_t *)n->o.psk;
-  cfgp->psk_len = strlen(n->o.psk);
-  cfgp->local_id = n->o.role == M6IKE_AGENT_HA ? "fqdn:ha.example"
-                                             : "email:mn@example";
-  cfgp->remote_id = n->o.role == M6IKE_AGENT_HA ? NULL : "fqdn:ha.example";
-  if (n->o.local_id) {
-    cfgp->local_id = strcmp(n->o.local_id, "address") ? n->o.local_id : NULL;
-  }
-  if (n->o.remote_id) {
-    cfgp->remote_id = strcmp(n->o.remote_id, "address") ? n->o.remote_id : NULL;
-  }
+  m6e_nodeopts_agent_config(&n->o.common, cfgp);
   if (n->o.lifetime) {
     cfgp->lifetime = (uint16_t)n->o.lifetime;
-  }
-  if (n->o.ike_proposal) {
-    cfgp->ike_proposal = n->o.ike_proposal;
-  }
-  if (n->o.esp_proposal) {
-    cfgp->esp_proposal = n->o.esp_proposal;
   }
   cfgp->ha_lost_after = n->o.role == M6IKE_AGENT_MN ? n->o.reregister_after : 0;
   cfgp->liveness_s = n->o.liveness;
