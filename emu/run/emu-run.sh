@@ -29,6 +29,9 @@
 #   rs_delay=0         the MN's router_solicitation_delay (whole s; the
 #                      kernel's 1 also bounds a random wait before DAD
 #                      of every new address, even with dad_transmits=0)
+#   rs_count=-1        the MN's router_solicitations (-1: the kernel's,
+#                      until an RA answers; 0: none, the new link shows
+#                      only by the ARs' periodic RAs)
 #   ar_dad=0           the access routers' DAD of their access-link
 #                      addresses (1 = the kernel's: their link-local, the
 #                      RA's source, waits 0-1 s + 1 s after the MN's link
@@ -36,6 +39,10 @@
 #   link_index=distinct  the MN's veths' ifindexes: distinct from their
 #                      peers' (link-watch reports the new link at once)
 #                      or kernel (may be equal: up to 1 s late)
+#   ar_link=bridge     the ARs' access interface: bridge (up from the
+#                      start, the MN's veth is a port of it) or veth (the
+#                      veth's far end, up only when the MN joins: radvd's
+#                      1 s re-setup of it can make the CoA 1 s late)
 #   arch=three         three: the main paper's architecture,
 #                      mip6ike-ipsecd -> mip6ike-mipd -> mip6ike-iked per
 #                      node; one: one mip6ike-noded per node (the
@@ -130,7 +137,7 @@ declare -A S=([scheme]=msrd [rate_kbps]=100 [packet_size]=500 [delay_ms]=0 [rate
   [access_delay_ms]=0 [access_rate_mbit]=0 [access_loss]=0
   [handover_at]=3 [duration]=8 [seed]=1 [ra_min]=0.05 [ra_max]=0.1
   [l2_gap]=0.05 [dad_transmits]=1 [dad_retrans_ms]=1000 [ba_loss]=0
-  [rs_delay]=0 [ar_dad]=0 [link_index]=distinct
+  [rs_delay]=0 [rs_count]=-1 [ar_dad]=0 [link_index]=distinct [ar_link]=bridge
   [ike_proposal]=aes128-sha256-x25519 [esp_proposal]=aes128gcm16 [ike_id]=fqdn
   [lifetime]=0 [reregister_after]=0 [liveness]=0 [ha_restart_at]=0 [ha_down]=0.5 [arch]=three)
 OUT=""
@@ -185,10 +192,15 @@ if awk -v r="${S[ha_restart_at]}" 'BEGIN{exit !(r > 0)}'; then
     usage_error "--set ha_restart_at=${S[ha_restart_at]}: must be after the handover (handover_at + l2_gap) and before duration=${S[duration]}"
 fi
 [[ "${S[rs_delay]}" =~ ^[0-9]+$ ]] || usage_error "--set rs_delay=${S[rs_delay]}: whole seconds (router_solicitation_delay)"
+[[ "${S[rs_count]}" =~ ^(-1|[0-9]+)$ ]] || usage_error "--set rs_count=${S[rs_count]}: -1 (the kernel's) or a count"
 [[ "${S[ar_dad]}" =~ ^[01]$ ]] || usage_error "--set ar_dad=${S[ar_dad]}: 0 or 1"
 case "${S[link_index]}" in
 distinct | kernel) ;;
 *) usage_error "--set link_index=${S[link_index]}: distinct or kernel" ;;
+esac
+case "${S[ar_link]}" in
+bridge | veth) ;;
+*) usage_error "--set ar_link=${S[ar_link]}: bridge or veth" ;;
 esac
 case "${S[ike_id]}" in
 fqdn | address) ;;
@@ -249,6 +261,7 @@ PSK="mip6ike emulation key"
 
 for n in "${NOTES[@]}"; do say "emu: $n"; done
 M6E_RS_DELAY="${S[rs_delay]}" M6E_AR_DAD="${S[ar_dad]}" M6E_LINK_INDEX="${S[link_index]}"
+M6E_AR_LINK="${S[ar_link]}" M6E_RS_COUNT="${S[rs_count]}"
 m6e_build "${S[dad_transmits]}" "${S[dad_retrans_ms]}"
 # Link shaping: netem when the kernel has it (delay, loss, rate); this
 # project's CI kernel lacks sch_netem, so there only a rate (tbf) is

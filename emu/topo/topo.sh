@@ -16,7 +16,8 @@
 #                       \____ MN ___/
 #
 # The MN has one veth to each access router; only one is up at a time.
-# A move (m6e_move) sets the old one down (the kernel drops its addresses
+# Each AR's acc is a bridge that stays up (M6E_AR_LINK below) and the
+# MN's veth is one of its ports.  A move (m6e_move) sets the old one down (the kernel drops its addresses
 # and routes, as when a link is lost), waits the L2 gap, and sets the new
 # one up: the kernel solicits, radvd answers, SLAAC + DAD give the new
 # care-of address, which the MN's daemon sees on netlink.
@@ -192,9 +193,52 @@ m6e_link() {
 #                      whose ifindex differs from its iflink (for a veth,
 #                      the peer's index in the other namespace); an equal
 #                      one waits for link-watch's once-a-second slot
+#  M6E_AR_LINK=bridge  each AR's access interface acc is a bridge that is
+#                      up (with a carrier and its link-local address)
+#                      from the start, as an access point's router is;
+#                      the MN's veth is a port of it, so joining the link
+#                      changes only the port [veth: acc is the veth's far
+#                      end and first comes up when the MN joins; radvd
+#                      then re-reads acc and holds its next RA for 1 s
+#                      (its IFACE_SETUP_DELAY), and an RS that reaches it
+#                      before acc's link-local exists is dropped: ~1 run
+#                      in 20 under load found the CoA 1 s late]
+#  M6E_RS_COUNT=-1     the MN's router_solicitations [-1, the kernel's:
+#                      until an RA comes]; 0: no RS, only the ARs'
+#                      periodic RAs reveal the new link
 M6E_RS_DELAY="${M6E_RS_DELAY:-0}"
+M6E_RS_COUNT="${M6E_RS_COUNT:--1}"
 M6E_AR_DAD="${M6E_AR_DAD:-0}"
 M6E_LINK_INDEX="${M6E_LINK_INDEX:-distinct}"
+M6E_AR_LINK="${M6E_AR_LINK:-bridge}"
+
+# m6e_access_link AR MNDEV [MNINDEX]: the MN's veth MNDEV to AR's access
+# link acc, as M6E_AR_LINK says.  bridge: acc is a bridge (no STP, no
+# forward delay, no multicast snooping: RS and RA are flooded; a fixed
+# MAC, so ports coming and going never change acc's address) kept up by
+# a stub veth pair inside AR's namespace; the MN's veth ends in port pmn.
+# The ports carry no IPv6 of their own.
+m6e_access_link() {
+  local ar="$1" dev="$2" idx="${3:-}" ns mac
+  ns="$(m6e_ns "$ar")"
+  if [[ "$M6E_AR_LINK" == veth ]]; then
+    m6e_link mn "$dev" "$ar" acc "$idx"
+    return
+  fi
+  [[ "$M6E_AR_LINK" == bridge ]] || m6e_die "M6E_AR_LINK=$M6E_AR_LINK: bridge or veth"
+  mac="02:00:00:00:a0:0${ar#ar}"
+  ip -n "$ns" link add acc address "$mac" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
+    m6e_die "bridge acc on $ar (M6E_AR_LINK=bridge needs the kernel's bridge; M6E_AR_LINK=veth does without)"
+  ip link add stub0 netns "$ns" type veth peer name stub1 netns "$ns" || m6e_die "stub veth on $ar"
+  m6e_link mn "$dev" "$ar" pmn "$idx"
+  local p
+  for p in stub0 stub1 pmn; do
+    m6e_sysctl "$ar" net.ipv6.conf.$p.disable_ipv6=1
+  done
+  ip -n "$ns" link set stub0 master acc || m6e_die "stub0 into $ar's bridge"
+  ip -n "$ns" link set pmn master acc || m6e_die "pmn into $ar's bridge"
+  for p in stub0 stub1 pmn; do m6e_up "$ar" "$p"; done
+}
 
 m6e_addr() { # NODE DEV ADDR/PLEN
   ip -n "$(m6e_ns "$1")" -6 addr add "$3" dev "$2" nodad || m6e_die "address $3 on $1/$2"
@@ -227,8 +271,8 @@ m6e_build() {
   m6e_link ar2 up0 r a2
   local i1="" i2=""
   [[ "$M6E_LINK_INDEX" == distinct ]] && i1=101 i2=102
-  m6e_link mn mn1 ar1 acc "$i1"
-  m6e_link mn mn2 ar2 acc "$i2"
+  m6e_access_link ar1 mn1 "$i1"
+  m6e_access_link ar2 mn2 "$i2"
   # (a new namespace has no net.ipv6.neigh.default: per device)
   m6e_sysctl mn net.ipv6.neigh.mn1.retrans_time_ms="$retrans" net.ipv6.neigh.mn2.retrans_time_ms="$retrans"
   # No DAD (0 probes) is no DAD at all: accept_dad=0, otherwise the kernel
@@ -236,7 +280,8 @@ m6e_build() {
   local d ad=1
   [[ "$dad" == 0 ]] && ad=0
   for d in mn1 mn2; do
-    m6e_sysctl mn net.ipv6.conf.$d.router_solicitation_delay="$M6E_RS_DELAY" net.ipv6.conf.$d.accept_dad="$ad"
+    m6e_sysctl mn net.ipv6.conf.$d.router_solicitation_delay="$M6E_RS_DELAY" net.ipv6.conf.$d.accept_dad="$ad" \
+      net.ipv6.conf.$d.router_solicitations="$M6E_RS_COUNT"
   done
   m6e_sysctl ar1 net.ipv6.conf.acc.accept_dad="$M6E_AR_DAD"
   m6e_sysctl ar2 net.ipv6.conf.acc.accept_dad="$M6E_AR_DAD"
