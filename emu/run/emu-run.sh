@@ -266,23 +266,11 @@ m6e_build "${S[dad_transmits]}" "${S[dad_retrans_ms]}"
 # Link shaping: netem when the kernel has it (delay, loss, rate); this
 # project's CI kernel lacks sch_netem, so there only a rate (tbf) is
 # possible and a delay or loss asked for is refused (m6e_netem_ok).
-if awk -v d="${S[delay_ms]}" -v l="${S[loss]}" 'BEGIN{exit !(d > 0 || l > 0)}'; then
-  netem="delay ${S[delay_ms]}ms"
-  awk -v r="${S[rate_mbit]}" 'BEGIN{exit !(r > 0)}' && netem+=" rate ${S[rate_mbit]}mbit"
-  awk -v l="${S[loss]}" 'BEGIN{exit !(l > 0)}' && netem+=" loss ${S[loss]}%"
-  m6e_shape_all "$netem"
-elif awk -v r="${S[rate_mbit]}" 'BEGIN{exit !(r > 0)}'; then
-  m6e_shape_all_tbf "${S[rate_mbit]}"
-fi
+q="$(m6e_link_qdisc "${S[delay_ms]}" "${S[loss]}" "${S[rate_mbit]}")"
+[[ -z "$q" ]] || m6e_qdisc "$q" "${M6E_WIRED_LINKS[@]}"
 # The MN's access links, both ends.
-if awk -v d="${S[access_delay_ms]}" -v l="${S[access_loss]}" 'BEGIN{exit !(d > 0 || l > 0)}'; then
-  netem="delay ${S[access_delay_ms]}ms"
-  awk -v r="${S[access_rate_mbit]}" 'BEGIN{exit !(r > 0)}' && netem+=" rate ${S[access_rate_mbit]}mbit"
-  awk -v l="${S[access_loss]}" 'BEGIN{exit !(l > 0)}' && netem+=" loss ${S[access_loss]}%"
-  m6e_shape_access "netem $netem"
-elif awk -v r="${S[access_rate_mbit]}" 'BEGIN{exit !(r > 0)}'; then
-  m6e_shape_access "tbf rate ${S[access_rate_mbit]}mbit burst 32kbit latency 100ms"
-fi
+q="$(m6e_link_qdisc "${S[access_delay_ms]}" "${S[access_loss]}" "${S[access_rate_mbit]}")"
+[[ -z "$q" ]] || m6e_qdisc "$q" "${M6E_ACCESS_LINKS[@]}"
 # The kernel knows neither ESP nor Mobile IPv6: packets whose first next
 # header is ESP, destination options (the HAO) or routing (RH2) are the
 # daemons' (they read them from a packet socket, which sees them before

@@ -44,6 +44,19 @@ m6e_radvd_start 0.5 1
 m6e_in cn ping -6 -c1 -W2 -q "$M6E_HA" >/dev/null || m6e_die "CN -> HA"
 m6e_in ha ping -6 -c1 -W2 -q "$M6E_CN" >/dev/null || m6e_die "HA -> CN"
 echo "CN <-> HA ok"
+# Link shaping: the qdisc a link's delay, loss and rate ask for, put on
+# every wired and access link (the ARs' acc is a bridge: tbf works there).
+[[ -z "$(m6e_link_qdisc 0 0 0)" ]] || m6e_die "m6e_link_qdisc 0 0 0: not empty"
+[[ "$(m6e_link_qdisc 0 0 20)" == "tbf rate 20mbit burst 32kbit latency 100ms" ]] ||
+  m6e_die "m6e_link_qdisc 0 0 20: $(m6e_link_qdisc 0 0 20)"
+[[ "$(m6e_link_qdisc 5 1 20)" == "netem delay 5ms rate 20mbit loss 1%" ]] ||
+  m6e_die "m6e_link_qdisc 5 1 20: $(m6e_link_qdisc 5 1 20)"
+m6e_qdisc "$(m6e_link_qdisc 0 0 200)" "${M6E_WIRED_LINKS[@]}" "${M6E_ACCESS_LINKS[@]}"
+for d in "${M6E_WIRED_LINKS[@]}" "${M6E_ACCESS_LINKS[@]}"; do
+  ip netns exec "$(m6e_ns "${d% *}")" tc qdisc show dev "${d#* }" root | grep -q "tbf .*rate 200Mbit" ||
+    m6e_die "no 200 Mbit/s tbf on ${d% *}/${d#* }"
+done
+echo "tbf on ${#M6E_WIRED_LINKS[@]} wired and ${#M6E_ACCESS_LINKS[@]} access interfaces"
 m6e_wait_for 15 m6e_has_global mn1 || m6e_die "no SLAAC address on mn1"
 coa1="$(m6e_mn_global mn1)"
 [[ "$coa1" == 2001:db8:a1:* ]] || m6e_die "mn1 address $coa1 not from AR1's prefix"

@@ -35,7 +35,7 @@
 #   m6e_init                 # checks root/netns, reaps, installs the traps
 #   m6e_build                # namespaces, links, addresses, routes
 #   m6e_radvd_start MIN MAX  # RA intervals in seconds (MIN < MAX)
-#   m6e_shape NODE DEV "delay 10ms rate 10mbit loss 1%"
+#   m6e_qdisc "netem delay 10ms loss 1%" "${M6E_WIRED_LINKS[@]}"
 #   m6e_in NODE CMD...       # run CMD in a node's namespace
 #   m6e_move 0.1             # MN: AR1 -> AR2 with a 0.1 s L2 gap
 # Everything is removed from the EXIT trap (also after INT/TERM/HUP).
@@ -219,10 +219,10 @@ M6E_AR_LINK="${M6E_AR_LINK:-bridge}"
 # a stub veth pair inside AR's namespace; the MN's veth ends in port pmn.
 # The ports carry no IPv6 of their own.
 m6e_access_link() {
-  local ar="$1" dev="$2" idx="${3:-}" ns mac
+  local ar="$1" dev="$2" index="${3:-}" ns mac
   ns="$(m6e_ns "$ar")"
   if [[ "$M6E_AR_LINK" == veth ]]; then
-    m6e_link mn "$dev" "$ar" acc "$idx"
+    m6e_link mn "$dev" "$ar" acc "$index"
     return
   fi
   [[ "$M6E_AR_LINK" == bridge ]] || m6e_die "M6E_AR_LINK=$M6E_AR_LINK: bridge or veth"
@@ -230,7 +230,7 @@ m6e_access_link() {
   ip -n "$ns" link add acc address "$mac" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
     m6e_die "bridge acc on $ar (M6E_AR_LINK=bridge needs the kernel's bridge; M6E_AR_LINK=veth does without)"
   ip link add stub0 netns "$ns" type veth peer name stub1 netns "$ns" || m6e_die "stub veth on $ar"
-  m6e_link mn "$dev" "$ar" pmn "$idx"
+  m6e_link mn "$dev" "$ar" pmn "$index"
   local p
   for p in stub0 stub1 pmn; do
     m6e_sysctl "$ar" net.ipv6.conf.$p.disable_ipv6=1
@@ -353,12 +353,36 @@ RADVD
   done
 }
 
-# m6e_shape NODE DEV "NETEM ARGS": tc netem as the link's egress qdisc.
-m6e_shape() {
-  local node="$1" dev="$2" args="$3"
-  # shellcheck disable=SC2086 # the netem arguments are words
-  ip netns exec "$(m6e_ns "$node")" tc qdisc replace dev "$dev" root netem $args ||
-    m6e_die "tc netem $args on $node/$dev"
+# m6e_qdisc "QDISC ARGS" "NODE DEV"...: QDISC ARGS (e.g. "netem delay 10ms
+# rate 10mbit loss 1%" or "tbf rate 100mbit burst 32kbit latency 100ms") as
+# the root egress qdisc of each NODE's DEV.
+m6e_qdisc() {
+  local q="$1" d
+  shift
+  for d in "$@"; do
+    # shellcheck disable=SC2086 # the qdisc arguments are words
+    ip netns exec "$(m6e_ns "${d% *}")" tc qdisc replace dev "${d#* }" root $q ||
+      m6e_die "tc qdisc $q on ${d% *}/${d#* }"
+  done
+}
+
+# Both directions of every wired link (core, home, CN, the AR uplinks),
+# and the MN's access links, both ends (the ARs' acc, the MN's mn1, mn2).
+M6E_WIRED_LINKS=("cn c0" "ha h0" "ar1 up0" "ar2 up0" "r c0" "r h0" "r a1" "r a2")
+M6E_ACCESS_LINKS=("ar1 acc" "ar2 acc" "mn mn1" "mn mn2")
+
+# m6e_link_qdisc DELAY_MS LOSS_PCT RATE_MBIT: the qdisc arguments for a link
+# with that delay, loss and rate: netem when there is a delay or a loss,
+# else a token bucket when there is a rate, else nothing (empty).
+m6e_link_qdisc() {
+  if awk -v d="$1" -v l="$2" 'BEGIN{exit !(d > 0 || l > 0)}'; then
+    local q="netem delay ${1}ms"
+    awk -v r="$3" 'BEGIN{exit !(r > 0)}' && q+=" rate ${3}mbit"
+    awk -v l="$2" 'BEGIN{exit !(l > 0)}' && q+=" loss ${2}%"
+    echo "$q"
+  elif awk -v r="$3" 'BEGIN{exit !(r > 0)}'; then
+    echo "tbf rate ${3}mbit burst 32kbit latency 100ms"
+  fi
 }
 
 # m6e_netem_ok: whether this kernel has sch_netem (tried on a dummy
@@ -371,39 +395,6 @@ m6e_netem_ok() {
   return $ok
 }
 
-# m6e_shape_all_tbf MBIT: a token bucket at MBIT on the same links.
-m6e_shape_all_tbf() {
-  local a="tbf rate ${1}mbit burst 32kbit latency 100ms" d
-  for d in "cn c0" "ha h0" "ar1 up0" "ar2 up0" "r c0" "r h0" "r a1" "r a2"; do
-    # shellcheck disable=SC2086
-    ip netns exec "$(m6e_ns ${d% *})" tc qdisc replace dev "${d#* }" root $a ||
-      m6e_die "tc $a on $d"
-  done
-}
-
-# m6e_shape_access "QDISC ARGS": the MN's access links, both ends (AR1's
-# and AR2's acc, the MN's mn1 and mn2), e.g. "tbf rate 100mbit burst 32kbit
-# latency 100ms" or "netem delay 1ms".
-m6e_shape_access() {
-  local d
-  for d in "ar1 acc" "ar2 acc" "mn mn1" "mn mn2"; do
-    # shellcheck disable=SC2086 # the qdisc arguments are words
-    ip netns exec "$(m6e_ns ${d% *})" tc qdisc replace dev "${d#* }" root $1 ||
-      m6e_die "tc $1 on $d"
-  done
-}
-
-# m6e_shape_all "NETEM ARGS": both directions of every wired link (core,
-# home, CN and the AR uplinks; not the MN's access links).
-m6e_shape_all() {
-  local a="$1"
-  m6e_shape cn c0 "$a"
-  m6e_shape ha h0 "$a"
-  m6e_shape ar1 up0 "$a"
-  m6e_shape ar2 up0 "$a"
-  local d
-  for d in c0 h0 a1 a2; do m6e_shape r "$d" "$a"; done
-}
 
 # m6e_mn_global DEV: the MN's non-tentative global address on DEV (empty
 # if none yet).
