@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "m6ike/agent.h"
+#include "fuzz_records.h"
 
 #define QMAX 64
 
@@ -198,16 +199,10 @@ static void teardown(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   setup();
-  size_t off = 0;
-  while (off + 3 <= size) {
-    uint8_t t = data[off];
-    size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
-    off += 3;
-    if (len > size - off) {
-      len = size - off;
-    }
-    const uint8_t *d = data + off;
-    off += len;
+  size_t off = 0, len;
+  uint8_t t;
+  const uint8_t *d;
+  while (fuzz_next_record(data, size, &off, &t, &d, &len)) {
     if (t & 4) {
       now += 400 * M6IKE_MILLISECONDS;
       timers();

@@ -23,6 +23,7 @@
 
 #include "m6ike/keymgr.h"
 #include "m6ike/mobility.h"
+#include "fuzz_records.h"
 
 static uint64_t rng_state;
 static unsigned ip6_sent;
@@ -117,16 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   m6ike_addr6 coa;
   m6ike_addr6_parse(&coa, "2001:db8:2::100");
   check(m6ike_mobility_set_coa(mob[0], &coa, 0));
-  size_t off = 0;
-  while (off + 3 <= size) {
-    uint8_t t = data[off];
-    size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
-    off += 3;
-    if (len > size - off) {
-      len = size - off;
-    }
-    const uint8_t *b = data + off;
-    off += len;
+  size_t off = 0, len;
+  uint8_t t;
+  const uint8_t *b;
+  while (fuzz_next_record(data, size, &off, &t, &b, &len)) {
     if (t & 0x80) {
       now += M6IKE_SECONDS;
       for (int i = 0; i < 2; i++) {

@@ -1384,21 +1384,44 @@ TEST(Agent, MnHeapIsSmall) {
   }
 }
 
+/* Runs `run` on a Net with options `o`, both agents on a FailingMem that
+ * fails the 1st, 2nd, ... allocation, until a run needs fewer allocations
+ * than the one that fails; `check` judges that complete run.  Nothing may
+ * leak or crash at any step.  Returns the count the loop ended at (the
+ * number of allocations failed one by one is 2 less). */
+size_t FailEachAllocation(Options o, const std::function<void(Net &)> &run,
+                          const std::function<void(Net &)> &check) {
+  const char *name = m6ike_scheme_name(o.scheme);
+  bool done = false;
+  size_t fail = 1;
+  for (; !done && fail < 5000; fail++) {
+    FailingMem fm;
+    fm.reset(fail);
+    {
+      o.mem = &fm.mem;
+      Net n(o);
+      if (n.ok) run(n);
+      done = fm.calls < fail;
+      if (done) {
+        EXPECT_TRUE(n.ok) << name;
+        if (n.ok) check(n);
+      }
+    }
+    EXPECT_EQ(0, fm.live) << name << " fail " << fail;
+  }
+  EXPECT_TRUE(done) << name;
+  return fail;
+}
+
 /* Fails the 1st, 2nd, ... allocation of a whole bootstrap + handover (both
  * agents on the FailingMem); nothing may leak or crash. */
 TEST(Agent, FailingAllocationsBootstrapAndHandover) {
   for (m6ike_scheme s : kAllSchemes) {
-    bool done = false;
-    size_t fail = 1;
-    for (; !done && fail < 5000; fail++) {
-      FailingMem fm;
-      fm.reset(fail);
-      {
-        Options o;
-        o.scheme = s;
-        o.mem = &fm.mem;
-        Net n(o);
-        if (n.ok) {
+    Options o;
+    o.scheme = s;
+    size_t fail = FailEachAllocation(
+        o,
+        [](Net &n) {
           n.SetCoa(0, kCoA1);
           n.RunUntil(4 * kSec);
           n.SetCoa(0, kCoA2);
@@ -1406,16 +1429,8 @@ TEST(Agent, FailingAllocationsBootstrapAndHandover) {
           auto p = Payload(kCN, n.Mn().hoa);
           m6ike_agent_write_tunnel(n.ha.a, p.data(), p.size(), n.now);
           n.RunUntil(9 * kSec);
-        }
-        done = fm.calls < fail;
-        if (done) {
-          ASSERT_TRUE(n.ok);
-          EXPECT_TRUE(n.Ho().complete) << m6ike_scheme_name(s);
-        }
-      }
-      EXPECT_EQ(0, fm.live) << m6ike_scheme_name(s) << " fail " << fail;
-    }
-    EXPECT_TRUE(done) << m6ike_scheme_name(s);
+        },
+        [s](Net &n) { EXPECT_TRUE(n.Ho().complete) << m6ike_scheme_name(s); });
     EXPECT_GT(fail, 40u) << "the whole run allocates more than this";
     std::printf("%s: %zu allocations failed one by one\n",
                 m6ike_scheme_name(s), fail - 2);
@@ -1604,34 +1619,22 @@ TEST(Agent, LivenessThenHaLostOnEverySaDeleted) {
 
 TEST(Agent, FailingAllocationsHaLostRecovery) {
   for (m6ike_scheme s : {M6IKE_SCHEME_MSRD, M6IKE_SCHEME_RENEGOTIATE}) {
-    bool done = false;
-    size_t fail = 1;
-    for (; !done && fail < 5000; fail++) {
-      FailingMem fm;
-      fm.reset(fail);
-      {
-        Options o;
-        o.scheme = s;
-        o.mem = &fm.mem;
-        o.liveness_s = 5;
-        o.ha_lost_after = 2;
-        o.lifetime = 5;
-        Net n(o);
-        if (n.ok) {
+    Options o;
+    o.scheme = s;
+    o.liveness_s = 5;
+    o.ha_lost_after = 2;
+    o.lifetime = 5;
+    size_t fail = FailEachAllocation(
+        o,
+        [](Net &n) {
           n.SetCoa(0, kCoA1);
           n.RunUntil(6 * kSec);
           if (n.RestartHa() == 0) n.RunUntil(60 * kSec);
-        }
-        done = fm.calls < fail;
-        if (done) {
-          ASSERT_TRUE(n.ok);
+        },
+        [s](Net &n) {
           EXPECT_EQ(1, n.Mn().Count(M6IKE_AGENT_EV_HA_LOST));
           EXPECT_TRUE(n.Ho().complete) << m6ike_scheme_name(s);
-        }
-      }
-      EXPECT_EQ(0, fm.live) << m6ike_scheme_name(s) << " fail " << fail;
-    }
-    EXPECT_TRUE(done) << m6ike_scheme_name(s);
+        });
     EXPECT_GT(fail, 60u) << "the whole run allocates more than this";
     std::printf("HA lost, %s: %zu allocations failed one by one\n",
                 m6ike_scheme_name(s), fail - 2);
