@@ -228,7 +228,7 @@ m6e_access_link() {
   [[ "$M6E_AR_LINK" == bridge ]] || m6e_die "M6E_AR_LINK=$M6E_AR_LINK: bridge or veth"
   mac="02:00:00:00:a0:0${ar#ar}"
   ip -n "$ns" link add acc address "$mac" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
-    m6e_die "bridge acc on $ar (M6E_AR_LINK=bridge needs the kernel's bridge; M6E_AR_LINK=veth does without)"
+    m6e_die "bridge acc on $ar: this kernel has no bridge driver (CONFIG_BRIDGE); the runner's --set ar_link=veth (M6E_AR_LINK=veth) does without it"
   ip link add stub0 netns "$ns" type veth peer name stub1 netns "$ns" || m6e_die "stub veth on $ar"
   m6e_link mn "$dev" "$ar" pmn "$index"
   local p
